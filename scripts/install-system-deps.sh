@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Vanthu drives: LibreOffice headless (DOCX -> PDF), fonts that carry
+# Vietnamese glyphs (Liberation = Times New Roman metrics), poppler-utils (pdfsig, pdftotext,
+# pdftoppm) and SoftHSM2 (PKCS#11 tokens in tests). Skips apt entirely when all are present.
+set -euo pipefail
+packages=(libreoffice-writer-nogui fonts-liberation2 fonts-dejavu-core poppler-utils softhsm2 opensc)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing Debian packages: ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
