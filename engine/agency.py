@@ -1,0 +1,133 @@
+"""Setting up an agency: units, people, registers, and (for the demo) a PKI made at run time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import select
+
+from engine.db import transaction
+from engine.errors import InvalidInput
+from engine.keys import IMAGES, SEAL_IMAGE
+from engine.models import Agency, Register, Unit, User
+from engine.workspace import Workspace
+from signing import Identity, create_demo_pki, draw_seal_image, draw_signature_image
+
+
+@dataclass(frozen=True)
+class Person:
+    """A member of staff as the agency's administrator enters them."""
+
+    username: str
+    full_name: str
+    role: str
+    unit: str
+    title: str
+
+
+DEMO_AGENCY = Agency(
+    code="SNV",
+    name="SỞ NỘI VỤ",
+    parent_name="ỦY BAN NHÂN DÂN THÀNH PHỐ HÀ NỘI",
+    place="Hà Nội",
+    leader_title="Giám đốc",
+)
+DEMO_UNITS = {
+    "BGD": "Ban Giám đốc",
+    "VP": "Văn phòng Sở",
+    "PC": "Phòng Pháp chế",
+    "TCBC": "Phòng Tổ chức, biên chế",
+}
+DEMO_PEOPLE = (
+    Person("giamdoc", "Nguyễn Văn An", "leader", "BGD", "Giám đốc"),
+    Person("phogiamdoc", "Phạm Minh Đức", "leader", "BGD", "Phó Giám đốc"),
+    Person("truongphong", "Lê Thị Cúc", "head", "TCBC", "Trưởng phòng"),
+    Person("chuyenvien", "Trần Thị Bình", "specialist", "TCBC", "Chuyên viên"),
+    Person("phapche", "Võ Quốc Huy", "head", "PC", "Trưởng phòng"),
+    Person("chanhvanphong", "Đặng Thu Hà", "head", "VP", "Chánh Văn phòng"),
+    Person("vanthu", "Hoàng Thị Hoa", "clerk", "VP", "Văn thư"),
+    Person("luutru", "Bùi Văn Khoa", "archivist", "VP", "Lưu trữ viên"),
+)
+DEMO_REGISTERS = (
+    ("QD", "Sổ đăng ký Quyết định", "outgoing", "QĐ"),
+    ("VBDI", "Sổ đăng ký văn bản đi", "outgoing", None),
+    ("VBDEN", "Sổ đăng ký văn bản đến", "incoming", None),
+)
+
+
+def create_agency(
+    ws: Workspace,
+    agency: Agency,
+    units: dict[str, str],
+    people: tuple[Person, ...],
+    registers: tuple[tuple[str, str, str, str | None], ...],
+) -> None:
+    """All of it in one transaction; refuses an agency code that exists already."""
+    with transaction(ws.db) as session:
+        if session.exec(select(Agency).where(Agency.code == agency.code)).first():
+            raise InvalidInput(f"cơ quan {agency.code} đã có trong cơ sở dữ liệu")
+        record = Agency.model_validate(agency.model_dump(exclude={"id"}))
+        session.add(record)
+        session.flush()
+        assert record.id is not None
+        unit_ids: dict[str, int] = {}
+        for code, name in units.items():
+            unit = Unit(agency_id=record.id, code=code, name=name)
+            session.add(unit)
+            session.flush()
+            assert unit.id is not None
+            unit_ids[code] = unit.id
+        for person in people:
+            if person.unit not in unit_ids:
+                raise InvalidInput(f"{person.username}: không có đơn vị '{person.unit}'")
+            session.add(
+                User(
+                    username=person.username,
+                    full_name=person.full_name,
+                    role=person.role,
+                    unit_id=unit_ids[person.unit],
+                    title=person.title,
+                )
+            )
+        for code, name, direction, abbr in registers:
+            session.add(
+                Register(
+                    agency_id=record.id, code=code, name=name, direction=direction, type_abbr=abbr
+                )
+            )
+
+
+def create_demo_keys(directory: Path, agency: Agency, people: tuple[Person, ...]) -> None:
+    """A DEMO PKI: personal certificates for the leaders, one for the agency, and images."""
+    leaders = {p.username: p for p in people if p.role == "leader"}
+    create_demo_pki(
+        directory,
+        Identity(
+            common_name=f"DEMO {agency.name}",
+            organisation=f"DEMO {agency.parent_name or agency.name}",
+            unit=None,
+            title=None,
+            email=None,
+        ),
+        {
+            username: Identity(
+                common_name=f"DEMO {p.full_name}",
+                organisation=f"DEMO {agency.name}",
+                unit=DEMO_UNITS.get(p.unit),
+                title=p.title,
+                email=None,
+            )
+            for username, p in leaders.items()
+        },
+    )
+    images = directory / IMAGES
+    images.mkdir(exist_ok=True)
+    for username, person in leaders.items():
+        (images / f"{username}.png").write_bytes(draw_signature_image(person.full_name))
+    (images / SEAL_IMAGE).write_bytes(draw_seal_image(agency.name, agency.parent_name))
+
+
+def setup_demo_agency(ws: Workspace) -> None:
+    create_agency(ws, DEMO_AGENCY, DEMO_UNITS, DEMO_PEOPLE, DEMO_REGISTERS)
+    create_demo_keys(ws.settings.effective_pki_dir, DEMO_AGENCY, DEMO_PEOPLE)

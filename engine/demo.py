@@ -1,0 +1,142 @@
+"""`vanthu demo`: a DEMO agency made from nothing, and two outgoing documents driven through it."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlmodel import Session
+
+from engine import archive, audit, documents, outbox
+from engine.agency import setup_demo_agency
+from engine.config import Settings, write_settings_file
+from engine.errors import InvalidInput
+from engine.keys import trust_roots
+from engine.models import Document
+from engine.outbox import StepRun
+from engine.workspace import Workspace, open_workspace
+from signing import verify_document
+from storage import get_content
+
+DEMO_DATA = Path(__file__).parent / "data" / "demo.yaml"
+Echo = Callable[[str], None]
+
+
+def _request(spec: dict[str, Any]) -> documents.DraftRequest:
+    return documents.DraftRequest(
+        doc_type=spec["doc_type"],
+        subject=spec["subject"],
+        signer=spec["signer"],
+        body=tuple(spec["body"]),
+        recipients=tuple(spec["recipients"]),
+    )
+
+
+class DemoRun:
+    """Acts as each person in turn and prints what happens."""
+
+    def __init__(self, ws: Workspace, echo: Echo) -> None:
+        self.ws, self.echo = ws, echo
+
+    def act(self, document_id: int, who: str, action: str, comment: str | None = None) -> None:
+        move = documents.act(self.ws, document_id, who, action, comment=comment)
+        note = f" — “{comment}”" if comment else ""
+        self.echo(f"  {who:>14} · {action:<8} ở bước {move.step}{note}")
+        self.automated()
+
+    def automated(self) -> None:
+        outbox.run_pending(self.ws, on_run=self._report)
+
+    def _report(self, run: StepRun) -> None:
+        if not run.ok:
+            raise InvalidInput(f"bước tự động {run.step} lỗi: {run.error}")
+        shown = {k: v for k, v in run.detail.items() if k in ("symbol", "record_id", "verdict")}
+        extra = f" {shown}" if shown else ""
+        self.echo(f"  {'hệ thống':>14} · {run.step:<8} tự động, {run.duration_ms:.0f} ms{extra}")
+
+
+def run_demo(settings: Settings, echo: Echo) -> None:
+    home = settings.home
+    if home.exists() and any(home.iterdir()):
+        raise InvalidInput(f"{home} đã có dữ liệu; hãy xóa thư mục hoặc chọn --dir khác")
+    home.mkdir(parents=True, exist_ok=True)
+    write_settings_file(home, {"steps_runner": "worker"})
+    settings = settings.model_copy(update={"steps_runner": "worker"})
+    ws = open_workspace(settings)
+    echo(f"Cơ quan mẫu (DEMO) tại {home}: SQLite, kho tệp, PKI DEMO tạo lúc chạy")
+    setup_demo_agency(ws)
+    spec = yaml.safe_load(DEMO_DATA.read_text(encoding="utf-8"))
+    demo = DemoRun(ws, echo)
+
+    echo("\n1. Quyết định: soạn thảo, trả lại để sửa, góp ý, duyệt, ký, ban hành")
+    decision = _request(spec["decision"])
+    doc = documents.create_outgoing(ws, "chuyenvien", decision)
+    echo(f"  {'chuyenvien':>14} · tạo dự thảo #{doc} từ mẫu Nghị định 30 (phiên bản 1)")
+    demo.act(doc, "chuyenvien", "submit")
+    demo.act(doc, "truongphong", "return", spec["decision"]["revision_comment"])
+    revised = dataclasses.replace(
+        decision, body=(spec["decision"]["revised_paragraph"], *decision.body)
+    )
+    version = documents.upload_version(
+        ws,
+        doc,
+        "chuyenvien",
+        documents.render_request(ws, "chuyenvien", revised),
+        "Đã bổ sung căn cứ",
+    )
+    echo(f"  {'chuyenvien':>14} · tải lên dự thảo phiên bản {version} (phiên bản 1 vẫn được giữ)")
+    demo.act(doc, "chuyenvien", "submit")
+    demo.act(doc, "truongphong", "consult")
+    demo.act(doc, "phapche", "comment", "Thống nhất về căn cứ pháp lý.")
+    demo.act(doc, "chanhvanphong", "comment", "Đồng ý nội dung.")
+    demo.act(doc, "truongphong", "approve")
+    demo.act(doc, "phogiamdoc", "sign")
+    demo.act(doc, "vanthu", "issue")
+
+    echo("\n2. Công văn: soạn thảo, duyệt, ký, ban hành")
+    letter = documents.create_outgoing(ws, "chuyenvien", _request(spec["letter"]))
+    echo(f"  {'chuyenvien':>14} · tạo dự thảo #{letter}")
+    for who, action in [
+        ("chuyenvien", "submit"),
+        ("truongphong", "approve"),
+        ("giamdoc", "sign"),
+        ("vanthu", "issue"),
+    ]:
+        demo.act(letter, who, action)
+
+    echo("\n3. Kết quả")
+    for document_id in (doc, letter):
+        _show_result(ws, document_id, home / "out", echo)
+    found = archive.search(ws, "quyet dinh bo nhiem")
+    echo(f"  Tìm 'quyet dinh bo nhiem' trong lưu trữ: {[r.record_id for r in found]}")
+    chain = audit.verify_chain(ws.db)
+    echo(f"  Nhật ký: {chain.events} sự kiện, {'nguyên vẹn' if chain.intact else 'HỎNG'}")
+    echo(f"\nThử tiếp: VANTHU_HOME={home} vanthu verify {home / 'out'}/<tệp>.pdf")
+
+
+def _show_result(ws: Workspace, document_id: int, out_dir: Path, echo: Echo) -> None:
+    with Session(ws.db) as session:
+        document = session.get(Document, document_id)
+        assert document is not None and document.symbol is not None
+        issued = documents.latest_file(session, document_id, "issued")
+    pdf = get_content(ws.store, issued.sha256)
+    out_dir.mkdir(exist_ok=True)
+    target = out_dir / issued.filename
+    target.write_bytes(pdf)
+    report = verify_document(pdf, trust_roots(ws))
+    records = archive.search(ws, document.symbol)
+    echo(f"  Số: {document.symbol} — {document.doc_type} {document.subject}")
+    echo(f"    PDF ban hành: {target}")
+    echo(f"    Bản lưu: {records[0].record_id if records else '?'} trong {ws.store.url}")
+    for sig in report.signatures:
+        echo(
+            f"    Chữ ký {sig.field}: {sig.signer} — {'hợp lệ' if sig.valid else 'KHÔNG hợp lệ'}"
+            f", thay đổi sau khi ký: {sig.modification}"
+        )
+    echo(f"    Kết luận kiểm tra chữ ký: {report.verdict}")
+    if shutil.which("pdfsig") is None:
+        echo("    (cài poppler-utils để kiểm tra thêm bằng pdfsig)")

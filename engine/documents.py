@@ -1,0 +1,405 @@
+"""What users do to documents: draft, upload a new version, act on a task, read the inbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from engine import audit, keys, outbox
+from engine.db import transaction
+from engine.definitions import ActionName
+from engine.doctypes import type_abbreviation
+from engine.drafts import DraftContent, check_docx, render_draft
+from engine.errors import InvalidInput, NotAllowed, NotFound
+from engine.models import Agency, Document, DocumentFile, Task, Unit, User
+from engine.numbering import symbol_hint
+from engine.runtime import (
+    Move,
+    claim_task,
+    complete_task,
+    instance_of,
+    may_take,
+    open_tasks,
+    start_instance,
+    user_named,
+)
+from engine.workspace import Workspace
+from signing import certify
+from storage import get_content, put_content
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PDF_TYPE = "application/pdf"
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    """What a specialist fills in to start an outgoing document."""
+
+    doc_type: str
+    """Decree 30 type name, e.g. 'Quyết định'."""
+    subject: str
+    """Trích yếu."""
+    signer: str
+    """Username of the leader who will sign."""
+    body: tuple[str, ...] = ()
+    """Paragraphs; ignored when the specialist uploads a DOCX of their own."""
+    recipients: tuple[str, ...] = ()
+    """Nơi nhận, one per line."""
+    urgency: str | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a user hands in."""
+
+    filename: str
+    data: bytes
+
+
+def create_outgoing(
+    ws: Workspace, username: str, request: DraftRequest, upload: Upload | None = None
+) -> int:
+    """Create the document, its first draft version and its workflow instance, at once."""
+    if not request.subject.strip():
+        raise InvalidInput("trích yếu (--subject) không được để trống")
+    abbr = type_abbreviation(request.doc_type)
+    definition = ws.definition("outgoing")
+    with transaction(ws.db) as session:
+        author = user_named(session, username)
+        start_actor = definition.step(definition.start).actor
+        if start_actor is None or author.role != start_actor.role.value:
+            raise NotAllowed(f"{username} ({author.role}) không được soạn văn bản đi")
+        signer = _signer(session, request.signer)
+        unit = session.get(Unit, author.unit_id)
+        assert unit is not None
+        agency = session.get(Agency, unit.agency_id)
+        assert agency is not None and agency.id is not None and unit.id is not None
+        if upload is None:
+            upload = _render(request, agency, unit, signer, abbr)
+        document = Document(
+            agency_id=agency.id,
+            direction="outgoing",
+            doc_type=request.doc_type,
+            type_abbr=abbr,
+            subject=request.subject.strip(),
+            unit_id=unit.id,
+            author_id=author.id or 0,
+            signer_id=signer.id,
+            recipients="\n".join(request.recipients),
+            urgency=request.urgency,
+        )
+        session.add(document)
+        session.flush()
+        _add_draft(session, ws, document, author, upload, version=1, comment=None)
+        start_instance(session, ws, definition, document, author)
+        assert document.id is not None
+        document_id = document.id
+    return document_id
+
+
+def render_request(ws: Workspace, username: str, request: DraftRequest) -> Upload:
+    """The Decree 30 template filled for ``username``'s agency and unit, as a DOCX upload."""
+    with Session(ws.db) as session:
+        author = user_named(session, username)
+        unit = session.get(Unit, author.unit_id)
+        assert unit is not None
+        agency = session.get(Agency, unit.agency_id)
+        assert agency is not None
+        signer = _signer(session, request.signer)
+        return _render(request, agency, unit, signer, type_abbreviation(request.doc_type))
+
+
+def _render(
+    request: DraftRequest, agency: Agency, unit: Unit, signer: User, abbr: str | None
+) -> Upload:
+    if not request.body:
+        raise InvalidInput("dự thảo cần nội dung (--body-file) hoặc tệp DOCX (--docx)")
+    content = _draft_content(request, agency, unit, signer, abbr)
+    return Upload(f"du-thao-{abbr or 'CV'}.docx", render_draft(content))
+
+
+def _signer(session: Session, username: str) -> User:
+    signer = user_named(session, username)
+    if signer.role != "leader":
+        raise InvalidInput(f"người ký '{username}' không phải lãnh đạo ({signer.role})")
+    return signer
+
+
+def _draft_content(
+    request: DraftRequest, agency: Agency, unit: Unit, signer: User, abbr: str | None
+) -> DraftContent:
+    head_title = agency.leader_title.upper()
+    signer_title = signer.title.upper()
+    return DraftContent(
+        doc_type=request.doc_type,
+        parent_agency=agency.parent_name,
+        agency_name=agency.name,
+        place=agency.place,
+        subject=request.subject.strip(),
+        body=request.body,
+        authority=None if signer_title == head_title else f"KT. {head_title}",
+        signer_title=signer_title,
+        signer_name=signer.full_name,
+        recipients=request.recipients,
+        archive_line=f"Lưu: VT, {unit.code}.",
+        symbol_hint=symbol_hint(type_abbr=abbr, agency_code=agency.code, unit_code=unit.code),
+        urgency=request.urgency,
+    )
+
+
+def _add_draft(
+    session: Session,
+    ws: Workspace,
+    document: Document,
+    author: User,
+    upload: Upload,
+    *,
+    version: int,
+    comment: str | None,
+) -> None:
+    check_docx(upload.data, upload.filename, max_bytes=ws.settings.max_upload_bytes)
+    sha = put_content(ws.store, upload.data, DOCX_TYPE)
+    assert document.id is not None
+    session.add(
+        DocumentFile(
+            document_id=document.id,
+            kind="draft",
+            version=version,
+            sha256=sha,
+            size=len(upload.data),
+            filename=upload.filename,
+            created_by=author.id,
+            comment=comment,
+        )
+    )
+    audit.append(
+        session,
+        actor=author.username,
+        event="draft_uploaded",
+        document_id=document.id,
+        detail={"version": version, "sha256": sha, "filename": upload.filename},
+    )
+
+
+def upload_version(
+    ws: Workspace, document_id: int, username: str, upload: Upload, comment: str | None = None
+) -> int:
+    """A new draft version from whoever holds the drafting task; older versions stay."""
+    with transaction(ws.db) as session:
+        user = user_named(session, username)
+        document = _document(session, document_id)
+        instance = instance_of(session, document_id)
+        assert instance.id is not None
+        instance_tasks = open_tasks(session, instance.id)
+        definition = ws.definition(instance.definition)
+        drafting = [
+            t
+            for t in instance_tasks
+            if may_take(t, user)
+            and any(a.name is ActionName.SUBMIT for a in definition.step(t.step_id).actions)
+        ]
+        if not drafting:
+            raise NotAllowed(
+                f"{username} không giữ bước soạn thảo của văn bản này nên không tải lên được",
+                document_id=document_id,
+            )
+        version = latest_file(session, document_id, "draft").version + 1
+        _add_draft(session, ws, document, user, upload, version=version, comment=comment)
+    return version
+
+
+def _document(session: Session, document_id: int) -> Document:
+    document = session.get(Document, document_id)
+    if document is None:
+        raise NotFound(f"không có văn bản #{document_id}")
+    return document
+
+
+def latest_file(session: Session, document_id: int, kind: str) -> DocumentFile:
+    found = session.exec(
+        select(DocumentFile)
+        .where(DocumentFile.document_id == document_id, DocumentFile.kind == kind)
+        .order_by(col(DocumentFile.id).desc())
+    ).first()
+    if found is None:
+        raise NotFound(f"văn bản #{document_id} chưa có tệp loại '{kind}'", document_id=document_id)
+    return found
+
+
+def act(
+    ws: Workspace,
+    document_id: int,
+    username: str,
+    action: str,
+    *,
+    comment: str | None = None,
+    choose: str | None = None,
+) -> Move:
+    """Take ``action`` as ``username``: checked, recorded and moved in one transaction."""
+    with transaction(ws.db) as session:
+        user = user_named(session, username)
+        claim = claim_task(session, ws, document_id, user, action)
+        if claim.action.name is ActionName.SIGN:
+            _sign_personally(session, ws, _document(session, document_id), user)
+        chosen = user_named(session, choose) if choose else None
+        move = complete_task(session, ws, claim, user, comment=comment, chosen=chosen)
+    if ws.settings.steps_runner == "inline":
+        outbox.run_pending(ws)
+    return move
+
+
+def _sign_personally(session: Session, ws: Workspace, document: Document, user: User) -> None:
+    """The leader's certification signature on the converted PDF (DocMDP: form filling only)."""
+    assert document.id is not None
+    if document.signer_id is not None and document.signer_id != user.id:
+        intended = session.get(User, document.signer_id)
+        name = intended.full_name if intended else document.signer_id
+        raise NotAllowed(
+            f"văn bản ghi người ký là {name}; {user.full_name} không ký thay được",
+            document_id=document.id,
+        )
+    prepared = latest_file(session, document.id, "pdf")
+    signed = certify(
+        get_content(ws.store, prepared.sha256),
+        keys.personal_key(ws, user.username),
+        keys.signature_image(ws, user.username),
+        location=_agency(session, document).place,
+    )
+    sha = put_content(ws.store, signed, PDF_TYPE)
+    session.add(
+        DocumentFile(
+            document_id=document.id,
+            kind="signed",
+            version=prepared.version,
+            sha256=sha,
+            size=len(signed),
+            filename=f"van-ban-{document.id}-da-ky.pdf",
+            created_by=user.id,
+        )
+    )
+    audit.append(
+        session,
+        actor=user.username,
+        event="signed",
+        document_id=document.id,
+        detail={"sha256": sha, "certificate_serial": keys.personal_key(ws, user.username).serial},
+    )
+
+
+def _agency(session: Session, document: Document) -> Agency:
+    agency = session.get(Agency, document.agency_id)
+    assert agency is not None
+    return agency
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """One line of a user's inbox."""
+
+    document_id: int
+    doc_type: str
+    subject: str
+    step: str
+    """The step's Vietnamese title."""
+    actions: tuple[str, ...]
+    due_at: datetime | None
+
+
+def inbox(ws: Workspace, username: str) -> list[InboxEntry]:
+    from engine.models import WorkflowInstance
+
+    entries: list[InboxEntry] = []
+    with Session(ws.db) as session:
+        user = user_named(session, username)
+        rows = session.exec(
+            select(Task, WorkflowInstance, Document)
+            .where(Task.state == "open")
+            .where(Task.instance_id == WorkflowInstance.id)
+            .where(WorkflowInstance.document_id == Document.id)
+            .order_by(col(Task.id))
+        ).all()
+        for task, instance, document in rows:
+            if not may_take(task, user):
+                continue
+            step = ws.definition(instance.definition).step(task.step_id)
+            entries.append(
+                InboxEntry(
+                    document_id=instance.document_id,
+                    doc_type=document.doc_type,
+                    subject=document.subject,
+                    step=step.title,
+                    actions=tuple(a.name.value for a in step.actions),
+                    due_at=task.due_at,
+                )
+            )
+    return entries
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """What the clerk reads off a received document."""
+
+    sender: str
+    """Issuing agency."""
+    symbol: str
+    """Their number and symbol, e.g. '12/UBND-VP'."""
+    doc_type: str
+    subject: str
+
+
+def receive_incoming(ws: Workspace, username: str, upload: Upload, request: IncomingRequest) -> int:
+    """Store a received PDF and start the incoming workflow (its first step verifies it)."""
+    if not upload.data.startswith(b"%PDF-"):
+        raise InvalidInput(f"{upload.filename}: không phải tệp PDF")
+    if len(upload.data) > ws.settings.max_upload_bytes:
+        raise InvalidInput(f"{upload.filename}: tệp lớn hơn giới hạn cho phép")
+    if not request.subject.strip() or not request.sender.strip():
+        raise InvalidInput("văn bản đến cần trích yếu (--subject) và cơ quan gửi (--from)")
+    abbr = type_abbreviation(request.doc_type)
+    definition = ws.definition("incoming")
+    with transaction(ws.db) as session:
+        clerk = user_named(session, username)
+        if clerk.role != "clerk":
+            raise NotAllowed(f"{username} ({clerk.role}) không được tiếp nhận văn bản đến")
+        unit = session.get(Unit, clerk.unit_id)
+        assert unit is not None and unit.id is not None and clerk.id is not None
+        document = Document(
+            agency_id=unit.agency_id,
+            direction="incoming",
+            doc_type=request.doc_type,
+            type_abbr=abbr,
+            subject=request.subject.strip(),
+            unit_id=unit.id,
+            author_id=clerk.id,
+            sender=request.sender.strip(),
+            sender_symbol=request.symbol.strip(),
+        )
+        session.add(document)
+        session.flush()
+        assert document.id is not None
+        sha = put_content(ws.store, upload.data, PDF_TYPE)
+        session.add(
+            DocumentFile(
+                document_id=document.id,
+                kind="received",
+                version=1,
+                sha256=sha,
+                size=len(upload.data),
+                filename=upload.filename,
+                created_by=clerk.id,
+            )
+        )
+        audit.append(
+            session,
+            actor=username,
+            event="received",
+            document_id=document.id,
+            detail={"sha256": sha, "sender": request.sender, "symbol": request.symbol},
+        )
+        start_instance(session, ws, definition, document, clerk)
+        document_id = document.id
+    if ws.settings.steps_runner == "inline":
+        outbox.run_pending(ws)
+    return document_id

@@ -1,0 +1,17 @@
+"""Alembic environment: runs on the connection handed over by engine.db.upgrade."""
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import engine.models  # noqa: F401  (registers the tables)
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through `vanthu db upgrade` (engine.db.upgrade)")
+context.configure(
+    connection=connection,
+    target_metadata=SQLModel.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

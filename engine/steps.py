@@ -1,0 +1,270 @@
+"""Automated steps as plain functions: the outside work first, then a finisher for the database.
+
+Each is safe to run again: a step whose result is already recorded returns a finisher that
+changes nothing, and the number step takes its number inside the completing transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from engine import keys
+from engine.conversion import docx_to_pdf, find_form_layout
+from engine.errors import EngineError
+from engine.models import (
+    Agency,
+    ArchiveRecord,
+    Document,
+    DocumentFile,
+    OutboxItem,
+    Register,
+    User,
+)
+from engine.numbering import format_symbol, next_number, register_for, unit_code
+from engine.outbox import Finisher, StepFunction
+from engine.text import date_line, fold, vietnam_time
+from engine.workspace import Workspace
+from signing import add_form_fields, issue, verify_document
+from storage import NewObject, get_content, put_content, write_record
+
+PDF_TYPE = "application/pdf"
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _load(ws: Workspace, document_id: int) -> Document:
+    with Session(ws.db) as session:
+        document = session.get(Document, document_id)
+        if document is None:
+            raise EngineError(f"không có văn bản #{document_id}")
+        return document
+
+
+def _latest(ws: Workspace, document_id: int, kind: str) -> DocumentFile | None:
+    with Session(ws.db) as session:
+        return session.exec(
+            select(DocumentFile)
+            .where(DocumentFile.document_id == document_id, DocumentFile.kind == kind)
+            .order_by(DocumentFile.id.desc())  # type: ignore[union-attr]
+        ).first()
+
+
+def _require(ws: Workspace, document_id: int, kind: str, step: str) -> DocumentFile:
+    found = _latest(ws, document_id, kind)
+    if found is None:
+        raise EngineError(f"thiếu tệp '{kind}'", document_id=document_id, step=step)
+    return found
+
+
+def _record_file(
+    document_id: int, kind: str, version: int, sha: str, size: int, name: str
+) -> Finisher:
+    def finish(session: Session) -> dict[str, Any]:
+        exists = session.exec(
+            select(DocumentFile).where(
+                DocumentFile.document_id == document_id,
+                DocumentFile.kind == kind,
+                DocumentFile.sha256 == sha,
+            )
+        ).first()
+        if exists is None:
+            session.add(
+                DocumentFile(
+                    document_id=document_id,
+                    kind=kind,
+                    version=version,
+                    sha256=sha,
+                    size=size,
+                    filename=name,
+                )
+            )
+        return {"sha256": sha, "bytes": size}
+
+    return finish
+
+
+def convert_to_pdf(ws: Workspace, item: OutboxItem) -> Finisher:
+    """The newest draft version to PDF, with the number, date, signer and seal fields."""
+    draft = _require(ws, item.document_id, "draft", item.step_id)
+    done = _latest(ws, item.document_id, "pdf")
+    if done is not None and done.version == draft.version:
+        return _record_file(
+            item.document_id, "pdf", done.version, done.sha256, done.size, done.filename
+        )
+    pdf = docx_to_pdf(get_content(ws.store, draft.sha256), soffice=ws.settings.soffice)
+    prepared = add_form_fields(pdf, find_form_layout(pdf))
+    sha = put_content(ws.store, prepared, PDF_TYPE)
+    name = draft.filename.rsplit(".", 1)[0] + ".pdf"
+    return _record_file(item.document_id, "pdf", draft.version, sha, len(prepared), name)
+
+
+def assign_number(ws: Workspace, item: OutboxItem) -> Finisher:
+    """Number and issue time from the register, taken in the completing transaction."""
+
+    def finish(session: Session) -> dict[str, Any]:
+        document = session.get(Document, item.document_id, with_for_update=True)
+        assert document is not None and document.id is not None
+        if document.number is not None:
+            return {"symbol": document.symbol, "number": document.number, "reused": True}
+        agency = session.get(Agency, document.agency_id)
+        assert agency is not None
+        register = register_for(session, agency, "outgoing", document.type_abbr)
+        assert register.id is not None
+        issued_at = datetime.now(UTC)
+        year = vietnam_time(issued_at).year
+        number = next_number(session, register.id, year)
+        document.register_id, document.year, document.number = register.id, year, number
+        document.issued_at = issued_at
+        document.symbol = format_symbol(
+            number,
+            type_abbr=document.type_abbr,
+            agency_code=agency.code,
+            unit_code=unit_code(session, document.unit_id),
+        )
+        session.add(document)
+        return {"symbol": document.symbol, "number": number, "register": register.code}
+
+    return finish
+
+
+def apply_seal(ws: Workspace, item: OutboxItem) -> Finisher:
+    """Fill number and date into the leader-signed PDF and add the agency's seal signature."""
+    document = _load(ws, item.document_id)
+    signed = _require(ws, item.document_id, "signed", item.step_id)
+    done = _latest(ws, item.document_id, "issued")
+    if done is not None and done.version == signed.version:
+        return _record_file(
+            item.document_id, "issued", done.version, done.sha256, done.size, done.filename
+        )
+    if document.symbol is None or document.issued_at is None:
+        raise EngineError("văn bản chưa có số", document_id=item.document_id, step=item.step_id)
+    issued = issue(
+        get_content(ws.store, signed.sha256),
+        number=document.symbol,
+        date_text=date_line(document.issued_at),
+        key=keys.agency_key(ws),
+        seal_image=keys.seal_image(ws),
+    )
+    sha = put_content(ws.store, issued, PDF_TYPE)
+    name = document.symbol.replace("/", "-") + ".pdf"
+    return _record_file(item.document_id, "issued", signed.version, sha, len(issued), name)
+
+
+def archive_document(ws: Workspace, item: OutboxItem) -> Finisher:
+    """Write the record (PDF, source, metadata) to the store and index it in the database."""
+    document = _load(ws, item.document_id)
+    main_kind = "issued" if document.direction == "outgoing" else "received"
+    main = _require(ws, item.document_id, main_kind, item.step_id)
+    source = _latest(ws, item.document_id, "draft")
+    pdf = get_content(ws.store, main.sha256)
+    report = verify_document(pdf, keys.trust_roots(ws))
+    with Session(ws.db) as session:
+        metadata = _metadata(session, document, report.verdict)
+    objects = [NewObject("pdf", main.filename, pdf, PDF_TYPE)]
+    if source is not None:
+        objects.append(
+            NewObject("source", source.filename, get_content(ws.store, source.sha256), DOCX_TYPE)
+        )
+    record_id = str(metadata["identifier"])
+    write_record(ws.store, record_id, objects, metadata)
+
+    def finish(session: Session) -> dict[str, Any]:
+        existing = session.exec(
+            select(ArchiveRecord).where(ArchiveRecord.document_id == item.document_id)
+        ).first()
+        if existing is None:
+            session.add(
+                ArchiveRecord(
+                    record_id=record_id,
+                    document_id=item.document_id,
+                    symbol=document.symbol or document.sender_symbol,
+                    doc_type=document.doc_type,
+                    subject=document.subject,
+                    signer=str(metadata.get("signer") or "") or None,
+                    issued_at=document.issued_at,
+                    pdf_sha256=main.sha256,
+                    search_text=fold(" ".join(str(v) for v in metadata.values() if v)),
+                )
+            )
+        return {"record_id": record_id, "verdict": report.verdict, "pdf_sha256": main.sha256}
+
+    return finish
+
+
+def _metadata(session: Session, document: Document, verdict: str) -> dict[str, Any]:
+    """The record's metadata, from the database only, so a retry writes the same record."""
+    agency = session.get(Agency, document.agency_id)
+    signer = session.get(User, document.signer_id) if document.signer_id else None
+    register = session.get(Register, document.register_id) if document.register_id else None
+    assert agency is not None
+    direction = "DI" if document.direction == "outgoing" else "DEN"
+    year = document.year or vietnam_time(document.created_at).year
+    return {
+        "identifier": f"{agency.code}-{year}-{direction}-{register.code if register else 'X'}-"
+        f"{(document.number or 0):04d}",
+        "agency": agency.name,
+        "agency_code": agency.code,
+        "direction": document.direction,
+        "register": register.name if register else None,
+        "number": document.number,
+        "symbol": document.symbol,
+        "sender": document.sender,
+        "sender_symbol": document.sender_symbol,
+        "issued_at": vietnam_time(document.issued_at).isoformat() if document.issued_at else None,
+        "doc_type": document.doc_type,
+        "subject": document.subject,
+        "signer": signer.full_name if signer else None,
+        "signer_title": signer.title if signer else None,
+        "recipients": [r for r in document.recipients.splitlines() if r],
+        "language": "vi",
+        "signature_verdict": verdict,
+    }
+
+
+def verify_incoming(ws: Workspace, item: OutboxItem) -> Finisher:
+    """Verify every signature of a received PDF and keep the verdict with the document."""
+    received = _require(ws, item.document_id, "received", item.step_id)
+    report = verify_document(get_content(ws.store, received.sha256), keys.trust_roots(ws))
+
+    def finish(session: Session) -> dict[str, Any]:
+        document = session.get(Document, item.document_id, with_for_update=True)
+        assert document is not None
+        document.verification = json.dumps(report.to_json(), ensure_ascii=False, default=str)
+        session.add(document)
+        return {"verdict": report.verdict, "signatures": len(report.signatures)}
+
+    return finish
+
+
+def register_incoming(ws: Workspace, item: OutboxItem) -> Finisher:
+    """The incoming number (số đến): consecutive within the year, in order of registration."""
+
+    def finish(session: Session) -> dict[str, Any]:
+        document = session.get(Document, item.document_id, with_for_update=True)
+        assert document is not None
+        if document.number is not None:
+            return {"number": document.number, "reused": True}
+        agency = session.get(Agency, document.agency_id)
+        assert agency is not None
+        register = register_for(session, agency, "incoming", None)
+        assert register.id is not None
+        year = vietnam_time(datetime.now(UTC)).year
+        document.register_id, document.year = register.id, year
+        document.number = next_number(session, register.id, year)
+        session.add(document)
+        return {"number": document.number, "register": register.code}
+
+    return finish
+
+
+STEP_FUNCTIONS: dict[str, StepFunction] = {
+    "convert_to_pdf": convert_to_pdf,
+    "assign_number": assign_number,
+    "apply_seal": apply_seal,
+    "archive_document": archive_document,
+    "verify_incoming": verify_incoming,
+    "register_incoming": register_incoming,
+}

@@ -1,0 +1,53 @@
+"""Everything an operation needs, opened once: settings, database, store, definitions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.engine import Engine
+
+from engine import db
+from engine.calendar import load_holidays
+from engine.config import Settings
+from engine.definitions import WorkflowDefinition, load_definitions
+from storage import ObjectStore, open_store
+
+
+@dataclass
+class Workspace:
+    """An open agency: the handles every command and automated step works through."""
+
+    settings: Settings
+    db: Engine
+    store: ObjectStore
+    definitions: dict[str, WorkflowDefinition]
+    holidays: frozenset[date]
+    caches: dict[str, object] = field(default_factory=dict)
+    """Prepared keys and images, so repeated signatures skip parsing and drawing."""
+
+    def definition(self, name: str) -> WorkflowDefinition:
+        from engine.errors import NotFound
+
+        if name not in self.definitions:
+            raise NotFound(
+                f"không có quy trình '{name}' trong {self.settings.effective_workflows_dir}"
+            )
+        return self.definitions[name]
+
+
+def open_workspace(settings: Settings, *, migrate: bool = True) -> Workspace:
+    from engine.steps import STEP_FUNCTIONS
+
+    engine = db.make_engine(settings.effective_database_url)
+    if migrate:
+        db.upgrade(engine)
+    return Workspace(
+        settings=settings,
+        db=engine,
+        store=open_store(settings.effective_store_url),
+        definitions=load_definitions(
+            settings.effective_workflows_dir, automated_steps=STEP_FUNCTIONS.keys()
+        ),
+        holidays=load_holidays(),
+    )

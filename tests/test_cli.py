@@ -1,0 +1,127 @@
+"""The `vanthu` command as a user runs it: one line per error, exit codes a script can use."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+VANTHU = [sys.executable, "-m", "engine"]
+
+
+def vanthu(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*VANTHU, "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("cli-agency")
+    assert vanthu(home, "init").returncode == 0
+    result = vanthu(home, "setup-demo")
+    assert result.returncode == 0, result.stderr
+    return home
+
+
+def test_refused_action_is_one_vietnamese_line_without_traceback(
+    home: Path, tmp_path: Path
+) -> None:
+    body = tmp_path / "body.txt"
+    body.write_text("Điều 1. Nội dung.\nĐiều 2. Hiệu lực./.\n", encoding="utf-8")
+    created = vanthu(
+        home,
+        "draft",
+        "new",
+        "--as",
+        "chuyenvien",
+        "--type",
+        "Quyết định",
+        "--subject",
+        "Về việc thử nghiệm",
+        "--signer",
+        "giamdoc",
+        "--body-file",
+        str(body),
+    )
+    assert created.returncode == 0, created.stderr
+    doc = created.stdout.strip().rsplit("#", 1)[1]
+    refused = vanthu(home, "act", doc, "approve", "--as", "vanthu")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("Lỗi: vanthu (clerk) không được xử lý")
+    assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    inbox = vanthu(home, "inbox", "--as", "chuyenvien", "--json")
+    assert json.loads(inbox.stdout)[0]["document_id"] == int(doc)
+
+
+def test_a_non_docx_upload_is_refused_by_name(home: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "bao-cao.docx"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n not a document")
+    result = vanthu(
+        home,
+        "draft",
+        "new",
+        "--as",
+        "chuyenvien",
+        "--type",
+        "Công văn",
+        "--subject",
+        "Thử",
+        "--signer",
+        "giamdoc",
+        "--docx",
+        str(fake),
+    )
+    assert result.returncode == 1 and "bao-cao.docx" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_verify_exit_codes(home: Path, tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.pdf"
+    garbage.write_bytes(b"this is not a pdf")
+    assert vanthu(home, "verify", str(garbage), "--json").returncode == 3
+    assert vanthu(home, "verify", str(tmp_path / "missing.pdf")).returncode == 3
+    unsigned = tmp_path / "unsigned.pdf"
+    soffice = shutil.which("soffice")
+    assert soffice is not None
+    (tmp_path / "a.txt").write_text("Không có chữ ký", encoding="utf-8")
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(tmp_path / "a.txt"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    (tmp_path / "a.pdf").rename(unsigned)
+    result = vanthu(home, "verify", str(unsigned), "--json")
+    assert result.returncode == 4 and json.loads(result.stdout)["verdict"] == "unsigned"
+
+
+def test_audit_verify_reports_a_tampered_chain(home: Path) -> None:
+    assert vanthu(home, "audit", "verify").returncode == 0
+    import sqlite3
+
+    with sqlite3.connect(home / "vanthu.db") as conn:
+        conn.execute("UPDATE audit_event SET actor = 'ai_do' WHERE seq = 1")
+    result = vanthu(home, "audit", "verify")
+    assert result.returncode == 1 and "#1" in result.stderr

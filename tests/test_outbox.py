@@ -1,0 +1,105 @@
+"""Automated steps: queued with the action, retried after a failure, never done twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from engine import documents, outbox
+from engine.models import Document, OutboxItem, RegisterCounter
+from engine.workspace import Workspace
+from tests_support import DECISION, open_task_steps
+
+
+def _at_issue(ws: Workspace) -> int:
+    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
+    documents.act(ws, doc, "chuyenvien", "submit")
+    documents.act(ws, doc, "truongphong", "approve")
+    outbox.run_pending(ws)
+    documents.act(ws, doc, "phogiamdoc", "sign")
+    return doc
+
+
+def _items(ws: Workspace) -> dict[str, OutboxItem]:
+    with Session(ws.db) as session:
+        return {i.step_id: i for i in session.exec(select(OutboxItem)).all()}
+
+
+def test_steps_wait_in_the_outbox_until_a_runner_takes_them(make_agency) -> None:  # type: ignore[no-untyped-def]
+    ws = make_agency(steps_runner="worker")
+    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
+    documents.act(ws, doc, "chuyenvien", "submit")
+    documents.act(ws, doc, "truongphong", "approve")
+    assert _items(ws)["convert"].state == "pending"
+    assert open_task_steps(ws, doc) == []
+    runs = outbox.run_pending(ws)
+    assert [(r.step, r.ok) for r in runs] == [("convert", True)]
+    assert open_task_steps(ws, doc) == ["sign"]
+
+
+def test_a_failed_seal_is_retried_after_the_fix_and_numbers_once(
+    make_agency,
+    demo_keys: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    broken_pki = tmp_path / "pki"
+    import shutil
+
+    shutil.copytree(demo_keys, broken_pki)
+    passphrase = broken_pki / "passphrase.txt"
+    ws = make_agency(steps_runner="worker", pki_dir=broken_pki)
+    doc = _at_issue(ws)
+    real = next(broken_pki.glob("pass*")).read_bytes()
+    next(broken_pki.glob("pass*")).write_bytes(b"wrong passphrase")
+    ws.caches.clear()
+    documents.act(ws, doc, "vanthu", "issue")
+    runs = outbox.run_pending(ws)
+    assert [(r.step, r.ok) for r in runs] == [("number", True), ("seal", False)]
+    assert _items(ws)["seal"].state == "failed"  # a wrong key is not worth retrying by itself
+    next(broken_pki.glob("pass*")).write_bytes(real)
+    ws.caches.clear()
+    outbox.retry_failed(ws, _items(ws)["seal"].id or 0)
+    runs = outbox.run_pending(ws)
+    assert [(r.step, r.ok) for r in runs] == [("seal", True), ("archive", True)]
+    with Session(ws.db) as session:
+        assert session.get(Document, doc).symbol == "01/QĐ-SNV"  # type: ignore[union-attr]
+        assert session.exec(select(RegisterCounter)).one().last_number == 1
+    del passphrase
+
+
+def test_a_worker_that_died_mid_step_is_replaced_after_its_lease(make_agency) -> None:  # type: ignore[no-untyped-def]
+    ws = make_agency(steps_runner="worker")
+    doc = _at_issue(ws)
+    documents.act(ws, doc, "vanthu", "issue")
+    claimed = outbox.claim(ws)  # this worker now "dies" without finishing
+    assert claimed is not None and claimed.step_id == "number"
+    assert outbox.run_pending(ws) == []  # the lease still holds
+    later = datetime.now(UTC) + outbox.LEASE + timedelta(seconds=1)
+    again = outbox.claim(ws, now=later)
+    assert again is not None and again.id == claimed.id and again.attempts == 2
+    assert outbox.execute(ws, again).ok
+    outbox.run_pending(ws)
+    with Session(ws.db) as session:
+        assert session.get(Document, doc).symbol == "01/QĐ-SNV"  # type: ignore[union-attr]
+        assert session.exec(select(RegisterCounter)).one().last_number == 1
+    assert {s: i.state for s, i in _items(ws).items()} == {
+        "convert": "done",
+        "number": "done",
+        "seal": "done",
+        "archive": "done",
+    }
+
+
+def test_running_a_finished_item_again_changes_nothing(make_agency) -> None:  # type: ignore[no-untyped-def]
+    ws = make_agency(steps_runner="worker")
+    doc = _at_issue(ws)
+    documents.act(ws, doc, "vanthu", "issue")
+    outbox.run_pending(ws)
+    number_item = _items(ws)["number"]
+    run = outbox.execute(ws, number_item)  # a duplicate delivery of the same item
+    assert run.ok and "skipped" in run.detail
+    with Session(ws.db) as session:
+        assert session.exec(select(RegisterCounter)).one().last_number == 1
+        assert len(session.exec(select(OutboxItem)).all()) == 4

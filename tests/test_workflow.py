@@ -1,0 +1,140 @@
+"""The outgoing workflow up to the leader: who may act, return for revision, the parallel join.
+
+These steps need no LibreOffice; the signing and issuing half is in test_outgoing_flow.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlmodel import Session, select
+
+from engine import audit, documents
+from engine.errors import InvalidInput, NotAllowed
+from engine.models import DocumentFile, Task
+from engine.workspace import Workspace
+from tests_support import DECISION, open_task_steps
+
+
+def _submitted(ws: Workspace) -> int:
+    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
+    documents.act(ws, doc, "chuyenvien", "submit")
+    return doc
+
+
+def test_a_draft_waits_in_the_authors_inbox_only(agency: Workspace) -> None:
+    doc = documents.create_outgoing(agency, "chuyenvien", DECISION)
+    assert [e.document_id for e in documents.inbox(agency, "chuyenvien")] == [doc]
+    assert documents.inbox(agency, "truongphong") == []
+    with pytest.raises(NotAllowed, match="truongphong"):
+        documents.act(agency, doc, "truongphong", "approve")
+
+
+def test_only_the_head_of_the_drafting_unit_reviews(agency: Workspace) -> None:
+    doc = _submitted(agency)
+    for intruder, action in [
+        ("phapche", "approve"),
+        ("chuyenvien", "approve"),
+        ("vanthu", "issue"),
+    ]:
+        with pytest.raises(NotAllowed):
+            documents.act(agency, doc, intruder, action)
+    with pytest.raises(NotAllowed, match="approve"):
+        documents.act(agency, doc, "truongphong", "sign")
+    assert open_task_steps(agency, doc) == ["review"]
+
+
+def test_only_specialists_draft_and_only_leaders_sign(agency: Workspace) -> None:
+    with pytest.raises(NotAllowed):
+        documents.create_outgoing(agency, "vanthu", DECISION)
+    with pytest.raises(InvalidInput, match="lãnh đạo"):
+        documents.create_outgoing(
+            agency, "chuyenvien", documents.DraftRequest("Quyết định", "X", "truongphong", ("a",))
+        )
+    with pytest.raises(InvalidInput, match="Nghị định 30"):
+        documents.create_outgoing(
+            agency, "chuyenvien", documents.DraftRequest("Sắc lệnh", "X", "giamdoc", ("a",))
+        )
+
+
+def test_return_needs_a_comment_and_keeps_every_version(agency: Workspace) -> None:
+    doc = _submitted(agency)
+    with pytest.raises(InvalidInput, match="ý kiến"):
+        documents.act(agency, doc, "truongphong", "return")
+    documents.act(agency, doc, "truongphong", "return", comment="Bổ sung căn cứ")
+    assert open_task_steps(agency, doc) == ["draft"]
+    with pytest.raises(NotAllowed):  # the reviewer does not hold the draft
+        documents.upload_version(
+            agency, doc, "truongphong", documents.render_request(agency, "chuyenvien", DECISION)
+        )
+    version = documents.upload_version(
+        agency, doc, "chuyenvien", documents.render_request(agency, "chuyenvien", DECISION), "v2"
+    )
+    assert version == 2
+    with Session(agency.db) as session:
+        drafts = session.exec(select(DocumentFile).where(DocumentFile.kind == "draft")).all()
+    assert [d.version for d in drafts] == [1, 2]
+    documents.act(agency, doc, "chuyenvien", "submit")
+    assert open_task_steps(agency, doc) == ["review"]
+
+
+def test_consultation_waits_for_every_branch_then_returns_to_review(agency: Workspace) -> None:
+    doc = _submitted(agency)
+    documents.act(agency, doc, "truongphong", "consult")
+    assert open_task_steps(agency, doc) == ["consult_legal", "consult_office"]
+    documents.act(agency, doc, "phapche", "comment", comment="Đồng ý")
+    assert open_task_steps(agency, doc) == ["consult_office"]
+    with pytest.raises(NotAllowed):  # a branch answers once
+        documents.act(agency, doc, "phapche", "comment", comment="Lại")
+    documents.act(agency, doc, "chanhvanphong", "comment", comment="Đồng ý")
+    assert open_task_steps(agency, doc) == ["review"]
+
+
+def test_every_action_is_in_the_audit_chain(agency: Workspace) -> None:
+    doc = _submitted(agency)
+    documents.act(agency, doc, "truongphong", "return", comment="Sửa")
+    with Session(agency.db) as session:
+        tasks = session.exec(select(Task).where(Task.action != None)).all()  # noqa: E711
+    assert [(t.step_id, t.action) for t in tasks] == [("draft", "submit"), ("review", "return")]
+    assert audit.verify_chain(agency.db).intact
+
+
+def test_a_second_review_step_in_yaml_changes_the_flow(
+    make_agency,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from workflows import DEFINITIONS_DIR
+
+    folder = tmp_path / "workflows"
+    shutil.copytree(DEFINITIONS_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    definition = yaml.safe_load((folder / "outgoing.yaml").read_text(encoding="utf-8"))
+    steps = definition["steps"]
+    review = next(s for s in steps if s["id"] == "review")
+    for action in review["actions"]:
+        if action["name"] == "approve":
+            action["to"] = "office_review"
+    steps.insert(
+        steps.index(review) + 1,
+        {
+            "id": "office_review",
+            "title": "Chánh Văn phòng thẩm tra",
+            "kind": "human",
+            "actor": {"role": "head", "unit": "VP"},
+            "actions": [
+                {"name": "approve", "to": "convert"},
+                {"name": "return", "to": "draft", "comment": "required"},
+            ],
+        },
+    )
+    (folder / "outgoing.yaml").write_text(
+        yaml.safe_dump(definition, allow_unicode=True), encoding="utf-8"
+    )
+    ws = make_agency(workflows_dir=folder, steps_runner="worker")
+    doc = _submitted(ws)
+    documents.act(ws, doc, "truongphong", "approve")
+    assert open_task_steps(ws, doc) == ["office_review"]
+    documents.act(ws, doc, "chanhvanphong", "return", comment="Thể thức chưa đúng")
+    assert open_task_steps(ws, doc) == ["draft"]

@@ -1,0 +1,85 @@
+"""Small factories shared by the engine tests."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from engine import documents
+from engine.models import Task, WorkflowInstance
+from engine.workspace import Workspace
+
+DECISION = documents.DraftRequest(
+    doc_type="Quyết định",
+    subject="Về việc bổ nhiệm Phó Trưởng phòng Tổ chức, biên chế",
+    signer="phogiamdoc",
+    body=(
+        "Căn cứ Luật Cán bộ, công chức;",
+        "QUYẾT ĐỊNH:",
+        "Điều 1. Bổ nhiệm bà Trần Thị Bình giữ chức vụ Phó Trưởng phòng.",
+        "Điều 2. Quyết định có hiệu lực kể từ ngày ký./.",
+    ),
+    recipients=("Như Điều 2;",),
+)
+LETTER = documents.DraftRequest(
+    doc_type="Công văn",
+    subject="Về việc đôn đốc báo cáo công tác văn thư",
+    signer="giamdoc",
+    body=("Kính gửi: các phòng thuộc Sở.", "Đề nghị gửi báo cáo trước ngày 15/12./."),
+    recipients=("Như trên;",),
+)
+
+
+def open_task_steps(ws: Workspace, document_id: int) -> list[str]:
+    with Session(ws.db) as session:
+        instance = session.exec(
+            select(WorkflowInstance).where(WorkflowInstance.document_id == document_id)
+        ).one()
+        return sorted(
+            session.exec(
+                select(Task.step_id)
+                .where(Task.instance_id == instance.id, Task.state == "open")
+                .order_by(col(Task.id))
+            ).all()
+        )
+
+
+def issue_document(ws: Workspace, request: documents.DraftRequest = DECISION) -> int:
+    """Drive one outgoing document from draft to archive with the inline runner."""
+    doc = documents.create_outgoing(ws, "chuyenvien", request)
+    documents.act(ws, doc, "chuyenvien", "submit")
+    documents.act(ws, doc, "truongphong", "approve")
+    documents.act(ws, doc, request.signer, "sign")
+    documents.act(ws, doc, "vanthu", "issue")
+    return doc
+
+
+def pdfsig_lines(pdf: Path, root_pem: Path, nss_dir: Path) -> list[str]:
+    """poppler's pdfsig, an independent validator, trusting only ``root_pem`` (NSS database)."""
+    nss_dir.mkdir(parents=True, exist_ok=True)
+    database = f"sql:{nss_dir}"
+    subprocess.run(["certutil", "-N", "-d", database, "--empty-password"], check=True)
+    subprocess.run(
+        [
+            "certutil",
+            "-A",
+            "-d",
+            database,
+            "-n",
+            "vanthu-demo-root",
+            "-t",
+            "CT,C,C",
+            "-i",
+            str(root_pem),
+        ],
+        check=True,
+    )
+    result = subprocess.run(
+        ["pdfsig", "-nssdir", database, "-no-ocsp", str(pdf)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.splitlines()
