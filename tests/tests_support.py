@@ -77,7 +77,7 @@ def pdfsig_lines(pdf: Path, root_pem: Path, nss_dir: Path) -> list[str]:
         check=True,
     )
     result = subprocess.run(
-        ["pdfsig", "-nssdir", database, "-no-ocsp", str(pdf)],
+        ["pdfsig", "-nssdir", database, str(pdf)],
         capture_output=True,
         text=True,
         check=False,

@@ -1,0 +1,185 @@
+"""The outgoing flow's two signatures: the leader certifies, the clerk issues with the seal.
+
+The leader signs before the number exists, so the certification allows form filling only
+(DocMDP level 2). The clerk's update fills number and date and signs the agency seal into the
+field prepared for it, in one incremental update, so a validator reports the change after the
+leader's signature as form filling and nothing else.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from cryptography import x509
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
+from pyhanko.sign.fields import MDPPerm
+from pyhanko.sign.signers import PdfSignatureMetadata
+from pyhanko.sign.validation import read_certification_data
+from pyhanko.sign.validation.generic_cms import validate_sig_integrity
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko.stamp import StaticStampStyle
+
+from signing._errors import SigningError
+from signing._fields import FieldState, form_fields, has_signatures, read_pdf
+from signing._filling import fill_text_field
+from signing._fonts import SERIF_ITALIC, SERIF_REGULAR
+from signing._layout import FIELD_DATE, FIELD_NUMBER, FIELD_SEAL, FIELD_SIGNER
+from signing._policy import certificate_kind, common_name
+from signing._sign import image_style, sign_into_field, signature_metadata
+from signing._signer import SigningKey
+
+DEFAULT_REASON = "Phê duyệt và ký ban hành"
+SEAL_REASON = "Ban hành văn bản"
+_ALLOWED_BEFORE_ISSUE = (ModificationLevel.NONE, ModificationLevel.FORM_FILLING)
+
+
+def certify(
+    pdf: bytes,
+    key: SigningKey,
+    signature_image: bytes,
+    *,
+    reason: str = DEFAULT_REASON,
+    location: str | None = None,
+) -> bytes:
+    """The leader's certification signature in the signer field; later, form filling only."""
+    if key.kind == "organisation":
+        raise SigningError(
+            "chứng thư số của cơ quan không dùng để ký phê duyệt: người có thẩm quyền ký bằng "
+            "chứng thư số cá nhân",
+            certificate_serial=key.serial,
+        )
+    key.check_usable()
+    reader = read_pdf(pdf)
+    if has_signatures(reader):
+        raise SigningError("PDF đã có chữ ký số: chữ ký phê duyệt (chứng nhận) phải là chữ ký đầu")
+    _require_empty_fields(form_fields(reader))
+    writer = _writer(pdf)
+    metadata = signature_metadata(FIELD_SIGNER, certify=True, reason=reason, location=location)
+    style = image_style(signature_image, "chữ ký")
+    return _sign(writer, metadata, key, style)
+
+
+def issue(pdf: bytes, *, number: str, date_text: str, key: SigningKey, seal_image: bytes) -> bytes:
+    """Fill number and date, then sign the agency seal: one incremental update."""
+    if not number.strip() or not date_text.strip():
+        raise SigningError("cần cả số, ký hiệu và ngày tháng để ban hành")
+    if key.kind == "person":
+        raise SigningError(
+            "chứng thư số cá nhân không dùng để đóng dấu ban hành: cần chứng thư số của cơ quan",
+            certificate_serial=key.serial,
+        )
+    key.check_usable()
+    seal = image_style(seal_image, "con dấu", real_size=True)
+    reader = read_pdf(pdf)
+    _require_empty_fields(form_fields(reader))
+    _require_personal_certification(reader, key)
+    writer = _writer(pdf)
+    fill_text_field(writer, FIELD_NUMBER, number.strip(), SERIF_REGULAR)
+    # the date line is italic in Decree 30 (Appendix I), like the place name before it
+    fill_text_field(writer, FIELD_DATE, date_text.strip(), SERIF_ITALIC)
+    metadata = signature_metadata(FIELD_SEAL, certify=False, reason=SEAL_REASON)
+    return _sign(writer, metadata, key, seal)
+
+
+def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
+    try:
+        return IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    except (PdfError, ValueError, KeyError) as exc:
+        raise SigningError(f"tệp PDF hỏng, không ghi thêm được: {exc}") from exc
+
+
+def _sign(
+    writer: IncrementalPdfFileWriter,
+    metadata: PdfSignatureMetadata,
+    key: SigningKey,
+    style: StaticStampStyle,
+) -> bytes:
+    try:
+        return sign_into_field(writer, metadata, key, style)
+    except (PdfError, ValueError) as exc:  # pyHanko's SigningError is a ValueError
+        raise SigningError(f"ký không thành công: {exc}", certificate_serial=key.serial) from exc
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """A field every Decree 30 document carries before it is issued."""
+
+    name: str
+    kind: str
+    label: str
+
+
+_EXPECTED = (
+    _Expected(FIELD_NUMBER, "/Tx", "số, ký hiệu"),
+    _Expected(FIELD_DATE, "/Tx", "ngày ban hành"),
+    _Expected(FIELD_SEAL, "/Sig", "chữ ký của cơ quan"),
+)
+
+
+def _require_empty_fields(fields: dict[str, FieldState]) -> None:
+    """Refuse a PDF without the Decree 30 fields, or one already issued."""
+    for expected in (*_EXPECTED, _Expected(FIELD_SIGNER, "/Sig", "chữ ký người có thẩm quyền")):
+        state = fields.get(expected.name)
+        if state is None or state.kind != expected.kind:
+            raise SigningError(
+                f"PDF thiếu trường {expected.label} ({expected.name}): tạo lại bằng add_form_fields"
+            )
+    filled = [e.label for e in _EXPECTED if fields[e.name].filled]
+    if filled:
+        raise SigningError(f"văn bản đã được ban hành (đã có {', '.join(filled)})")
+
+
+def _require_personal_certification(reader: PdfFileReader, key: SigningKey) -> None:
+    """Seal only what a leader certified with a personal certificate, intact and unchanged."""
+    certification = read_certification_data(reader)
+    if certification is None:
+        raise SigningError(
+            "PDF chưa có chữ ký phê duyệt (chứng nhận) của người có thẩm quyền: không ban hành"
+        )
+    if certification.permission != MDPPerm.FILL_FORMS:
+        raise SigningError(
+            "chữ ký phê duyệt không cho phép điền số và ngày "
+            f"(DocMDP mức {certification.permission.value}, cần mức 2)"
+        )
+    try:
+        author = certification.author_sig.get_object()
+        leader = next((s for s in reader.embedded_signatures if s.sig_object is author), None)
+    except (PdfError, ValueError, KeyError) as exc:
+        raise SigningError(f"không đọc được chữ ký phê duyệt: {exc}") from exc
+    if leader is None or leader.field_name != FIELD_SIGNER:
+        raise SigningError(f"chữ ký phê duyệt không nằm trong trường {FIELD_SIGNER}")
+    cert = x509.load_der_x509_certificate(leader.signer_cert.dump())
+    if certificate_kind(cert) == "organisation" or cert.serial_number == key.serial:
+        raise SigningError(
+            f"văn bản được ký phê duyệt bằng chứng thư số của cơ quan "
+            f"({common_name(cert.subject)}), không phải của cá nhân",
+            certificate_serial=cert.serial_number,
+        )
+    _require_intact(leader, cert)
+
+
+def _require_intact(leader: EmbeddedPdfSignature, cert: x509.Certificate) -> None:
+    try:
+        leader.compute_integrity_info()
+        intact, valid = validate_sig_integrity(
+            leader.signer_info, leader.signer_cert, "data", leader.compute_digest()
+        )
+    except (PdfError, ValueError, KeyError) as exc:
+        raise SigningError(
+            f"không kiểm tra được chữ ký phê duyệt: {exc}", certificate_serial=cert.serial_number
+        ) from exc
+    result = leader.diff_result
+    unchanged = leader.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    filled_only = (
+        isinstance(result, DiffResult) and result.modification_level in _ALLOWED_BEFORE_ISSUE
+    )
+    if not (intact and valid and (unchanged or filled_only)):
+        raise SigningError(
+            "chữ ký phê duyệt không còn nguyên vẹn hoặc PDF đã bị sửa sau khi ký: không ban hành",
+            certificate_serial=cert.serial_number,
+        )

@@ -1,0 +1,137 @@
+"""Keys loaded once and kept parsed, so each signature costs a few milliseconds.
+
+pyHanko's ``SimpleSigner`` re-parses the private key (and re-runs RSA key checks, ~48 ms) on
+every signature; this signer keeps the parsed key instead.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from asn1crypto import algos
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from pyhanko.sign.general import get_pyca_cryptography_hash
+from pyhanko.sign.signers import Signer
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from signing._errors import SigningError
+from signing._policy import CertificateKind, certificate_kind, common_name
+
+_PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+class _KeptKeySigner(Signer):
+    """A pyHanko signer holding an already parsed private key."""
+
+    def __init__(
+        self, key: _PrivateKey, cert: asn1_x509.Certificate, others: list[asn1_x509.Certificate]
+    ) -> None:
+        registry = SimpleCertificateStore()
+        registry.register_multiple(others)
+        algorithm = "sha256_rsa" if isinstance(key, rsa.RSAPrivateKey) else "sha256_ecdsa"
+        super().__init__(
+            signing_cert=cert,
+            cert_registry=registry,
+            signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": algorithm}),
+        )
+        self._key = key
+
+    async def async_sign_raw(
+        self, data: bytes, digest_algorithm: str, dry_run: bool = False
+    ) -> bytes:
+        hash_algorithm = get_pyca_cryptography_hash(digest_algorithm)
+        if isinstance(self._key, rsa.RSAPrivateKey):
+            return self._key.sign(data, padding.PKCS1v15(), hash_algorithm)
+        return self._key.sign(data, ec.ECDSA(hash_algorithm))
+
+
+class SigningKey:
+    """A private key with its certificate and chain, ready to sign many documents."""
+
+    def __init__(
+        self, key: _PrivateKey, certificate: x509.Certificate, chain: list[x509.Certificate]
+    ) -> None:
+        self._certificate = certificate
+        self._chain = tuple(chain)
+        self._signer = _KeptKeySigner(key, _to_asn1(certificate), [_to_asn1(c) for c in chain])
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self._certificate
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        """The CA certificates that came with the key, embedded in every signature."""
+        return self._chain
+
+    @property
+    def certificate_subject(self) -> str:
+        return self._certificate.subject.rfc4514_string()
+
+    @property
+    def common_name(self) -> str:
+        return common_name(self._certificate.subject)
+
+    @property
+    def serial(self) -> int:
+        return self._certificate.serial_number
+
+    @property
+    def kind(self) -> CertificateKind:
+        return certificate_kind(self._certificate)
+
+    @property
+    def pyhanko_signer(self) -> Signer:
+        return self._signer
+
+    def check_usable(self, now: datetime | None = None) -> None:
+        """Refuse to sign with a certificate outside its validity period."""
+        now = now or datetime.now(UTC)
+        cert = self._certificate
+        if now < cert.not_valid_before_utc:
+            raise SigningError(
+                f"chứng thư số của {self.common_name} chưa có hiệu lực "
+                f"(từ {cert.not_valid_before_utc:%d/%m/%Y})",
+                certificate_serial=self.serial,
+            )
+        if now > cert.not_valid_after_utc:
+            raise SigningError(
+                f"chứng thư số của {self.common_name} đã hết hạn "
+                f"(ngày {cert.not_valid_after_utc:%d/%m/%Y})",
+                certificate_serial=self.serial,
+            )
+
+    def __repr__(self) -> str:
+        return f"SigningKey({self.certificate_subject!r}, serial={self.serial:x})"
+
+
+def load_pkcs12(path: Path, passphrase: bytes) -> SigningKey:
+    """Load a PKCS#12 file; a wrong passphrase or a file that is not PKCS#12 is a SigningError."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SigningError(f"không đọc được tệp khóa {path}: {exc.strerror}") from exc
+    try:
+        key, cert, others = pkcs12.load_key_and_certificates(data, passphrase)
+    except ValueError as exc:
+        raise SigningError(
+            f"không mở được tệp khóa {path.name}: sai mật khẩu hoặc không phải tệp PKCS#12"
+        ) from exc
+    if cert is None or key is None:
+        raise SigningError(f"tệp khóa {path.name} không có đủ khóa bí mật và chứng thư số")
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise SigningError(
+            f"tệp khóa {path.name}: loại khóa {type(key).__name__} chưa được hỗ trợ",
+            certificate_serial=cert.serial_number,
+        )
+    return SigningKey(key, cert, list(others))
+
+
+def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
