@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from sqlmodel import Session, col, select
@@ -24,7 +24,7 @@ from engine.config import load_settings, write_settings_file
 from engine.errors import EngineError
 from engine.models import AuditEvent, OutboxItem
 from engine.text import vietnam_time
-from signing import verify_document
+from signing import SigningError, verify_document
 
 VERDICT_EXIT = {"valid": 0, "invalid": 1, "indeterminate": 2, "unsigned": 4}
 
@@ -182,8 +182,7 @@ def verify(
     try:
         data = file.read_bytes()
     except OSError as exc:
-        typer.secho(f"Lỗi: không đọc được {file}: {exc.strerror}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(3) from exc
+        _unreadable(file, f"không đọc được: {exc.strerror}", as_json)
     roots = [p.read_bytes() for p in trust or []]
     try:
         from engine.keys import trust_roots
@@ -192,12 +191,23 @@ def verify(
     except EngineError:
         if not roots:
             raise
-    report = verify_document(data, roots)
+    try:
+        report = verify_document(data, roots)
+    except SigningError as exc:
+        _unreadable(file, str(exc), as_json)
     if as_json:
         echo_json(report.to_json())
     else:
         _print_report(file, report)
     raise typer.Exit(VERDICT_EXIT.get(report.verdict, 1))
+
+
+def _unreadable(file: Path, problem: str, as_json: bool) -> NoReturn:
+    if as_json:
+        echo_json({"file": str(file), "verdict": None, "error": problem})
+    else:
+        typer.secho(f"Lỗi: {file}: {problem}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(3)
 
 
 def _print_report(file: Path, report: object) -> None:

@@ -77,14 +77,8 @@ def make_agency(tmp_path: Path, demo_keys: Path) -> WorkspaceFactory:
     def make(database_url: str = "", store_url: str = "", **overrides: object) -> Workspace:
         home = tmp_path / f"agency-{uuid.uuid4().hex[:6]}"
         home.mkdir()
-        settings = load_settings(
-            home,
-            database_url=database_url,
-            store_url=store_url,
-            pki_dir=demo_keys,
-            steps_runner="inline",
-            **overrides,
-        )
+        values: dict[str, object] = {"pki_dir": demo_keys, "steps_runner": "inline", **overrides}
+        settings = load_settings(home, database_url=database_url, store_url=store_url, **values)
         ws = open_workspace(settings)
         create_agency(ws, DEMO_AGENCY, DEMO_UNITS, DEMO_PEOPLE, DEMO_REGISTERS)
         return ws
