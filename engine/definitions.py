@@ -377,13 +377,15 @@ def _check_step(
         wants_chosen = bool(target and target.actor and target.actor.person is PersonRule.CHOSEN)
         if action.choose is not None and not wants_chosen:
             raise reader.fail(
-                f"thao tác '{action.name.value}' chọn người nhưng bước sau không dùng person: chosen",
+                f"thao tác '{action.name.value}' chọn người nhưng bước sau "
+                "không dùng person: chosen",
                 _where(step, action),
                 step.id,
             )
         if wants_chosen and action.choose is None:
             raise reader.fail(
-                f"bước '{action.to}' cần người được chọn nhưng thao tác '{action.name.value}' không chọn",
+                f"bước '{action.to}' cần người được chọn nhưng thao tác "
+                f"'{action.name.value}' không chọn",
                 _where(step, action),
                 step.id,
             )
