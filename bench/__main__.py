@@ -19,14 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from engine import documents, outbox
-from engine.agency import (
-    DEMO_AGENCY,
-    DEMO_PEOPLE,
-    DEMO_REGISTERS,
-    DEMO_UNITS,
-    create_agency,
-    create_demo_keys,
-)
+from engine.agency import DEMO_AGENCY, DEMO_PEOPLE, create_demo_agency, create_demo_keys
 from engine.config import load_settings
 from engine.workspace import Workspace, open_workspace
 
@@ -42,7 +35,7 @@ DECISION = documents.DraftRequest(
 def _agency(home: Path) -> Workspace:
     settings = load_settings(home, steps_runner="worker")
     ws = open_workspace(settings)
-    create_agency(ws, DEMO_AGENCY, DEMO_UNITS, DEMO_PEOPLE, DEMO_REGISTERS)
+    create_demo_agency(ws)
     create_demo_keys(settings.effective_pki_dir, DEMO_AGENCY, DEMO_PEOPLE)
     return ws
 

@@ -128,6 +128,11 @@ def create_demo_keys(directory: Path, agency: Agency, people: tuple[Person, ...]
     (images / SEAL_IMAGE).write_bytes(draw_seal_image(agency.name, agency.parent_name))
 
 
-def setup_demo_agency(ws: Workspace) -> None:
+def create_demo_agency(ws: Workspace) -> None:
+    """The demo agency's units, people and registers (no keys)."""
     create_agency(ws, DEMO_AGENCY, DEMO_UNITS, DEMO_PEOPLE, DEMO_REGISTERS)
+
+
+def setup_demo_agency(ws: Workspace) -> None:
+    create_demo_agency(ws)
     create_demo_keys(ws.settings.effective_pki_dir, DEMO_AGENCY, DEMO_PEOPLE)

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from engine import archive, audit, documents, outbox
 from engine.agency import setup_demo_agency
 from engine.config import Settings, write_settings_file
-from engine.errors import InvalidInput
+from engine.errors import EngineError, InvalidInput
 from engine.keys import trust_roots
 from engine.models import Document
 from engine.outbox import StepRun
@@ -53,7 +53,8 @@ class DemoRun:
 
     def _report(self, run: StepRun) -> None:
         if not run.ok:
-            raise InvalidInput(f"bước tự động {run.step} lỗi: {run.error}")
+            message = f"bước tự động {run.step} lỗi: {run.error}"
+            raise EngineError(message, document_id=run.document_id)
         shown = {k: v for k, v in run.detail.items() if k in ("symbol", "record_id", "verdict")}
         extra = f" {shown}" if shown else ""
         self.echo(f"  {'hệ thống':>14} · {run.step:<8} tự động, {run.duration_ms:.0f} ms{extra}")

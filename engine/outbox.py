@@ -106,7 +106,8 @@ def _complete(
 
 def _fail(ws: Workspace, item: OutboxItem, exc: Exception, started: float) -> StepRun:
     retryable = bool(getattr(exc, "retryable", False))
-    message = str(exc)
+    known = hasattr(exc, "retryable")  # the domain errors of engine, signing and storage
+    message = str(exc) if known else f"lỗi không lường trước ({type(exc).__name__}): {exc}"
     with transaction(ws.db) as session:
         current = session.get(OutboxItem, item.id, with_for_update=True)
         assert current is not None

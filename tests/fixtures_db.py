@@ -11,14 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from engine.agency import (
-    DEMO_AGENCY,
-    DEMO_PEOPLE,
-    DEMO_REGISTERS,
-    DEMO_UNITS,
-    create_agency,
-    create_demo_keys,
-)
+from engine.agency import DEMO_AGENCY, DEMO_PEOPLE, create_demo_agency, create_demo_keys
 from engine.config import load_settings
 from engine.workspace import Workspace, open_workspace
 
@@ -80,7 +73,7 @@ def make_agency(tmp_path: Path, demo_keys: Path) -> WorkspaceFactory:
         values: dict[str, object] = {"pki_dir": demo_keys, "steps_runner": "inline", **overrides}
         settings = load_settings(home, database_url=database_url, store_url=store_url, **values)
         ws = open_workspace(settings)
-        create_agency(ws, DEMO_AGENCY, DEMO_UNITS, DEMO_PEOPLE, DEMO_REGISTERS)
+        create_demo_agency(ws)
         return ws
 
     return make
