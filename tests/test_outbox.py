@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,8 +28,11 @@ def _items(ws: Workspace) -> dict[str, OutboxItem]:
         return {i.step_id: i for i in session.exec(select(OutboxItem)).all()}
 
 
-def test_steps_wait_in_the_outbox_until_a_runner_takes_them(make_agency) -> None:  # type: ignore[no-untyped-def]
-    ws = make_agency(steps_runner="worker")
+def test_steps_wait_in_the_outbox_until_a_runner_takes_them(
+    make_agency,
+    database_url: str,  # type: ignore[no-untyped-def]
+) -> None:
+    ws = make_agency(database_url, steps_runner="worker")
     doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
     documents.act(ws, doc, "chuyenvien", "submit")
     documents.act(ws, doc, "truongphong", "approve")
@@ -44,21 +48,20 @@ def test_a_failed_seal_is_retried_after_the_fix_and_numbers_once(
     demo_keys: Path,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    broken_pki = tmp_path / "pki"
-    import shutil
-
-    shutil.copytree(demo_keys, broken_pki)
-    passphrase = broken_pki / "passphrase.txt"
-    ws = make_agency(steps_runner="worker", pki_dir=broken_pki)
+    pki = tmp_path / "pki"
+    shutil.copytree(demo_keys, pki)
+    passphrase = pki / "passphrase.txt"
+    ws = make_agency(steps_runner="worker", pki_dir=pki)
     doc = _at_issue(ws)
-    real = next(broken_pki.glob("pass*")).read_bytes()
-    next(broken_pki.glob("pass*")).write_bytes(b"wrong passphrase")
+    real = passphrase.read_bytes()
+    passphrase.write_bytes(b"wrong passphrase")  # an administrator's mistake
     ws.caches.clear()
     documents.act(ws, doc, "vanthu", "issue")
     runs = outbox.run_pending(ws)
     assert [(r.step, r.ok) for r in runs] == [("number", True), ("seal", False)]
     assert _items(ws)["seal"].state == "failed"  # a wrong key is not worth retrying by itself
-    next(broken_pki.glob("pass*")).write_bytes(real)
+    assert "sai mật khẩu" in (_items(ws)["seal"].last_error or "")
+    passphrase.write_bytes(real)
     ws.caches.clear()
     outbox.retry_failed(ws, _items(ws)["seal"].id or 0)
     runs = outbox.run_pending(ws)
@@ -66,11 +69,13 @@ def test_a_failed_seal_is_retried_after_the_fix_and_numbers_once(
     with Session(ws.db) as session:
         assert session.get(Document, doc).symbol == "01/QĐ-SNV"  # type: ignore[union-attr]
         assert session.exec(select(RegisterCounter)).one().last_number == 1
-    del passphrase
 
 
-def test_a_worker_that_died_mid_step_is_replaced_after_its_lease(make_agency) -> None:  # type: ignore[no-untyped-def]
-    ws = make_agency(steps_runner="worker")
+def test_a_worker_that_died_mid_step_is_replaced_after_its_lease(
+    make_agency,
+    database_url: str,  # type: ignore[no-untyped-def]
+) -> None:
+    ws = make_agency(database_url, steps_runner="worker")
     doc = _at_issue(ws)
     documents.act(ws, doc, "vanthu", "issue")
     claimed = outbox.claim(ws)  # this worker now "dies" without finishing
