@@ -33,6 +33,7 @@ DECISION = documents.DraftRequest(
 
 
 def _agency(home: Path) -> Workspace:
+    home.mkdir()
     settings = load_settings(home, steps_runner="worker")
     ws = open_workspace(settings)
     create_demo_agency(ws)
@@ -104,6 +105,9 @@ def main() -> None:
     for label, values in shares.items():
         median = statistics.median(values)
         print(f"{label:<24}{median:>12.1f}{median / total:>9.1%}")
+    parts = sum(statistics.median(values) for values in shares.values())
+    other = total - parts
+    print(f"{'queue, transactions':<24}{other:>12.1f}{other / total:>9.1%}")
     convert = statistics.median(shares["convert (automated)"])
     floor = statistics.median(baseline)
     print(

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from engine import db
 from engine.calendar import load_holidays
 from engine.config import Settings
 from engine.definitions import WorkflowDefinition, load_definitions
+from engine.errors import ConfigError
 from storage import ObjectStore, open_store
 
 
@@ -39,9 +41,18 @@ class Workspace:
 def open_workspace(settings: Settings, *, migrate: bool = True) -> Workspace:
     from engine.steps import STEP_FUNCTIONS
 
+    if not settings.home.is_dir():
+        raise ConfigError(f"chưa có thư mục cơ quan {settings.home} (chạy `vanthu init`)")
     engine = db.make_engine(settings.effective_database_url)
-    if migrate:
-        db.upgrade(engine)
+    try:
+        if migrate:
+            db.upgrade(engine)
+        else:
+            engine.connect().close()
+    except OperationalError as exc:
+        shown = engine.url.render_as_string(hide_password=True)
+        reason = " ".join(str(exc.orig).split())
+        raise ConfigError(f"không kết nối được cơ sở dữ liệu {shown}: {reason}") from exc
     return Workspace(
         settings=settings,
         db=engine,

@@ -125,3 +125,17 @@ def test_audit_verify_reports_a_tampered_chain(home: Path) -> None:
         conn.execute("UPDATE audit_event SET actor = 'ai_do' WHERE seq = 1")
     result = vanthu(home, "audit", "verify")
     assert result.returncode == 1 and "#1" in result.stderr
+
+
+def test_a_missing_agency_or_database_is_one_clear_line(tmp_path: Path) -> None:
+    missing = vanthu(tmp_path / "khong-co", "inbox", "--as", "vanthu")
+    assert missing.returncode == 1 and "vanthu init" in missing.stderr
+    refused = vanthu(
+        tmp_path,
+        "inbox",
+        "--as",
+        "vanthu",
+        env={"VANTHU_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/x"},
+    )
+    assert refused.returncode == 1 and "không kết nối được cơ sở dữ liệu" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
