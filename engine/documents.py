@@ -12,7 +12,7 @@ from engine.db import transaction
 from engine.definitions import ActionName
 from engine.doctypes import type_abbreviation
 from engine.drafts import DraftContent, check_docx, render_draft
-from engine.errors import InvalidInput, NotAllowed, NotFound
+from engine.errors import ConversionError, InvalidInput, NotAllowed, NotFound
 from engine.models import Agency, Document, DocumentFile, Task, Unit, User
 from engine.numbering import symbol_hint
 from engine.runtime import (
@@ -25,6 +25,7 @@ from engine.runtime import (
     start_instance,
     user_named,
 )
+from engine.steps import prepare_pdf
 from engine.workspace import Workspace
 from signing import certify
 from storage import get_content, put_content
@@ -66,6 +67,7 @@ def create_outgoing(
         raise InvalidInput("trích yếu (--subject) không được để trống")
     abbr = type_abbreviation(request.doc_type)
     definition = ws.definition("outgoing")
+    checked = _checked_pdf(ws, upload) if upload is not None else None
     with transaction(ws.db) as session:
         author = user_named(session, username)
         start_actor = definition.step(definition.start).actor
@@ -92,7 +94,7 @@ def create_outgoing(
         )
         session.add(document)
         session.flush()
-        _add_draft(session, ws, document, author, upload, version=1, comment=None)
+        _add_draft(session, ws, document, author, upload, version=1, comment=None, pdf=checked)
         start_instance(session, ws, definition, document, author)
         assert document.id is not None
         document_id = document.id
@@ -118,6 +120,16 @@ def _render(
         raise InvalidInput("dự thảo cần nội dung (--body-file) hoặc tệp DOCX (--docx)")
     content = _draft_content(request, agency, unit, signer, abbr)
     return Upload(f"du-thao-{abbr or 'CV'}.docx", render_draft(content))
+
+
+def _checked_pdf(ws: Workspace, upload: Upload) -> bytes:
+    """Convert an uploaded DOCX at once, so a missing Decree 30 element (no 'Số:' line, no
+    signer block) is reported to the person uploading, not found later at approval."""
+    check_docx(upload.data, upload.filename, max_bytes=ws.settings.max_upload_bytes)
+    try:
+        return prepare_pdf(ws, upload.data)
+    except ConversionError as exc:
+        raise InvalidInput(f"{upload.filename}: {exc.message}") from exc
 
 
 def _signer(session: Session, username: str) -> User:
@@ -158,6 +170,7 @@ def _add_draft(
     *,
     version: int,
     comment: str | None,
+    pdf: bytes | None,
 ) -> None:
     check_docx(upload.data, upload.filename, max_bytes=ws.settings.max_upload_bytes)
     sha = put_content(ws.store, upload.data, DOCX_TYPE)
@@ -174,6 +187,18 @@ def _add_draft(
             comment=comment,
         )
     )
+    if pdf is not None:  # already converted and checked: the convert step will reuse it
+        session.add(
+            DocumentFile(
+                document_id=document.id,
+                kind="pdf",
+                version=version,
+                sha256=put_content(ws.store, pdf, PDF_TYPE),
+                size=len(pdf),
+                filename=upload.filename.rsplit(".", 1)[0] + ".pdf",
+                created_by=author.id,
+            )
+        )
     audit.append(
         session,
         actor=author.username,
@@ -187,27 +212,33 @@ def upload_version(
     ws: Workspace, document_id: int, username: str, upload: Upload, comment: str | None = None
 ) -> int:
     """A new draft version from whoever holds the drafting task; older versions stay."""
+    with Session(ws.db) as session:
+        _drafter(session, ws, document_id, username)  # refuse before the slow conversion
+    checked = _checked_pdf(ws, upload)
     with transaction(ws.db) as session:
-        user = user_named(session, username)
-        document = _document(session, document_id)
-        instance = instance_of(session, document_id)
-        assert instance.id is not None
-        instance_tasks = open_tasks(session, instance.id)
-        definition = ws.definition(instance.definition)
-        drafting = [
-            t
-            for t in instance_tasks
-            if may_take(t, user)
-            and any(a.name is ActionName.SUBMIT for a in definition.step(t.step_id).actions)
-        ]
-        if not drafting:
-            raise NotAllowed(
-                f"{username} không giữ bước soạn thảo của văn bản này nên không tải lên được",
-                document_id=document_id,
-            )
+        user = _drafter(session, ws, document_id, username)
         version = latest_file(session, document_id, "draft").version + 1
-        _add_draft(session, ws, document, user, upload, version=version, comment=comment)
+        document = _document(session, document_id)
+        _add_draft(
+            session, ws, document, user, upload, version=version, comment=comment, pdf=checked
+        )
     return version
+
+
+def _drafter(session: Session, ws: Workspace, document_id: int, username: str) -> User:
+    """The user, if they hold an open task whose step can submit a draft."""
+    user = user_named(session, username)
+    instance = instance_of(session, document_id)
+    assert instance.id is not None
+    definition = ws.definition(instance.definition)
+    for task in open_tasks(session, instance.id):
+        step = definition.step(task.step_id)
+        if may_take(task, user) and any(a.name is ActionName.SUBMIT for a in step.actions):
+            return user
+    raise NotAllowed(
+        f"{username} không giữ bước soạn thảo của văn bản này nên không tải lên được",
+        document_id=document_id,
+    )
 
 
 def _document(session: Session, document_id: int) -> Document:

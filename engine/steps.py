@@ -86,6 +86,12 @@ def _record_file(
     return finish
 
 
+def prepare_pdf(ws: Workspace, docx: bytes) -> bytes:
+    """LibreOffice's PDF with the number, date, signer and seal fields placed by the layout."""
+    pdf = docx_to_pdf(docx, soffice=ws.settings.soffice)
+    return add_form_fields(pdf, find_form_layout(pdf))
+
+
 def convert_to_pdf(ws: Workspace, item: OutboxItem) -> Finisher:
     """The newest draft version to PDF, with the number, date, signer and seal fields."""
     draft = _require(ws, item.document_id, "draft", item.step_id)
@@ -94,8 +100,7 @@ def convert_to_pdf(ws: Workspace, item: OutboxItem) -> Finisher:
         return _record_file(
             item.document_id, "pdf", done.version, done.sha256, done.size, done.filename
         )
-    pdf = docx_to_pdf(get_content(ws.store, draft.sha256), soffice=ws.settings.soffice)
-    prepared = add_form_fields(pdf, find_form_layout(pdf))
+    prepared = prepare_pdf(ws, get_content(ws.store, draft.sha256))
     sha = put_content(ws.store, prepared, PDF_TYPE)
     name = draft.filename.rsplit(".", 1)[0] + ".pdf"
     return _record_file(item.document_id, "pdf", draft.version, sha, len(prepared), name)

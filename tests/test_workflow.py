@@ -138,3 +138,22 @@ def test_a_second_review_step_in_yaml_changes_the_flow(
     assert open_task_steps(ws, doc) == ["office_review"]
     documents.act(ws, doc, "chanhvanphong", "return", comment="Thể thức chưa đúng")
     assert open_task_steps(ws, doc) == ["draft"]
+
+
+def test_an_own_docx_without_the_decree_30_signer_block_is_refused_at_upload(
+    agency: Workspace, tmp_path: Path
+) -> None:
+    import io
+
+    from docx import Document as Docx
+
+    own = Docx()
+    own.add_paragraph("Số: /QĐ-SNV")
+    own.add_paragraph("Nội dung tự soạn, không có khối chữ ký.")
+    buffer = io.BytesIO()
+    own.save(buffer)
+    upload = documents.Upload("tu-soan.docx", buffer.getvalue())
+    with pytest.raises(InvalidInput, match=r"tu-soan\.docx: không tìm thấy"):
+        documents.create_outgoing(agency, "chuyenvien", DECISION, upload)
+    with Session(agency.db) as session:
+        assert session.exec(select(DocumentFile)).all() == []  # nothing half-stored
