@@ -57,6 +57,8 @@ class DemoRun:
             raise EngineError(message, document_id=run.document_id)
         shown = {k: v for k, v in run.detail.items() if k in ("symbol", "record_id", "verdict")}
         extra = f" {shown}" if shown else ""
+        if run.detail.get("reused"):
+            extra = " (dùng PDF đã tạo và kiểm tra khi tải dự thảo lên)"
         self.echo(f"  {'hệ thống':>14} · {run.step:<8} tự động, {run.duration_ms:.0f} ms{extra}")
 
 

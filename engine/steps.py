@@ -96,10 +96,8 @@ def convert_to_pdf(ws: Workspace, item: OutboxItem) -> Finisher:
     """The newest draft version to PDF, with the number, date, signer and seal fields."""
     draft = _require(ws, item.document_id, "draft", item.step_id)
     done = _latest(ws, item.document_id, "pdf")
-    if done is not None and done.version == draft.version:
-        return _record_file(
-            item.document_id, "pdf", done.version, done.sha256, done.size, done.filename
-        )
+    if done is not None and done.version == draft.version:  # converted when it was uploaded
+        return lambda session: {"sha256": done.sha256, "reused": True}
     prepared = prepare_pdf(ws, get_content(ws.store, draft.sha256))
     sha = put_content(ws.store, prepared, PDF_TYPE)
     name = draft.filename.rsplit(".", 1)[0] + ".pdf"

@@ -139,3 +139,12 @@ def test_a_missing_agency_or_database_is_one_clear_line(tmp_path: Path) -> None:
     )
     assert refused.returncode == 1 and "không kết nối được cơ sở dữ liệu" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+
+
+def test_doctor_checks_every_part(home: Path) -> None:
+    result = vanthu(home, "doctor")
+    assert result.returncode == 0, result.stdout
+    for part in ("cơ sở dữ liệu", "kho lưu trữ", "khóa và chứng thư", "LibreOffice"):
+        assert f"[OK ] {part}" in result.stdout
+    broken = vanthu(home, "doctor", env={"VANTHU_SOFFICE": "/khong/co/soffice"})
+    assert broken.returncode == 1 and "[LỖI] LibreOffice" in broken.stdout
