@@ -5,7 +5,7 @@ Nothing outside this package imports minio.
 
 from storage._content import content_key, get_content, put_content
 from storage._errors import IntegrityError, ObjectNotFound, StorageError
-from storage._open import ObjectStore, open_store
+from storage._open import open_store
 from storage._records import (
     NewObject,
     ObjectRef,
@@ -15,6 +15,7 @@ from storage._records import (
     read_record,
     write_record,
 )
+from storage._store import ObjectStore
 
 __all__ = [
     "IntegrityError",

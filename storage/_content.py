@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from storage._errors import IntegrityError, StorageError
-from storage._open import ObjectStore
+from storage._store import ObjectStore
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def content_key(sha256: str) -> str:
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        raise StorageError(f"không phải mã SHA-256: {sha256!r}")
+    """'objects/sha256/ab/cd/abcd…': two folder levels keep any one folder small."""
+    if not _SHA256.fullmatch(sha256):
+        raise StorageError(f"không phải mã SHA-256 (64 chữ số hex thường): {sha256!r}")
     return f"objects/sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
 def put_content(store: ObjectStore, data: bytes, content_type: str) -> str:
+    """Store ``data`` under its hash, once; return the hash."""
     sha = hashlib.sha256(data).hexdigest()
     key = content_key(sha)
     if not store.exists(key):
@@ -23,8 +28,12 @@ def put_content(store: ObjectStore, data: bytes, content_type: str) -> str:
 
 
 def get_content(store: ObjectStore, sha256: str) -> bytes:
+    """The content with this hash, checked: a changed byte raises IntegrityError."""
     key = content_key(sha256)
     data = store.get(key)
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise IntegrityError("nội dung không khớp mã SHA-256 (tệp đã bị thay đổi)", key=key)
+        raise IntegrityError(
+            f"nội dung không còn khớp mã SHA-256 {sha256[:12]}… (tệp đã bị thay đổi hoặc hỏng)",
+            key=key,
+        )
     return data

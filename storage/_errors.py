@@ -1,10 +1,14 @@
-"""The storage package's exception root."""
+"""The storage package's exception root: what went wrong, on which key, and whether to retry."""
 
 from __future__ import annotations
 
 
 class StorageError(Exception):
-    """A store operation failed. ``retryable``: a timeout or a server that did not answer."""
+    """A store operation failed.
+
+    ``retryable`` is True only when trying again may help (a timeout, a server that did not
+    answer or answered 5xx); a missing object, a changed one or a bad URL never heals by itself.
+    """
 
     def __init__(self, message: str, *, key: str | None = None, retryable: bool = False) -> None:
         super().__init__(message)
@@ -13,7 +17,8 @@ class StorageError(Exception):
         self.retryable = retryable
 
     def __str__(self) -> str:
-        return f"{self.message} (đối tượng '{self.key}')" if self.key else self.message
+        text = f"{self.message} (đối tượng '{self.key}')" if self.key else self.message
+        return f"{text}; lỗi tạm thời, có thể thử lại" if self.retryable else text
 
 
 class ObjectNotFound(StorageError):

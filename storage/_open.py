@@ -1,59 +1,104 @@
-"""Opening a store from its URL: file:///path or s3://KEY:SECRET@host:port/bucket?secure=false."""
+"""Opening a store from its URL: a folder path, file:///path or s3://KEY:SECRET@host:port/bucket."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from storage._errors import StorageError
 from storage._folder import FolderStore
-from storage._s3 import S3Store
+from storage._s3 import S3Store, S3Target
+from storage._store import ObjectStore
 
-
-class ObjectStore(Protocol):
-    """What every backend offers. Keys are relative paths such as 'objects/sha256/ab/…'."""
-
-    url: str
-    """The store's address without secrets, for messages."""
-
-    def put(
-        self, key: str, data: bytes, content_type: str = "application/octet-stream"
-    ) -> None: ...
-    def get(self, key: str) -> bytes: ...
-    def exists(self, key: str) -> bool: ...
-    def delete(self, key: str) -> None: ...
-    def list_keys(self, prefix: str = "") -> Iterator[str]: ...
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_S3_OPTIONS = ("secure", "region", "timeout")
+_YES, _NO = ("true", "1", "yes"), ("false", "0", "no")
+DEFAULT_TIMEOUT = 15.0
+"""Seconds an S3 server may stay silent; the connection itself gets at most 3."""
 
 
 def open_store(url: str) -> ObjectStore:
+    """Open the store a URL names; a bad URL raises StorageError saying what is wrong."""
     if "://" not in url:
+        if not url.strip():
+            raise StorageError("chưa cấu hình kho lưu trữ (URL rỗng)")
         return FolderStore(Path(url).expanduser().resolve())
     parts = urlsplit(url)
     if parts.scheme == "file":
         path = unquote(parts.netloc + parts.path)
         if not path:
-            raise StorageError(f"URL kho lưu trữ thiếu đường dẫn: {url!r}")
+            raise StorageError(f"URL kho lưu trữ thiếu đường dẫn thư mục: {url!r}")
         return FolderStore(Path(path).expanduser().resolve())
     if parts.scheme == "s3":
-        return _s3(parts.netloc, parts.path, parse_qs(parts.query))
+        return S3Store(_s3_target(parts.netloc, parts.path, parts.query))
     raise StorageError(
         f"kho lưu trữ '{parts.scheme}://' không được hỗ trợ (dùng file:// hoặc s3://)"
     )
 
 
-def _s3(netloc: str, path: str, query: dict[str, list[str]]) -> S3Store:
+def _s3_target(netloc: str, path: str, query: str) -> S3Target:
     credentials, _, endpoint = netloc.rpartition("@")
     access_key, _, secret_key = credentials.partition(":")
     bucket = path.strip("/")
     shown = f"s3://{endpoint}/{bucket}"
-    if not endpoint or not bucket or "/" in bucket:
+    if not endpoint or not bucket:
         raise StorageError(f"{shown}: URL S3 cần dạng s3://KHÓA:BÍ_MẬT@máy:cổng/bucket")
     if not access_key or not secret_key:
         raise StorageError(f"{shown}: URL S3 thiếu khóa truy cập hoặc khóa bí mật")
-    secure = query.get("secure", ["true"])[0].lower() not in ("false", "0", "no")
-    region = query.get("region", [None])[0]
-    return S3Store(
-        endpoint, unquote(access_key), unquote(secret_key), bucket, secure=secure, region=region
+    _check_endpoint(endpoint, shown)
+    _check_bucket(bucket, shown)
+    options = _options(query, shown)
+    return S3Target(
+        endpoint=endpoint,
+        access_key=unquote(access_key),
+        secret_key=unquote(secret_key),
+        bucket=bucket,
+        secure=_flag(options.get("secure", "true"), shown),
+        region=options.get("region") or None,
+        timeout=_timeout(options.get("timeout"), shown),
     )
+
+
+def _check_endpoint(endpoint: str, shown: str) -> None:
+    host, colon, port = endpoint.rpartition(":")
+    if not colon or endpoint.endswith("]"):  # no port, or a bare IPv6 address
+        host, port = endpoint, "1"
+    if not host or not (port.isdigit() and 0 < int(port) < 65536):
+        raise StorageError(f"{shown}: địa chỉ máy chủ S3 phải là máy:cổng, cổng từ 1 đến 65535")
+
+
+def _check_bucket(bucket: str, shown: str) -> None:
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise StorageError(
+            f"{shown}: tên bucket {bucket!r} không hợp lệ (3–63 ký tự: chữ thường, số, '.', '-';"
+            " không có '/')"
+        )
+
+
+def _options(query: str, shown: str) -> dict[str, str]:
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    unknown = sorted(set(options) - set(_S3_OPTIONS))
+    if unknown:
+        raise StorageError(
+            f"{shown}: tham số không biết {', '.join(unknown)} (chỉ có {', '.join(_S3_OPTIONS)})"
+        )
+    return options
+
+
+def _flag(value: str, shown: str) -> bool:
+    if value.lower() in _YES + _NO:
+        return value.lower() in _YES
+    raise StorageError(f"{shown}: secure={value!r} không hợp lệ (true hoặc false)")
+
+
+def _timeout(value: str | None, shown: str) -> float:
+    if value is None:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 300:
+        raise StorageError(f"{shown}: timeout={value!r} không hợp lệ (số giây, từ 0 đến 300)")
+    return seconds

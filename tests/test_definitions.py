@@ -1,130 +1,383 @@
-"""Workflow definitions: the shipped ones load; each mistake is named with file and line."""
+"""Workflow definitions: the shipped ones load; each mistake is refused naming file, line, step."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from engine.definitions import ActionName, PersonRule, StepKind, load_definition, load_definitions
+from engine.definitions import (
+    ActionName,
+    PersonRule,
+    Role,
+    StepKind,
+    load_definition,
+    load_definitions,
+)
 from engine.errors import DefinitionError
 from engine.steps import STEP_FUNCTIONS
 from workflows import DEFINITIONS_DIR
 
-STEPS = STEP_FUNCTIONS.keys()
+STEPS = frozenset(STEP_FUNCTIONS)
 
-
-def test_the_shipped_definitions_load() -> None:
-    found = load_definitions(DEFINITIONS_DIR, automated_steps=STEPS)
-    outgoing, incoming = found["outgoing"], found["incoming"]
-    assert outgoing.start == "draft" and outgoing.step("consultation").kind is StepKind.PARALLEL
-    assert outgoing.step("review").action("return").comment_required
-    assert incoming.step("handle").actor.person is PersonRule.CHOSEN  # type: ignore[union-attr]
-    assert incoming.step("assign").action("assign").name is ActionName.ASSIGN
-
-
-MINIMAL = """\
+# Every kind of step and rule once: a parallel consultation, a person chosen by the action before.
+BASE = """\
 name: t
 title: Thử
 version: 1
 document: outgoing
-start: a
+start: draft
 steps:
-  - id: a
-    title: A
+  - id: draft
+    title: Soạn
     kind: human
-    actor: {role: specialist}
+    actor: {role: specialist, person: initiator}
+    deadline_days: 2
     actions:
-      - {name: submit, to: b}
-  - {id: b, title: B, kind: automated, run: archive_document, next: c}
-  - {id: c, title: C, kind: end}
+      - {name: submit, to: review}
+  - id: review
+    title: Xem xét
+    kind: human
+    actor: {role: head, unit: initiator}
+    actions:
+      - {name: return, to: draft, comment: required}
+      - {name: consult, to: consultation}
+      - {name: forward, to: handle, choose: specialist}
+  - id: consultation
+    title: Góp ý
+    kind: parallel
+    branches: [legal, office]
+    next: review
+  - id: legal
+    title: Pháp chế
+    kind: human
+    actor: {role: head, unit: PC}
+    actions:
+      - {name: comment, comment: required}
+  - id: office
+    title: Văn phòng
+    kind: human
+    actor: {role: head, unit: VP}
+    actions:
+      - {name: comment}
+  - id: handle
+    title: Xử lý
+    kind: human
+    actor: {role: specialist, person: chosen}
+    actions:
+      - {name: complete, to: archive}
+  - {id: archive, title: Lưu, kind: automated, run: archive_document, next: done}
+  - {id: done, title: Xong, kind: end}
 """
 
 
-def _load(tmp_path: Path, text: str) -> None:
-    path = tmp_path / "broken.yaml"
+def _write(tmp_path: Path, text: str, name: str = "broken.yaml") -> Path:
+    path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    load_definition(path, automated_steps=STEPS)
+    return path
 
 
-def test_the_minimal_definition_is_valid(tmp_path: Path) -> None:
-    _load(tmp_path, MINIMAL)
+def _refusal(tmp_path: Path, text: str) -> str:
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(_write(tmp_path, text), automated_steps=STEPS)
+    return str(caught.value)
+
+
+def _line_of(text: str, marker: str) -> int:
+    """The last line holding ``marker`` (an edit adds the second of two alike)."""
+    found = [n for n, line in enumerate(text.splitlines(), 1) if marker in line]
+    assert found, f"marker {marker!r} not in the edited text"
+    return found[-1]
+
+
+def test_the_base_definition_is_valid(tmp_path: Path) -> None:
+    definition = load_definition(_write(tmp_path, BASE), automated_steps=STEPS)
+    assert list(definition.steps)[:2] == ["draft", "review"]
+    assert definition.step("review").line == 14
+    assert definition.step("review").action("consult").line == 20
+    assert definition.step("consultation").join == "all"
+    assert definition.parallel_of("office") == definition.step("consultation")
+    assert definition.parallel_of("review") is None
+    assert definition.step("office").action("comment").to is None
+    assert not definition.step("office").action("comment").comment_required
+
+
+FORWARD = "      - {name: forward, to: handle, choose: specialist}\n"
+TRAP = (  # a step whose only action leads back to itself
+    "  - id: trap\n    title: Vòng lặp\n    kind: human\n    actor: {role: head}\n"
+    "    actions:\n      - {name: comment, to: trap}\n"
+)
+
+# (old, new): one edit of BASE; marker: text on the line the message must name; step: the step
+# the message must name (None: no step); problem: part of the message.
+MISTAKES = [
+    pytest.param("title: Thử\n", "title: Thử\nowner: VP\n", "owner: VP", None,
+                 "khóa không hợp lệ 'owner'", id="unknown top-level key"),
+    pytest.param("version: 1\n", "", "name: t", None, "thiếu khóa 'version'",
+                 id="missing top-level key"),
+    pytest.param("version: 1", "version: one", "version: one", None, "'version' phải là số",
+                 id="version not a number"),
+    pytest.param("document: outgoing", "document: memo", "document: memo", None,
+                 "document 'memo' không hợp lệ", id="unknown document kind"),
+    pytest.param("name: t", "name: Văn bản", "name: Văn bản", None, "chữ thường không dấu",
+                 id="name not a code"),
+    pytest.param("title: Soạn\n", "title: Soạn\n    colour: red\n", "colour: red", "draft",
+                 "khóa không hợp lệ 'colour'", id="unknown step key"),
+    pytest.param("    title: Soạn\n", "", "id: draft", "draft", "thiếu khóa 'title'",
+                 id="missing step key"),
+    pytest.param("title: Soạn\n", "title: Soạn\n    title: Khác\n", "title: Khác", None,
+                 "khóa 'title' viết hai lần", id="key written twice"),
+    pytest.param("id: draft", "id: Draft", "id: Draft", None, "chữ thường không dấu",
+                 id="step id not a code"),
+    pytest.param("person: initiator}", "person: initiator, rank: 1}", "rank: 1", "draft",
+                 "actor: khóa không hợp lệ 'rank'", id="unknown actor key"),
+    pytest.param("to: review}", "to: review, when: now}", "when: now", "draft",
+                 "thao tác: khóa không hợp lệ 'when'", id="unknown action key"),
+    pytest.param("kind: parallel", "kind: fork", "kind: fork", "consultation",
+                 "kind 'fork' không hợp lệ", id="unknown step kind"),
+    pytest.param("role: head, unit: initiator", "role: boss, unit: initiator", "role: boss",
+                 "review", "role 'boss' không hợp lệ", id="unknown role"),
+    pytest.param("name: submit", "name: publish", "name: publish", "draft",
+                 "name 'publish' không hợp lệ", id="unknown action"),
+    pytest.param("person: initiator", "person: anyone", "person: anyone", "draft",
+                 "person 'anyone' không hợp lệ", id="unknown person rule"),
+    pytest.param("choose: specialist", "choose: minister", "choose: minister", "review",
+                 "choose 'minister' không hợp lệ", id="unknown role to choose"),
+    pytest.param("{name: comment}", "{name: comment, comment: maybe}", "comment: maybe",
+                 "office", "comment 'maybe' không hợp lệ", id="comment not required/optional"),
+    pytest.param("id: office", "id: legal", "id: legal", "legal",
+                 "mã bước bị trùng (đã dùng ở dòng 27)", id="duplicate step id"),
+    pytest.param("start: draft", "start: drafting", "start: drafting", None,
+                 "bước bắt đầu 'drafting' không có", id="start not a step"),
+    pytest.param("to: archive}", "to: archives}", "to: archives}", "handle",
+                 "dẫn tới bước không có: 'archives'", id="action to an unknown step"),
+    pytest.param("next: done}", "next: finished}", "id: archive", "archive",
+                 "'next' dẫn tới bước không có: 'finished'", id="next to an unknown step"),
+    pytest.param("    actor: {role: specialist, person: initiator}\n", "", "id: draft", "draft",
+                 "thiếu khóa 'actor'", id="human step without actor"),
+    pytest.param("    actions:\n      - {name: complete, to: archive}\n", "", "id: handle",
+                 "handle", "thiếu khóa 'actions'", id="human step without actions"),
+    pytest.param("    actions:\n      - {name: complete, to: archive}\n", "    actions: []\n",
+                 "actions: []", "handle", "'actions' phải là danh sách", id="empty actions"),
+    pytest.param("run: archive_document, ", "", "id: archive", "archive", "thiếu khóa 'run'",
+                 id="automated step without run"),
+    pytest.param(", next: done}", "}", "id: archive", "archive", "thiếu khóa 'next'",
+                 id="automated step without next"),
+    pytest.param("next: done}", "next: done, actions: [{name: submit, to: done}]}",
+                 "id: archive", "archive", "khóa không hợp lệ 'actions'",
+                 id="automated step with actions"),
+    pytest.param("run: archive_document", "run: print_money", "run: print_money", "archive",
+                 "không có bước tự động 'print_money'", id="run not an automated step"),
+    pytest.param("branches: [legal, office]", "branches: []", "branches: []", "consultation",
+                 "'branches' phải là danh sách", id="parallel without branches"),
+    pytest.param("    branches: [legal, office]\n", "", "id: consultation", "consultation",
+                 "thiếu khóa 'branches'", id="parallel without a branches key"),
+    pytest.param("[legal, office]", "[legal, archive]", "id: consultation", "consultation",
+                 "nhánh 'archive' là bước loại automated", id="branch not a human step"),
+    pytest.param("[legal, office]", "[legal, nowhere]", "id: consultation", "consultation",
+                 "nhánh 'nowhere' không có", id="branch not a step"),
+    pytest.param("next: review\n", "next: review\n    join: some\n", "join: some",
+                 "consultation", "join 'some' không hợp lệ", id="unknown join"),
+    pytest.param("{name: comment, comment: required}",
+                 "{name: comment, comment: required, to: review}", "to: review}", "legal",
+                 "không được có 'to'", id="branch action with a target"),
+    pytest.param("{name: consult, to: consultation}", "{name: consult, to: legal}",
+                 "to: legal}", "review", "dẫn thẳng vào 'legal', một nhánh",
+                 id="action straight into a branch"),
+    pytest.param("next: review\n", "next: office\n", "id: consultation", "consultation",
+                 "'next' dẫn thẳng vào 'office'", id="next straight into a branch"),
+    pytest.param("start: draft", "start: legal", "start: legal", None,
+                 "bước bắt đầu 'legal' là nhánh", id="start at a branch"),
+    pytest.param("{name: submit, to: review}", "{name: submit}", "{name: submit}", "draft",
+                 "thao tác 'submit' thiếu 'to'", id="no target outside a branch"),
+    pytest.param("to: draft, comment: required}", "to: draft, comment: required, choose: head}",
+                 "choose: head", "review", "có 'choose' nhưng bước 'draft' không dùng",
+                 id="choose for a step without a chosen person"),
+    pytest.param(", choose: specialist}", "}", "{name: forward", "review",
+                 "thao tác 'forward' dẫn tới đó không chọn người", id="chosen person never chosen"),
+    pytest.param("choose: specialist", "choose: clerk", "choose: clerk", "review",
+                 "chọn người có vai trò 'clerk' nhưng bước 'handle' do vai trò 'specialist'",
+                 id="choose a role the next step does not have"),
+    pytest.param("next: review\n", "next: handle\n", "id: consultation", "consultation",
+                 "'next' dẫn tới bước 'handle' dùng 'person: chosen'",
+                 id="chosen person after a step that cannot choose"),
+    pytest.param("start: draft", "start: handle", "id: handle", "handle",
+                 "bước bắt đầu không thể dùng 'person: chosen'", id="start with a chosen person"),
+    pytest.param("kind: end}", "kind: end, next: draft}", "id: done", "done",
+                 "khóa không hợp lệ 'next'", id="end step with next"),
+    pytest.param("kind: end}", "kind: end, actions: [{name: submit, to: draft}]}", "id: done",
+                 "done", "khóa không hợp lệ 'actions'", id="end step with actions"),
+    pytest.param("kind: end}\n", "kind: end}\n  - {id: orphan, title: Mồ côi, kind: end}\n",
+                 "id: orphan", "orphan", "không đi tới được bước này", id="unreachable step"),
+    pytest.param("next: done}\n  - {id: done, title: Xong, kind: end}\n", "next: draft}\n",
+                 "id: draft", "draft", "không có bước kết thúc", id="no end step reachable"),
+    pytest.param(FORWARD, FORWARD + "      - {name: approve, to: trap}\n" + TRAP, "id: trap",
+                 "trap", "văn bản sẽ bị kẹt", id="step that never reaches the end"),
+    pytest.param("deadline_days: 2", "deadline_days: 0", "deadline_days: 0", "draft",
+                 "'deadline_days' phải là số nguyên dương", id="deadline zero"),
+    pytest.param("deadline_days: 2", "deadline_days: 1.5", "deadline_days: 1.5", "draft",
+                 "'deadline_days' phải là số nguyên dương", id="deadline not whole"),
+    pytest.param("deadline_days: 2", "deadline_days: yes", "deadline_days: yes", "draft",
+                 "'deadline_days' phải là số nguyên dương", id="deadline a boolean"),
+    pytest.param("{name: consult, to: consultation}", "{name: return, to: consultation}",
+                 "{name: return, to: consultation}", "review", "thao tác 'return' viết hai lần",
+                 id="duplicate action in a step"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("old", "new", "marker", "step", "problem"), MISTAKES)
+def test_each_mistake_is_refused_with_file_line_and_step(
+    tmp_path: Path, old: str, new: str, marker: str, step: str | None, problem: str
+) -> None:
+    assert old in BASE, old
+    text = BASE.replace(old, new, 1)
+    message = _refusal(tmp_path, text)
+    assert problem in message, message
+    assert message.startswith(f"{tmp_path / 'broken.yaml'}:{_line_of(text, marker)}: "), message
+    if step is None:
+        assert "step '" not in message, message
+    else:
+        assert f": step '{step}': " in message, message
 
 
 @pytest.mark.parametrize(
-    ("change", "line", "step", "problem"),
+    ("text", "line", "problem"),
     [
-        (("to: b}", "to: x}"), 12, "a", "bước không có: 'x'"),
-        (("role: specialist", "role: boss"), 10, "a", "role 'boss'"),
-        (("name: submit", "name: publish"), 12, "a", "thao tác 'publish'"),
-        (("run: archive_document", "run: print_money"), 13, "b", "print_money"),
-        (("kind: end}", "kind: end, next: a}"), 14, "c", "khóa không hợp lệ ['next']"),
-        (("    actor: {role: specialist}\n", ""), 7, "a", "thiếu khóa ['actor']"),
-        (("start: a", "start: z"), None, None, "bước bắt đầu 'z'"),
-        (("id: c, title: C", "id: a, title: C"), 14, "a", "trùng"),
-        (("title: A\n", "title: A\n    deadline_days: 0\n"), 7, "a", "deadline_days"),
-        (("version: 1", "version: one"), 1, None, "version"),
-        (("steps:", "stepz:"), 1, None, "khóa không hợp lệ ['stepz']"),
-        (("next: c}", "next: a}"), None, "c", "không thể đi tới"),
+        ("name: t\ntitle: x\n  bad: [\n", 3, "lỗi cú pháp YAML"),
+        ("name: t\nsteps: [a, b\n", 3, "lỗi cú pháp YAML"),
+        ("- name: t\n- title: x\n", 1, "tệp định nghĩa"),
+        ("", 1, "phải là một ánh xạ"),
+        ("name: t\n1: x\n", 2, "khóa 1 phải là chữ"),
     ],
+    ids=["bad indentation", "unclosed list", "top level is a list", "empty file", "number key"],
 )
-def test_each_mistake_is_named(
-    tmp_path: Path, change: tuple[str, str], line: int | None, step: str | None, problem: str
+def test_a_file_that_is_not_a_definition_is_refused_with_its_line(
+    tmp_path: Path, text: str, line: int, problem: str
 ) -> None:
-    assert change[0] in MINIMAL
-    with pytest.raises(DefinitionError) as caught:
-        _load(tmp_path, MINIMAL.replace(change[0], change[1], 1))
-    message = str(caught.value)
-    assert "broken.yaml" in message and problem in message, message
-    if line is not None:
-        assert f"broken.yaml:{line}" in message, message
-    if step is not None:
-        assert f"step '{step}'" in message, message
+    message = _refusal(tmp_path, text)
+    assert message.startswith(f"{tmp_path / 'broken.yaml'}:{line}: "), message
+    assert problem in message, message
 
 
-def test_a_yaml_syntax_error_gives_the_line(tmp_path: Path) -> None:
-    with pytest.raises(DefinitionError, match=r"broken\.yaml:3: lỗi cú pháp"):
-        _load(tmp_path, "name: t\ntitle: x\n  bad: [\n")
+def test_a_date_like_value_is_read_as_text(tmp_path: Path) -> None:
+    text = BASE.replace("title: Thử", "title: 2026-13-01")
+    assert load_definition(_write(tmp_path, text), automated_steps=STEPS).title == "2026-13-01"
 
 
-def _outgoing() -> dict:  # type: ignore[type-arg]
-    return yaml.safe_load((DEFINITIONS_DIR / "outgoing.yaml").read_text(encoding="utf-8"))
+def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(BASE.encode("utf-8").replace("Thử".encode(), b"Th\xe9"))
+    with pytest.raises(DefinitionError, match=r"latin1\.yaml: tệp không phải văn bản UTF-8"):
+        load_definition(path, automated_steps=STEPS)
 
 
-def _load_dict(tmp_path: Path, data: dict) -> None:  # type: ignore[type-arg]
-    _load(tmp_path, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+def test_a_branch_of_two_parallel_steps_is_refused(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "      - {name: forward",
+        "      - {name: approve, to: second}\n      - {name: forward",
+    ) + ("  - {id: second, title: Góp ý lần 2, kind: parallel, branches: [legal], next: review}\n")
+    message = _refusal(tmp_path, text)
+    assert f"broken.yaml:{_line_of(text, 'id: second')}: step 'second': " in message, message
+    assert "'legal' đã là nhánh của bước song song 'consultation'" in message
 
 
-def test_parallel_branches_must_be_human_steps_without_targets(tmp_path: Path) -> None:
-    data = _outgoing()
-    legal = next(s for s in data["steps"] if s["id"] == "consult_legal")
-    legal["actions"][0]["to"] = "review"
-    with pytest.raises(DefinitionError, match="nhánh song song"):
-        _load_dict(tmp_path, data)
-    data = _outgoing()
-    consultation = next(s for s in data["steps"] if s["id"] == "consultation")
-    consultation["branches"] = ["consult_legal", "number"]
-    with pytest.raises(DefinitionError, match="nhánh 'number'"):
-        _load_dict(tmp_path, data)
+def test_the_shipped_definitions_load() -> None:
+    found = load_definitions(DEFINITIONS_DIR, automated_steps=STEPS)
+    assert set(found) == {"outgoing", "incoming"}
+    outgoing, incoming = found["outgoing"], found["incoming"]
+    assert (outgoing.title, outgoing.document, outgoing.start) == (
+        "Văn bản đi",
+        "outgoing",
+        "draft",
+    )
+    assert outgoing.step("consultation").branches == ("consult_legal", "consult_office")
+    assert outgoing.step("review").action("return").comment_required
+    assert outgoing.step("consult_office").actor.unit == "VP"  # type: ignore[union-attr]
+    assert [outgoing.step(s).run for s in ("convert", "number", "seal", "archive")] == [
+        "convert_to_pdf",
+        "assign_number",
+        "apply_seal",
+        "archive_document",
+    ]
+    assert outgoing.step("done").kind is StepKind.END
+    assert incoming.step("verify").run == "verify_incoming"
+    assert incoming.step("assign").action(ActionName.ASSIGN).choose is Role.HEAD
+    assert incoming.step("handle").actor.person is PersonRule.CHOSEN  # type: ignore[union-attr]
+    assert incoming.step("handle").action("forward").to == "handle_specialist"
+    assert outgoing.source.endswith("outgoing.yaml") and len(outgoing.digest) == 64
 
 
-def test_an_action_outside_a_branch_needs_a_target(tmp_path: Path) -> None:
-    data = _outgoing()
-    del next(s for s in data["steps"] if s["id"] == "draft")["actions"][0]["to"]
-    with pytest.raises(DefinitionError, match="thiếu 'to'"):
-        _load_dict(tmp_path, data)
+def test_definitions_are_immutable_and_lookups_are_named() -> None:
+    outgoing = load_definition(DEFINITIONS_DIR / "outgoing.yaml", automated_steps=STEPS)
+    with pytest.raises(TypeError):
+        outgoing.steps["extra"] = outgoing.step("draft")  # type: ignore[index]
+    with pytest.raises(LookupError, match="không có bước 'publish'"):
+        outgoing.step("publish")
+    with pytest.raises(LookupError, match=r"không có thao tác 'sign' \(được phép: submit\)"):
+        outgoing.step("draft").action("sign")
+    assert {outgoing: 1}[outgoing] == 1
 
 
-def test_a_chosen_person_must_be_chosen_by_the_action_before(tmp_path: Path) -> None:
+def _edited_outgoing(edit: Any) -> str:
+    data = yaml.safe_load((DEFINITIONS_DIR / "outgoing.yaml").read_text(encoding="utf-8"))
+    edit(data)
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+def test_a_second_review_step_can_be_added(tmp_path: Path) -> None:
+    def add_office_review(data: dict[str, Any]) -> None:
+        steps = data["steps"]
+        review = next(s for s in steps if s["id"] == "review")
+        next(a for a in review["actions"] if a["name"] == "approve")["to"] = "office_review"
+        steps.insert(
+            steps.index(review) + 1,
+            {
+                "id": "office_review",
+                "title": "Chánh Văn phòng kiểm tra thể thức",
+                "kind": "human",
+                "actor": {"role": "head", "unit": "VP"},
+                "deadline_days": 1,
+                "actions": [
+                    {"name": "return", "to": "draft", "comment": "required"},
+                    {"name": "approve", "to": "convert"},
+                ],
+            },
+        )
+        data["version"] = 2
+
+    path = _write(tmp_path, _edited_outgoing(add_office_review), "outgoing.yaml")
+    edited = load_definition(path, automated_steps=STEPS)
+    shipped = load_definition(DEFINITIONS_DIR / "outgoing.yaml", automated_steps=STEPS)
+    assert edited.version == 2 and edited.digest != shipped.digest
+    assert list(edited.steps)[1:3] == ["review", "office_review"]
+    assert edited.step("review").action("approve").to == "office_review"
+    assert edited.step("office_review").action("approve").to == "convert"
+    assert edited.step("office_review").actor.unit == "VP"  # type: ignore[union-attr]
+
+
+def test_the_shipped_incoming_flow_refuses_an_assignment_that_chooses_nobody(
+    tmp_path: Path,
+) -> None:
+    def drop_choice(data: dict[str, Any]) -> None:
+        assign = next(s for s in data["steps"] if s["id"] == "assign")
+        del assign["actions"][0]["choose"]
+
     data = yaml.safe_load((DEFINITIONS_DIR / "incoming.yaml").read_text(encoding="utf-8"))
-    del next(s for s in data["steps"] if s["id"] == "assign")["actions"][0]["choose"]
-    with pytest.raises(DefinitionError, match="cần người được chọn"):
-        _load_dict(tmp_path, data)
+    drop_choice(data)
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    message = _refusal(tmp_path, text)
+    assert "step 'assign'" in message and "không chọn người (thêm 'choose: head')" in message
 
 
 def test_two_files_with_one_name_are_refused(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text(MINIMAL, encoding="utf-8")
-    (tmp_path / "b.yaml").write_text(MINIMAL, encoding="utf-8")
-    with pytest.raises(DefinitionError, match="trùng"):
+    _write(tmp_path, BASE, "a.yaml")
+    _write(tmp_path, BASE, "b.yaml")
+    with pytest.raises(DefinitionError, match=r"b\.yaml: tên quy trình 't' trùng với .*a\.yaml"):
         load_definitions(tmp_path, automated_steps=STEPS)
+
+
+def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DefinitionError, match="không có thư mục"):
+        load_definitions(tmp_path / "nowhere", automated_steps=STEPS)

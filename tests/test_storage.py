@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import socket
+import threading
 import time
+from collections.abc import Callable, Iterator
+from datetime import UTC
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
+from fixtures_s3 import SECRET_KEY, S3Server, run_seaweedfs
 
 from storage import (
     IntegrityError,
     NewObject,
     ObjectNotFound,
     ObjectStore,
+    RecordManifest,
     StorageError,
     check_record,
     content_key,
@@ -23,88 +33,320 @@ from storage import (
     write_record,
 )
 
+Corrupt = Callable[[ObjectStore, str], None]
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
-def test_round_trip_overwrite_list_and_delete(any_store: ObjectStore) -> None:
-    any_store.put("a/b/1.txt", "Quyết định".encode())
-    any_store.put("a/b/1.txt", b"v2")
-    any_store.put("a/c.txt", b"x")
-    any_store.put("z.txt", b"y")
-    assert any_store.get("a/b/1.txt") == b"v2"
-    assert sorted(any_store.list_keys("a/")) == ["a/b/1.txt", "a/c.txt"]
-    any_store.delete("a/c.txt")
-    assert not any_store.exists("a/c.txt")
+
+def _folder_root(store: ObjectStore) -> Path | None:
+    parts = urlsplit(store.url)
+    return Path(unquote(parts.path)) if parts.scheme == "file" else None
+
+
+def _decision() -> list[NewObject]:
+    return [
+        NewObject("pdf", "01-QĐ-SNV.pdf", b"%PDF-1.7 signed decision", PDF),
+        NewObject("source", "du-thao.docx", b"PK docx draft", DOCX),
+    ]
+
+
+# --- objects --------------------------------------------------------------------------------
+
+
+def test_round_trip_exists_and_delete(any_store: ObjectStore) -> None:
+    any_store.put("van-ban/2026/quyet-dinh.txt", "Quyết định số 01/QĐ-SNV".encode())
+    any_store.put("empty", b"")
+    assert any_store.get("van-ban/2026/quyet-dinh.txt").decode() == "Quyết định số 01/QĐ-SNV"
+    assert any_store.get("empty") == b""
+    assert any_store.exists("empty")
+    any_store.delete("empty")
+    assert not any_store.exists("empty")
+    assert not any_store.exists("van-ban")  # a folder is not an object
+    with pytest.raises(ObjectNotFound) as caught:
+        any_store.get("empty")
+    assert caught.value.key == "empty"
+    assert not caught.value.retryable
     with pytest.raises(ObjectNotFound):
-        any_store.get("a/c.txt")
+        any_store.delete("empty")
     with pytest.raises(ObjectNotFound):
-        any_store.delete("a/c.txt")
+        any_store.get("van-ban")
+
+
+def test_a_reader_never_sees_half_an_overwrite(any_store: ObjectStore) -> None:
+    old, new = b"A" * 2**20, b"B" * 2**20
+    any_store.put("doc.pdf", old)
+
+    def overwrite() -> None:
+        for i in range(12):
+            any_store.put("doc.pdf", (new, old)[i % 2])
+
+    writer = threading.Thread(target=overwrite)
+    seen: list[bytes] = []
+    writer.start()
+    while writer.is_alive():
+        seen.append(any_store.get("doc.pdf"))
+    writer.join()
+    torn = [len(data) for data in seen if data not in (old, new)]
+    assert torn == [], f"{len(torn)}/{len(seen)} reads saw part of an object"
+    assert any_store.get("doc.pdf") == old
+    root = _folder_root(any_store)
+    if root is not None:
+        assert [p.name for p in root.iterdir()] == ["doc.pdf"]  # no temporary file left behind
+
+
+def test_list_keys_by_prefix_in_the_same_order_on_both_backends(any_store: ObjectStore) -> None:
+    keys = ["z.txt", "a/c.txt", "ab", "a.txt", "a/b/1.txt", "records/R-1.json"]
+    for key in keys:
+        any_store.put(key, key.encode())
+    assert list(any_store.list_keys()) == sorted(keys)  # byte order: '.' < '/' < 'b'
+    assert list(any_store.list_keys("a/")) == ["a/b/1.txt", "a/c.txt"]
+    assert list(any_store.list_keys("a")) == ["a.txt", "a/b/1.txt", "a/c.txt", "ab"]
+    assert list(any_store.list_keys("a/b/")) == ["a/b/1.txt"]
+    assert list(any_store.list_keys("records/R")) == ["records/R-1.json"]
+    assert list(any_store.list_keys("nothing/")) == []
 
 
 @pytest.mark.parametrize(
-    "key", ["../escape", "/etc/passwd", "a/../../b", "a\\b", "", "a//b", "có dấu"]
+    "key",
+    ["../x", "/abs", "a/../../x", "a\\b", "", "a//b", "a/", "./a", ".hidden", "có-dấu", "a b"],
 )
-def test_keys_that_could_escape_are_refused(any_store: ObjectStore, key: str) -> None:
-    with pytest.raises(StorageError, match="khóa"):
-        any_store.put(key, b"x")
+def test_keys_that_could_escape_or_differ_between_backends_are_refused(
+    any_store: ObjectStore, key: str, tmp_path: Path
+) -> None:
+    for action in (
+        lambda: any_store.put(key, b"x"),
+        lambda: any_store.get(key),
+        lambda: any_store.exists(key),
+        lambda: any_store.delete(key),
+    ):
+        with pytest.raises(StorageError, match="khóa đối tượng không hợp lệ") as caught:
+            action()
+        assert not caught.value.retryable
+    assert not (tmp_path / "x").exists()
+    assert list(any_store.list_keys()) == []
 
 
-def test_content_is_addressed_by_its_hash_and_checked_on_read(any_store: ObjectStore) -> None:
-    data = b"%PDF-1.7 van ban"
-    sha = put_content(any_store, data, "application/pdf")
+# --- content addressing ---------------------------------------------------------------------
+
+
+def test_content_is_stored_once_under_its_hash(any_store: ObjectStore) -> None:
+    data = "%PDF-1.7 Quyết định".encode()
+    sha = put_content(any_store, data, PDF)
     assert sha == hashlib.sha256(data).hexdigest()
-    assert put_content(any_store, data, "application/pdf") == sha
-    assert list(any_store.list_keys("objects/")) == [content_key(sha)]
-    any_store.put(content_key(sha), b"%PDF-1.7 van bam")  # one byte changed behind our back
-    with pytest.raises(IntegrityError):
+    assert put_content(any_store, data, PDF) == sha
+    assert content_key(sha) == f"objects/sha256/{sha[:2]}/{sha[2:4]}/{sha}"
+    assert list(any_store.list_keys()) == [content_key(sha)]
+    assert get_content(any_store, sha) == data
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "A" * 64, "g" * 64, "0" * 63, "../" + "0" * 61])
+def test_content_key_refuses_what_is_not_a_sha256(bad: str) -> None:
+    with pytest.raises(StorageError, match="SHA-256"):
+        content_key(bad)
+
+
+def test_get_content_detects_one_flipped_byte(any_store: ObjectStore, corrupt: Corrupt) -> None:
+    data = b"%PDF-1.7 van ban da ky"
+    sha = put_content(any_store, data, PDF)
+    corrupt(any_store, content_key(sha))
+    damaged = any_store.get(content_key(sha))
+    assert len(damaged) == len(data) and damaged != data
+    with pytest.raises(IntegrityError) as caught:
         get_content(any_store, sha)
+    assert caught.value.key == content_key(sha)
+    assert not caught.value.retryable
+    assert "SHA-256" in str(caught.value)
+
+
+def test_get_content_of_unknown_hash_is_not_found(any_store: ObjectStore) -> None:
+    with pytest.raises(ObjectNotFound):
+        get_content(any_store, "0" * 64)
+
+
+# --- records --------------------------------------------------------------------------------
 
 
 def test_a_record_is_written_once_and_never_rewritten(any_store: ObjectStore) -> None:
-    objects = [
-        NewObject("pdf", "01-QĐ-SNV.pdf", b"%PDF signed", "application/pdf"),
-        NewObject("source", "du-thao.docx", b"PK docx", "application/octet-stream"),
-    ]
-    first = write_record(any_store, "SNV-2026-QD-0001", objects, {"trích_yếu": "Bổ nhiệm"})
-    again = write_record(any_store, "SNV-2026-QD-0001", objects, {"trích_yếu": "Bổ nhiệm"})
-    assert again == first
-    assert read_record(any_store, "SNV-2026-QD-0001").metadata["trích_yếu"] == "Bổ nhiệm"
-    assert "Bổ nhiệm".encode() in any_store.get("records/SNV-2026-QD-0001.json")
-    with pytest.raises(StorageError, match="ghi đè"):
-        write_record(any_store, "SNV-2026-QD-0001", objects[:1], {})
+    metadata = {"trích_yếu": "Bổ nhiệm cán bộ", "số": "01/QĐ-SNV", "năm": 2026}
+    first = write_record(any_store, "SNV-2026-QD-0001", _decision(), metadata)
+    assert write_record(any_store, "SNV-2026-QD-0001", _decision(), {"khác": 1}) == first
+    assert read_record(any_store, "SNV-2026-QD-0001") == first
+    assert first.created_at.tzinfo is UTC
+    assert [ref.size for ref in first.objects] == [len(o.data) for o in _decision()]
+    changed = [_decision()[0], NewObject("source", "du-thao.docx", b"PK edited", DOCX)]
+    with pytest.raises(StorageError, match="ghi đè") as caught:
+        write_record(any_store, "SNV-2026-QD-0001", changed, metadata)
+    assert not caught.value.retryable
+    assert read_record(any_store, "SNV-2026-QD-0001") == first
     assert list(list_records(any_store)) == ["SNV-2026-QD-0001"]
 
 
-def test_check_record_names_a_changed_and_a_missing_object(any_store: ObjectStore) -> None:
-    objects = [
-        NewObject("pdf", "a.pdf", b"%PDF a", "application/pdf"),
-        NewObject("source", "a.docx", b"PK a", "application/octet-stream"),
-    ]
-    manifest = write_record(any_store, "R1", objects, {})
-    assert check_record(any_store, "R1") == ()
+def test_the_manifest_is_readable_utf8_json_with_sorted_keys(any_store: ObjectStore) -> None:
+    manifest = write_record(any_store, "R-1", _decision(), {"trích_yếu": "Bổ nhiệm", "a": 1})
+    stored = any_store.get("records/R-1.json")
+    assert "Bổ nhiệm".encode() in stored  # not \\u escapes
+    raw = json.loads(stored)
+    assert stored.decode() == json.dumps(raw, ensure_ascii=False, sort_keys=True, indent=2)
+    assert raw["objects"][0] == {
+        "role": "pdf",
+        "name": "01-QĐ-SNV.pdf",
+        "sha256": manifest.objects[0].sha256,
+        "size": len(_decision()[0].data),
+        "content_type": PDF,
+    }
+    assert RecordManifest.from_json(stored) == manifest
+    assert get_content(any_store, manifest.objects[1].sha256) == _decision()[1].data
+
+
+def test_nothing_is_written_when_the_record_cannot_be(any_store: ObjectStore) -> None:
+    with pytest.raises(StorageError, match="JSON"):
+        write_record(any_store, "R-2", _decision(), {"ngày": object()})
+    twice = [_decision()[0], _decision()[0]]
+    with pytest.raises(StorageError, match="vai trò: pdf"):
+        write_record(any_store, "R-2", twice, {})
+    with pytest.raises(StorageError, match="khóa"):
+        write_record(any_store, "../R-2", _decision(), {})
+    assert list(any_store.list_keys()) == []
+
+
+def test_check_record_names_a_missing_and_a_changed_object(
+    any_store: ObjectStore, corrupt: Corrupt
+) -> None:
+    manifest = write_record(any_store, "R-3", _decision(), {})
+    assert check_record(any_store, "R-3") == ()
     pdf, source = manifest.objects
-    any_store.put(content_key(pdf.sha256), b"%PDF b")
+    corrupt(any_store, content_key(pdf.sha256))
     any_store.delete(content_key(source.sha256))
-    problems = check_record(any_store, "R1")
-    assert any("a.pdf" in p and "thay đổi" in p for p in problems)
-    assert any("a.docx" in p and "thiếu" in p for p in problems)
+    problems = check_record(any_store, "R-3")
+    assert len(problems) == 2
+    assert "01-QĐ-SNV.pdf" in problems[0] and "đã bị thay đổi" in problems[0]
+    assert "du-thao.docx" in problems[1] and "bị thiếu" in problems[1]
+    with pytest.raises(ObjectNotFound):
+        check_record(any_store, "R-unknown")
+
+
+def test_a_damaged_manifest_is_reported(any_store: ObjectStore) -> None:
+    write_record(any_store, "R-4", _decision(), {})
+    any_store.put("records/R-4.json", b'{"record_id": "R-4"')
+    with pytest.raises(StorageError, match="tệp mô tả bản lưu hỏng"):
+        read_record(any_store, "R-4")
+
+
+# --- opening stores -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("url", "message"),
     [
+        ("", "URL rỗng"),
         ("ftp://host/x", "không được hỗ trợ"),
+        ("file://", "thiếu đường dẫn"),
         ("s3://127.0.0.1:9000/bucket", "thiếu khóa"),
-        ("s3://k:s@127.0.0.1:9000", "s3://KHÓA"),
+        ("s3://k:topsecret@127.0.0.1:9000", "s3://KHÓA:BÍ_MẬT@máy:cổng/bucket"),
+        ("s3://k:topsecret@127.0.0.1:99999/bucket", "cổng từ 1 đến 65535"),
+        ("s3://k:topsecret@127.0.0.1:x/bucket", "cổng"),
+        ("s3://k:topsecret@127.0.0.1:9000/Hồ_Sơ", "tên bucket"),
+        ("s3://k:topsecret@127.0.0.1:9000/a/b", "tên bucket"),
+        ("s3://k:topsecret@127.0.0.1:9000/bucket?secure=maybe", "secure="),
+        ("s3://k:topsecret@127.0.0.1:9000/bucket?timeout=-1", "timeout="),
+        ("s3://k:topsecret@127.0.0.1:9000/bucket?colour=red", "tham số không biết colour"),
     ],
 )
-def test_bad_urls_are_named(url: str, message: str) -> None:
-    with pytest.raises(StorageError, match=message):
+def test_bad_urls_say_what_is_wrong(url: str, message: str) -> None:
+    with pytest.raises(StorageError, match=message) as caught:
         open_store(url)
+    assert not caught.value.retryable
+    assert "topsecret" not in str(caught.value)
 
 
-def test_an_unreachable_s3_server_fails_fast_and_retryable() -> None:
+def test_folder_urls_absolute_relative_and_bare(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    open_store("file://./relative").put("k", b"1")
+    open_store("bare/path").put("k", b"2")
+    absolute = open_store((tmp_path / "thư mục").as_uri())
+    absolute.put("k", b"3")
+    assert (tmp_path / "relative" / "k").read_bytes() == b"1"
+    assert (tmp_path / "bare" / "path" / "k").read_bytes() == b"2"
+    assert open_store(absolute.url).get("k") == b"3"  # its url opens it again
+
+
+# --- a real S3 server that refuses, hangs or stops ------------------------------------------
+
+
+@pytest.mark.s3
+def test_s3_options_and_a_url_without_the_secret(s3_server: S3Server) -> None:
+    store = open_store(s3_server.fresh_url() + "&region=us-east-1&timeout=5")
+    store.put("k", b"v")
+    assert store.get("k") == b"v"
+    assert SECRET_KEY not in store.url
+    assert store.url.startswith("s3://127.0.0.1:")
+
+
+@pytest.mark.s3
+def test_wrong_credentials_are_refused_and_not_retried(s3_server: S3Server) -> None:
+    url = s3_server.fresh_url().replace(SECRET_KEY, "wrong-secret-value")
+    with pytest.raises(StorageError, match="khóa bí mật") as caught:
+        open_store(url)
+    assert not caught.value.retryable
+    assert "wrong-secret-value" not in str(caught.value)
+
+
+@pytest.mark.s3
+def test_wrong_scheme_for_the_server_is_named(s3_server: S3Server) -> None:
+    https = s3_server.fresh_url().replace("secure=false", "secure=true")
+    with pytest.raises(StorageError, match="secure=false") as caught:
+        open_store(https)
+    assert not caught.value.retryable
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A server that takes connections and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield int(sock.getsockname()[1])
+
+
+def _fails_retryable_within(seconds: float, action: Callable[[], object]) -> StorageError:
     started = time.monotonic()
     with pytest.raises(StorageError) as caught:
-        open_store("s3://key:very-secret@127.0.0.1:9/bucket?secure=false")
-    assert caught.value.retryable
-    assert "very-secret" not in str(caught.value)
-    assert time.monotonic() - started < 15
+        action()
+    elapsed = time.monotonic() - started
+    assert caught.value.retryable, str(caught.value)
+    assert elapsed < seconds, f"took {elapsed:.1f} s"
+    assert "có thể thử lại" in str(caught.value)
+    return caught.value
+
+
+def test_a_closed_port_fails_fast_and_retryable(closed_port: int) -> None:
+    url = f"s3://key:very-secret@127.0.0.1:{closed_port}/bucket?secure=false"
+    error = _fails_retryable_within(5, lambda: open_store(url))
+    assert "very-secret" not in str(error)
+    assert f"127.0.0.1:{closed_port}/bucket" in str(error)
+
+
+def test_a_silent_server_times_out_retryable(silent_port: int) -> None:
+    url = f"s3://key:very-secret@127.0.0.1:{silent_port}/bucket?secure=false&timeout=1"
+    _fails_retryable_within(6, lambda: open_store(url))
+
+
+@pytest.mark.s3
+@pytest.mark.slow
+def test_a_server_that_stops_gives_retryable_errors(tmp_path: Path) -> None:
+    with run_seaweedfs(tmp_path) as server:
+        store = open_store(server.fresh_url())
+        sha = put_content(store, b"before the outage", PDF)
+    error = _fails_retryable_within(8, lambda: get_content(store, sha))
+    assert error.key == content_key(sha)
+    _fails_retryable_within(8, lambda: store.put("k", b"x"))
+    assert os.path.exists(server.log)
