@@ -24,7 +24,7 @@ from engine.config import load_settings, write_settings_file
 from engine.errors import EngineError
 from engine.models import AuditEvent, OutboxItem
 from engine.text import vietnam_time
-from signing import SigningError, verify_document
+from signing import DocumentReport, SigningError, verify_document
 
 VERDICT_EXIT = {"valid": 0, "invalid": 1, "indeterminate": 2, "unsigned": 4}
 
@@ -210,10 +210,7 @@ def _unreadable(file: Path, problem: str, as_json: bool) -> NoReturn:
     raise typer.Exit(3)
 
 
-def _print_report(file: Path, report: object) -> None:
-    from signing import DocumentReport
-
-    assert isinstance(report, DocumentReport)
+def _print_report(file: Path, report: DocumentReport) -> None:
     labels = {
         "valid": "HỢP LỆ",
         "invalid": "KHÔNG HỢP LỆ",

@@ -13,7 +13,7 @@ from engine.definitions import ActionName
 from engine.doctypes import type_abbreviation
 from engine.drafts import DraftContent, check_docx, render_draft
 from engine.errors import ConversionError, InvalidInput, NotAllowed, NotFound
-from engine.models import Agency, Document, DocumentFile, Task, Unit, User
+from engine.models import Agency, Document, DocumentFile, Task, Unit, User, WorkflowInstance
 from engine.numbering import symbol_hint
 from engine.runtime import (
     Move,
@@ -292,9 +292,10 @@ def _sign_personally(session: Session, ws: Workspace, document: Document, user: 
             document_id=document.id,
         )
     prepared = latest_file(session, document.id, "pdf")
+    key = keys.personal_key(ws, user.username)
     signed = certify(
         get_content(ws.store, prepared.sha256),
-        keys.personal_key(ws, user.username),
+        key,
         keys.signature_image(ws, user.username),
         location=_agency(session, document).place,
     )
@@ -315,7 +316,7 @@ def _sign_personally(session: Session, ws: Workspace, document: Document, user: 
         actor=user.username,
         event="signed",
         document_id=document.id,
-        detail={"sha256": sha, "certificate_serial": keys.personal_key(ws, user.username).serial},
+        detail={"sha256": sha, "certificate_serial": key.serial},
     )
 
 
@@ -339,8 +340,6 @@ class InboxEntry:
 
 
 def inbox(ws: Workspace, username: str) -> list[InboxEntry]:
-    from engine.models import WorkflowInstance
-
     entries: list[InboxEntry] = []
     with Session(ws.db) as session:
         user = user_named(session, username)

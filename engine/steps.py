@@ -10,7 +10,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from engine import keys
 from engine.conversion import docx_to_pdf, find_form_layout
@@ -48,7 +48,7 @@ def _latest(ws: Workspace, document_id: int, kind: str) -> DocumentFile | None:
         return session.exec(
             select(DocumentFile)
             .where(DocumentFile.document_id == document_id, DocumentFile.kind == kind)
-            .order_by(DocumentFile.id.desc())  # type: ignore[union-attr]
+            .order_by(col(DocumentFile.id).desc())
         ).first()
 
 

@@ -12,7 +12,7 @@ from engine import db
 from engine.calendar import load_holidays
 from engine.config import Settings
 from engine.definitions import WorkflowDefinition, load_definitions
-from engine.errors import ConfigError
+from engine.errors import ConfigError, NotFound
 from storage import ObjectStore, open_store
 
 
@@ -29,8 +29,6 @@ class Workspace:
     """Prepared keys and images, so repeated signatures skip parsing and drawing."""
 
     def definition(self, name: str) -> WorkflowDefinition:
-        from engine.errors import NotFound
-
         if name not in self.definitions:
             raise NotFound(
                 f"không có quy trình '{name}' trong {self.settings.effective_workflows_dir}"
