@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,7 @@ from engine.runtime import (
     open_tasks,
     start_instance,
     user_named,
+    waiting_at,
 )
 from engine.steps import prepare_pdf
 from engine.workspace import Workspace
@@ -276,9 +278,13 @@ def act(
             _sign_personally(session, ws, _document(session, document_id), user)
         chosen = user_named(session, choose) if choose else None
         move = complete_task(session, ws, claim, user, comment=comment, chosen=chosen)
-    if ws.settings.steps_runner == "inline":
-        outbox.run_pending(ws)
-    return move
+    if ws.settings.steps_runner != "inline":
+        return move
+    outbox.run_pending(ws)
+    with Session(ws.db) as session:  # where the automated steps run just now have left it
+        instance = instance_of(session, document_id)
+        assert instance.id is not None
+        return dataclasses.replace(move, now_at=waiting_at(session, instance.id))
 
 
 def _sign_personally(session: Session, ws: Workspace, document: Document, user: User) -> None:

@@ -148,3 +148,60 @@ def test_doctor_checks_every_part(home: Path) -> None:
         assert f"[OK ] {part}" in result.stdout
     broken = vanthu(home, "doctor", env={"VANTHU_SOFFICE": "/khong/co/soffice"})
     assert broken.returncode == 1 and "[LỖI] LibreOffice" in broken.stdout
+
+
+def test_the_readme_walkthrough_from_draft_to_archive(home: Path, tmp_path: Path) -> None:
+    def ok(*args: str) -> str:
+        result = vanthu(home, *args)
+        assert result.returncode == 0, (args, result.stderr)
+        return result.stdout
+
+    body = tmp_path / "body.txt"
+    body.write_text("Điều 1. Ban hành Quy chế.\nĐiều 2. Hiệu lực kể từ ngày ký./.\n", "utf-8")
+    created = ok(
+        "draft",
+        "new",
+        "--as",
+        "chuyenvien",
+        "--type",
+        "Quyết định",
+        "--subject",
+        "Về việc ban hành Quy chế văn thư",
+        "--signer",
+        "phogiamdoc",
+        "--body-file",
+        str(body),
+        "--recipient",
+        "Như Điều 2;",
+    )
+    doc = created.strip().rsplit("#", 1)[1]
+    ok("act", doc, "submit", "--as", "chuyenvien")
+    ok("act", doc, "return", "--as", "truongphong", "--comment", "Bổ sung căn cứ")
+    draft = tmp_path / "du-thao.docx"
+    ok("doc", "export", doc, str(draft), "--kind", "draft")
+    assert "phiên bản 2" in ok("draft", "upload", doc, str(draft), "--as", "chuyenvien")
+    ok("act", doc, "submit", "--as", "chuyenvien")
+    ok("act", doc, "consult", "--as", "truongphong")
+    ok("act", doc, "comment", "--as", "phapche", "--comment", "Đồng ý")
+    ok("act", doc, "comment", "--as", "chanhvanphong", "--comment", "Đồng ý")
+    ok("act", doc, "approve", "--as", "truongphong")
+    ok("act", doc, "sign", "--as", "phogiamdoc")
+    assert "kết thúc" in ok("act", doc, "issue", "--as", "vanthu")
+    issued = tmp_path / "issued.pdf"
+    ok("doc", "export", doc, str(issued))
+    report = json.loads(ok("verify", str(issued), "--json"))
+    assert report["verdict"] == "valid"
+    assert [s["modification"] for s in report["signatures"]] == ["form_filling", "none"]
+    records = json.loads(ok("archive", "search", "quy che van thu", "--json"))
+    assert [r["symbol"] for r in records] == ["01/QĐ-SNV"]
+    files = ok(
+        "archive",
+        "get",
+        records[0]["record_id"],
+        "--as",
+        "luutru",
+        "--out",
+        str(tmp_path / "ban-luu"),
+    )
+    assert any(line.endswith(".pdf") for line in files.splitlines())
+    assert "nguyên vẹn" in ok("audit", "verify")
