@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from engine import audit
 from engine.db import transaction
 from engine.errors import InvalidInput
 from engine.keys import IMAGES, SEAL_IMAGE
@@ -96,6 +97,17 @@ def create_agency(
                     agency_id=record.id, code=code, name=name, direction=direction, type_abbr=abbr
                 )
             )
+        audit.append(
+            session,
+            actor="admin",
+            event="agency_created",
+            detail={
+                "agency": agency.code,
+                "units": sorted(units),
+                "people": [p.username for p in people],
+                "registers": [r[0] for r in registers],
+            },
+        )
 
 
 def create_demo_keys(directory: Path, agency: Agency, people: tuple[Person, ...]) -> None:

@@ -27,13 +27,17 @@ def vanthu(
     )
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("cli-agency")
+def _new_agency(home: Path) -> Path:
     assert vanthu(home, "init").returncode == 0
     result = vanthu(home, "setup-demo")
     assert result.returncode == 0, result.stderr
     return home
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo agency shared by the tests that leave its data as they found it."""
+    return _new_agency(tmp_path_factory.mktemp("cli-agency"))
 
 
 def test_refused_action_is_one_vietnamese_line_without_traceback(
@@ -117,7 +121,8 @@ def test_verify_exit_codes(home: Path, tmp_path: Path) -> None:
     assert result.returncode == 4 and json.loads(result.stdout)["verdict"] == "unsigned"
 
 
-def test_audit_verify_reports_a_tampered_chain(home: Path) -> None:
+def test_audit_verify_reports_a_tampered_chain(tmp_path: Path) -> None:
+    home = _new_agency(tmp_path / "agency")
     assert vanthu(home, "audit", "verify").returncode == 0
     import sqlite3
 
