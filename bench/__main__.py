@@ -105,8 +105,10 @@ def main() -> None:
     for label, values in shares.items():
         median = statistics.median(values)
         print(f"{label:<24}{median:>12.1f}{median / total:>9.1%}")
-    parts = sum(statistics.median(values) for values in shares.values())
-    other = total - parts
+    per_document = [
+        totals[i] - sum(values[i] for values in shares.values()) for i in range(len(totals))
+    ]
+    other = statistics.median(per_document)
     print(f"{'queue, transactions':<24}{other:>12.1f}{other / total:>9.1%}")
     convert = statistics.median(shares["convert (automated)"])
     floor = statistics.median(baseline)
