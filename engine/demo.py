@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,8 @@ def run_demo(settings: Settings, echo: Echo) -> None:
     echo(f"  Tìm 'quyet dinh bo nhiem' trong lưu trữ: {[r.record_id for r in found]}")
     chain = audit.verify_chain(ws.db)
     echo(f"  Nhật ký: {chain.events} sự kiện, {'nguyên vẹn' if chain.intact else 'HỎNG'}")
-    echo(f"\nThử tiếp: VANTHU_HOME={home} vanthu verify {home / 'out'}/<tệp>.pdf")
+    command = sys.argv[0] if Path(sys.argv[0]).name == "vanthu" else "vanthu"
+    echo(f"\nThử tiếp: VANTHU_HOME={home} {command} verify {home / 'out'}/<tệp>.pdf")
 
 
 def _show_result(ws: Workspace, document_id: int, out_dir: Path, echo: Echo) -> None:
