@@ -175,32 +175,13 @@ def _add_draft(
     pdf: bytes | None,
 ) -> None:
     check_docx(upload.data, upload.filename, max_bytes=ws.settings.max_upload_bytes)
-    sha = put_content(ws.store, upload.data, DOCX_TYPE)
     assert document.id is not None
-    session.add(
-        DocumentFile(
-            document_id=document.id,
-            kind="draft",
-            version=version,
-            sha256=sha,
-            size=len(upload.data),
-            filename=upload.filename,
-            created_by=author.id,
-            comment=comment,
-        )
+    sha = _store_file(
+        session, ws, document.id, "draft", version, upload.data, upload.filename, author, comment
     )
     if pdf is not None:  # already converted and checked: the convert step will reuse it
-        session.add(
-            DocumentFile(
-                document_id=document.id,
-                kind="pdf",
-                version=version,
-                sha256=put_content(ws.store, pdf, PDF_TYPE),
-                size=len(pdf),
-                filename=upload.filename.rsplit(".", 1)[0] + ".pdf",
-                created_by=author.id,
-            )
-        )
+        pdf_name = upload.filename.rsplit(".", 1)[0] + ".pdf"
+        _store_file(session, ws, document.id, "pdf", version, pdf, pdf_name, author)
     audit.append(
         session,
         actor=author.username,
@@ -208,6 +189,35 @@ def _add_draft(
         document_id=document.id,
         detail={"version": version, "sha256": sha, "filename": upload.filename},
     )
+
+
+def _store_file(
+    session: Session,
+    ws: Workspace,
+    document_id: int,
+    kind: str,
+    version: int,
+    data: bytes,
+    filename: str,
+    author: User,
+    comment: str | None = None,
+) -> str:
+    """Put the bytes in the store (content-addressed) and record them as a file of the document."""
+    content_type = DOCX_TYPE if kind == "draft" else PDF_TYPE
+    sha = put_content(ws.store, data, content_type)
+    session.add(
+        DocumentFile(
+            document_id=document_id,
+            kind=kind,
+            version=version,
+            sha256=sha,
+            size=len(data),
+            filename=filename,
+            created_by=author.id,
+            comment=comment,
+        )
+    )
+    return sha
 
 
 def upload_version(
@@ -305,18 +315,8 @@ def _sign_personally(session: Session, ws: Workspace, document: Document, user: 
         keys.signature_image(ws, user.username),
         location=_agency(session, document).place,
     )
-    sha = put_content(ws.store, signed, PDF_TYPE)
-    session.add(
-        DocumentFile(
-            document_id=document.id,
-            kind="signed",
-            version=prepared.version,
-            sha256=sha,
-            size=len(signed),
-            filename=f"van-ban-{document.id}-da-ky.pdf",
-            created_by=user.id,
-        )
-    )
+    name = f"van-ban-{document.id}-da-ky.pdf"
+    sha = _store_file(session, ws, document.id, "signed", prepared.version, signed, name, user)
     audit.append(
         session,
         actor=user.username,
@@ -415,17 +415,8 @@ def receive_incoming(ws: Workspace, username: str, upload: Upload, request: Inco
         session.add(document)
         session.flush()
         assert document.id is not None
-        sha = put_content(ws.store, upload.data, PDF_TYPE)
-        session.add(
-            DocumentFile(
-                document_id=document.id,
-                kind="received",
-                version=1,
-                sha256=sha,
-                size=len(upload.data),
-                filename=upload.filename,
-                created_by=clerk.id,
-            )
+        sha = _store_file(
+            session, ws, document.id, "received", 1, upload.data, upload.filename, clerk
         )
         audit.append(
             session,

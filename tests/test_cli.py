@@ -27,6 +27,31 @@ def vanthu(
     )
 
 
+def _draft(home: Path, tmp_path: Path, subject: str, signer: str) -> str:
+    """A Quyết định drafted by the specialist through the CLI; returns its document number."""
+    body = tmp_path / "body.txt"
+    body.write_text("Điều 1. Ban hành Quy chế.\nĐiều 2. Hiệu lực kể từ ngày ký./.\n", "utf-8")
+    created = vanthu(
+        home,
+        "draft",
+        "new",
+        "--as",
+        "chuyenvien",
+        "--type",
+        "Quyết định",
+        "--subject",
+        subject,
+        "--signer",
+        signer,
+        "--body-file",
+        str(body),
+        "--recipient",
+        "Như Điều 2;",
+    )
+    assert created.returncode == 0, created.stderr
+    return created.stdout.strip().rsplit("#", 1)[1]
+
+
 def _new_agency(home: Path) -> Path:
     assert vanthu(home, "init").returncode == 0
     result = vanthu(home, "setup-demo")
@@ -43,25 +68,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_refused_action_is_one_vietnamese_line_without_traceback(
     home: Path, tmp_path: Path
 ) -> None:
-    body = tmp_path / "body.txt"
-    body.write_text("Điều 1. Nội dung.\nĐiều 2. Hiệu lực./.\n", encoding="utf-8")
-    created = vanthu(
-        home,
-        "draft",
-        "new",
-        "--as",
-        "chuyenvien",
-        "--type",
-        "Quyết định",
-        "--subject",
-        "Về việc thử nghiệm",
-        "--signer",
-        "giamdoc",
-        "--body-file",
-        str(body),
-    )
-    assert created.returncode == 0, created.stderr
-    doc = created.stdout.strip().rsplit("#", 1)[1]
+    doc = _draft(home, tmp_path, "Về việc thử nghiệm", "giamdoc")
     refused = vanthu(home, "act", doc, "approve", "--as", "vanthu")
     assert refused.returncode == 1
     assert refused.stderr.startswith("Lỗi: vanthu (clerk) không được xử lý")
@@ -161,25 +168,7 @@ def test_the_readme_walkthrough_from_draft_to_archive(home: Path, tmp_path: Path
         assert result.returncode == 0, (args, result.stderr)
         return result.stdout
 
-    body = tmp_path / "body.txt"
-    body.write_text("Điều 1. Ban hành Quy chế.\nĐiều 2. Hiệu lực kể từ ngày ký./.\n", "utf-8")
-    created = ok(
-        "draft",
-        "new",
-        "--as",
-        "chuyenvien",
-        "--type",
-        "Quyết định",
-        "--subject",
-        "Về việc ban hành Quy chế văn thư",
-        "--signer",
-        "phogiamdoc",
-        "--body-file",
-        str(body),
-        "--recipient",
-        "Như Điều 2;",
-    )
-    doc = created.strip().rsplit("#", 1)[1]
+    doc = _draft(home, tmp_path, "Về việc ban hành Quy chế văn thư", "phogiamdoc")
     ok("act", doc, "submit", "--as", "chuyenvien")
     ok("act", doc, "return", "--as", "truongphong", "--comment", "Bổ sung căn cứ")
     draft = tmp_path / "du-thao.docx"
