@@ -176,18 +176,56 @@ class AuditHead(SQLModel, table=True):
     hash: str = Field(default="0" * 64, max_length=64)
 
 
+class ArchiveFile(SQLModel, table=True):
+    """A case file (hồ sơ): the records of one matter, kept and transferred together.
+
+    Fields follow the case-file metadata of Thông tư 05/2025/TT-BNV; a closed file never changes.
+    """
+
+    __tablename__ = "archive_file"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=60)  # "2026.VP.01" (năm.đơn vị.số)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    retention_years: int | None = None  # None: Vĩnh viễn (permanent)
+    access: str = Field(default="public", max_length=10)  # public | restricted
+    language: str = Field(default="vi", max_length=10)
+    keywords: str = Field(default="", sa_column=Column(Text, nullable=False))
+    state: str = Field(default="open", max_length=10, index=True)  # open | closed
+    opened_by: str = Field(max_length=64)
+    opened_at: datetime = Field(default_factory=utcnow)
+    closed_by: str | None = Field(default=None, max_length=64)
+    closed_at: datetime | None = None
+
+
 class ArchiveRecord(SQLModel, table=True):
-    """The database index of an archived record; the store keeps the record itself."""
+    """The database index of an archived record; the store keeps the record itself.
+
+    Every column here is also in the record's metadata JSON in the store, so the store alone
+    rebuilds this table (`vanthu archive reindex`).
+    """
 
     __tablename__ = "archive_record"
     id: int | None = Field(default=None, primary_key=True)
     record_id: str = Field(unique=True, max_length=100)
-    document_id: int = Field(foreign_key="document.id", unique=True)
-    symbol: str | None = Field(default=None, max_length=60)
-    doc_type: str = Field(max_length=50)
+    document_id: int | None = Field(default=None, foreign_key="document.id", unique=True)
+    direction: str = Field(default="outgoing", max_length=10)  # outgoing | incoming
+    agency_code: str = Field(default="", max_length=20, index=True)  # issuing agency
+    agency_name: str = Field(default="", max_length=200)
+    register_name: str | None = Field(default=None, max_length=200)
+    number: int | None = Field(default=None, index=True)
+    symbol: str | None = Field(default=None, max_length=60, index=True)
+    doc_type: str = Field(max_length=50, index=True)
     subject: str = Field(sa_column=Column(Text, nullable=False))
     signer: str | None = Field(default=None, max_length=200)
-    issued_at: datetime | None = None
+    issued_at: datetime | None = Field(default=None, index=True)
+    pages: int | None = None
+    language: str = Field(default="vi", max_length=10)
+    retention_years: int | None = None  # None: Vĩnh viễn (permanent)
+    retain_until: datetime | None = None  # None: permanent
+    access: str = Field(default="public", max_length=10)  # public | restricted
+    signature_verdict: str = Field(default="unsigned", max_length=20)
+    file_id: int | None = Field(default=None, foreign_key="archive_file.id", index=True)
     pdf_sha256: str = Field(max_length=64)
     search_text: str = Field(sa_column=Column(Text, nullable=False))  # diacritics folded
     archived_at: datetime = Field(default_factory=utcnow)
