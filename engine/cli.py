@@ -64,7 +64,12 @@ def echo_json(value: Any) -> None:
 
 def main() -> None:
     """Console entry point."""
-    from engine import commands, commands_admin  # noqa: F401  (they register on `app`)
+    from engine import (  # noqa: F401  (they register on `app`)
+        commands,
+        commands_admin,
+        commands_archive,
+        commands_search,
+    )
 
     try:
         code = app(standalone_mode=False)

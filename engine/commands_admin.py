@@ -1,4 +1,4 @@
-"""Commands for clerks, archivists and administrators: setup, steps, audit, archive, verify."""
+"""Commands for clerks and administrators: setup, steps, audit, verify."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from typing import Annotated, NoReturn
 import typer
 from sqlmodel import Session, col, select
 
-from engine import archive, audit, outbox
+from engine import audit, outbox
 from engine.cli import (
-    AsUser,
     app,
-    archive_app,
     audit_app,
     echo_json,
     settings,
@@ -141,35 +139,6 @@ def audit_log(document: Annotated[int | None, typer.Option()] = None) -> None:
             typer.echo(
                 f"#{event.seq} {when} {event.actor} {event.event} {event.step or ''} {event.detail}"
             )
-
-
-@archive_app.command("search")
-def archive_search(
-    query: str,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    limit: int = 20,
-) -> None:
-    """Tìm bản lưu (không dấu cũng được: 'quyet dinh')."""
-    records = archive.search(workspace(), query, limit=limit)
-    if as_json:
-        echo_json([r.model_dump(exclude={"search_text", "id"}) for r in records])
-        return
-    for r in records:
-        typer.echo(f"{r.record_id}  {r.symbol or ''}  {r.doc_type}: {r.subject}")
-    if not records:
-        typer.echo("Không tìm thấy bản lưu nào")
-
-
-@archive_app.command("get")
-def archive_get(
-    record_id: str,
-    as_user: AsUser,
-    out: Annotated[Path, typer.Option(help="Thư mục ghi ra.")] = Path("."),
-) -> None:
-    """Lấy bản lưu ra thư mục (kiểm tra SHA-256 từng tệp)."""
-    retrieved = archive.retrieve(workspace(), record_id, as_user, out)
-    for path in retrieved.files:
-        typer.echo(str(path))
 
 
 @app.command("verify")
