@@ -1,122 +1,34 @@
-"""Time from approval to archive for one outgoing document, and each automated step's share.
+"""Run the benchmarks: `python -m bench [flow|signing|archive] [options]`; all of them by default.
 
-Runs a DEMO agency in a temporary folder (SQLite, folder store), drives N documents through the
-flow and reports per-step medians. Baseline, measured in the same run: LibreOffice's own
-`soffice --convert-to pdf` on the same DOCX, the floor for the convert step.
-
-    python -m bench [--documents 5]
+Each benchmark prints its figures and its ratios against a baseline measured in the same run.
 """
 
 from __future__ import annotations
 
-import argparse
-import shutil
-import statistics
-import subprocess
-import tempfile
-import time
-from collections import defaultdict
-from pathlib import Path
+import importlib
+import sys
 
-from engine import documents, outbox
-from engine.agency import DEMO_AGENCY, DEMO_PEOPLE, create_demo_agency, create_demo_keys
-from engine.config import load_settings
-from engine.workspace import Workspace, open_workspace
-
-DECISION = documents.DraftRequest(
-    doc_type="Quyết định",
-    subject="Về việc ban hành Quy chế văn thư, lưu trữ của Sở",
-    signer="phogiamdoc",
-    body=tuple(f"Điều {i}. Nội dung điều {i} của quy chế văn thư, lưu trữ." for i in range(1, 9)),
-    recipients=("Như Điều 3;",),
-)
+BENCHMARKS = {
+    "flow": "approval → archive of one outgoing document, per step, against soffice alone",
+    "signing": "seals and validations per second, against the pyhanko CLI per document",
+    "archive": "archive ingest and search latency at 100 000 records, against a LIKE scan",
+}
 
 
-def _agency(home: Path) -> Workspace:
-    home.mkdir()
-    settings = load_settings(home, steps_runner="worker")
-    ws = open_workspace(settings)
-    create_demo_agency(ws)
-    create_demo_keys(settings.effective_pki_dir, DEMO_AGENCY, DEMO_PEOPLE)
-    return ws
-
-
-def _one_document(ws: Workspace, shares: dict[str, list[float]]) -> float:
-    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
-    documents.act(ws, doc, "chuyenvien", "submit")
-    started = time.perf_counter()
-    timed = [
-        ("approve", lambda: documents.act(ws, doc, "truongphong", "approve")),
-        ("sign", lambda: documents.act(ws, doc, "phogiamdoc", "sign")),
-        ("issue", lambda: documents.act(ws, doc, "vanthu", "issue")),
-    ]
-    for label, action in timed:
-        t0 = time.perf_counter()
-        action()
-        shares[f"{label} (action)"].append((time.perf_counter() - t0) * 1000)
-        for run in outbox.run_pending(ws):
-            if not run.ok:
-                raise SystemExit(f"step {run.step} failed: {run.error}")
-            shares[f"{run.step} (automated)"].append(run.duration_ms)
-    return (time.perf_counter() - started) * 1000
-
-
-def _soffice_baseline(ws: Workspace, work: Path, runs: int) -> list[float]:
-    docx = work / "draft.docx"
-    docx.write_bytes(documents.render_request(ws, "chuyenvien", DECISION).data)
-    times = []
-    for i in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(
-            [
-                "soffice",
-                f"-env:UserInstallation=file://{work}/lo-{i}",
-                "--headless",
-                "--convert-to",
-                "pdf",
-                "--outdir",
-                str(work),
-                str(docx),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=180,
-        )
-        times.append((time.perf_counter() - t0) * 1000)
-    return times
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--documents", type=int, default=5)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="vanthu-bench-"))
-    try:
-        ws = _agency(work / "agency")
-        shares: dict[str, list[float]] = defaultdict(list)
-        _one_document(ws, defaultdict(list))  # warm-up: fonts, LibreOffice profile, key parsing
-        totals = [_one_document(ws, shares) for _ in range(args.documents)]
-        baseline = _soffice_baseline(ws, work, args.documents)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    total = statistics.median(totals)
-    print(f"approval → archive, {args.documents} documents (median): {total:.0f} ms")
-    print(f"{'part':<24}{'median ms':>12}{'share':>9}")
-    for label, values in shares.items():
-        median = statistics.median(values)
-        print(f"{label:<24}{median:>12.1f}{median / total:>9.1%}")
-    per_document = [
-        totals[i] - sum(values[i] for values in shares.values()) for i in range(len(totals))
-    ]
-    other = statistics.median(per_document)
-    print(f"{'queue, transactions':<24}{other:>12.1f}{other / total:>9.1%}")
-    convert = statistics.median(shares["convert (automated)"])
-    floor = statistics.median(baseline)
-    print(
-        f"baseline: soffice --convert-to pdf alone {floor:.0f} ms; "
-        f"convert step / baseline = {convert / floor:.2f}"
-    )
+def main(argv: list[str]) -> None:
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        for name, what in BENCHMARKS.items():
+            print(f"  {name:<9}{what}")
+        return
+    if argv and argv[0] in BENCHMARKS:
+        names, options = [argv[0]], argv[1:]
+    else:
+        names, options = list(BENCHMARKS), argv
+    for name in names:
+        print(f"== bench {name}: {BENCHMARKS[name]}", flush=True)
+        importlib.import_module(f"bench.{name}").main(options if len(names) == 1 else [])
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
