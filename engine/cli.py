@@ -68,7 +68,12 @@ def main() -> None:
         commands,
         commands_admin,
         commands_archive,
+        commands_archive_ops,
+        commands_copies,
+        commands_pki,
         commands_search,
+        commands_sign,
+        commands_verify,
     )
 
     try:

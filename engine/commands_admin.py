@@ -1,10 +1,10 @@
-"""Commands for clerks and administrators: setup, steps, audit, verify."""
+"""Commands for clerks and administrators: setup, steps, audit."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from sqlmodel import Session, col, select
@@ -13,18 +13,13 @@ from engine import audit, outbox
 from engine.cli import (
     app,
     audit_app,
-    echo_json,
     settings,
     steps_app,
     workspace,
 )
 from engine.config import load_settings, write_settings_file
-from engine.errors import EngineError
 from engine.models import AuditEvent, OutboxItem
 from engine.text import vietnam_time
-from signing import DocumentReport, SigningError, verify_document
-
-VERDICT_EXIT = {"valid": 0, "invalid": 1, "indeterminate": 2, "unsigned": 4}
 
 
 @app.command("init")
@@ -139,65 +134,6 @@ def audit_log(document: Annotated[int | None, typer.Option()] = None) -> None:
             typer.echo(
                 f"#{event.seq} {when} {event.actor} {event.event} {event.step or ''} {event.detail}"
             )
-
-
-@app.command("verify")
-def verify(
-    file: Path,
-    trust: Annotated[list[Path] | None, typer.Option(help="Thêm chứng thư gốc tin cậy.")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Kiểm tra chữ ký số của một tệp PDF bất kỳ."""
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        _unreadable(file, f"không đọc được: {exc.strerror}", as_json)
-    roots = [p.read_bytes() for p in trust or []]
-    try:
-        from engine.keys import trust_roots
-
-        roots += trust_roots(workspace())
-    except EngineError:
-        if not roots:
-            raise
-    try:
-        report = verify_document(data, roots)
-    except SigningError as exc:
-        _unreadable(file, str(exc), as_json)
-    if as_json:
-        echo_json(report.to_json())
-    else:
-        _print_report(file, report)
-    raise typer.Exit(VERDICT_EXIT.get(report.verdict, 1))
-
-
-def _unreadable(file: Path, problem: str, as_json: bool) -> NoReturn:
-    if as_json:
-        echo_json({"file": str(file), "verdict": None, "error": problem})
-    else:
-        typer.secho(f"Lỗi: {file}: {problem}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(3)
-
-
-def _print_report(file: Path, report: DocumentReport) -> None:
-    labels = {
-        "valid": "HỢP LỆ",
-        "invalid": "KHÔNG HỢP LỆ",
-        "indeterminate": "CHƯA XÁC ĐỊNH",
-        "unsigned": "KHÔNG CÓ CHỮ KÝ",
-    }
-    typer.echo(f"{file}: {labels.get(report.verdict, report.verdict)}")
-    for sig in report.signatures:
-        when = sig.signing_time.strftime("%d/%m/%Y %H:%M:%S %z") if sig.signing_time else "?"
-        typer.echo(
-            f"  - {sig.field}: {sig.signer} ({sig.organisation or ''}), số sê-ri {sig.serial:x}, "
-            f"ký lúc {when}; nguyên vẹn: {'có' if sig.intact else 'KHÔNG'}; tin cậy: "
-            f"{'có' if sig.trusted else 'KHÔNG'}; thay đổi sau khi ký: {sig.modification}"
-        )
-        for problem in sig.problems:
-            typer.echo(f"      ! {problem}")
-    for reason in report.reasons:
-        typer.echo(f"  {reason}")
 
 
 @app.command("workflows-check")

@@ -1,27 +1,147 @@
-"""`vanthu archive search`: finding archived records."""
+"""`vanthu archive search`: finding archived records, ranked, with highlighted matches."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 
 import typer
 
-from engine import archive
-from engine.cli import archive_app, echo_json, workspace
+from engine.cli import AsUser, archive_app, echo_json, workspace
+from engine.errors import InvalidInput
+from engine.search import SearchHit, SearchQuery, SearchResults, search
+from engine.text import fold, vietnam_time
+
+PERMANENT_WORDS = frozenset({"vinh vien", "vinh-vien", "vinhvien", "permanent"})
+
+
+def parse_day(value: str, option: str) -> date:
+    """A day typed as 31/12/2026, 31-12-2026 or 2026-12-31."""
+    text = value.strip()
+    for pattern in ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise InvalidInput(f"{option}: ngày '{value}' không hợp lệ (viết dd/mm/yyyy, vd. 31/12/2026)")
+
+
+def parse_retention(value: str) -> tuple[int | None, bool]:
+    """(years, permanent) from "10", "10 năm" or "Vĩnh viễn"."""
+    text = fold(value).strip()
+    if text in PERMANENT_WORDS:
+        return None, True
+    digits = text.removesuffix("nam").strip()
+    if digits.isdigit() and int(digits) > 0:
+        return int(digits), False
+    raise InvalidInput(
+        f"--retention: thời hạn '{value}' không hợp lệ (số năm, vd. 10, hoặc 'Vĩnh viễn')"
+    )
+
+
+def retention_label(years: int | None) -> str:
+    return "Vĩnh viễn" if years is None else f"{years} năm"
+
+
+def hit_json(hit: SearchHit) -> dict[str, Any]:
+    data = hit.to_json()
+    data["retention"] = retention_label(hit.retention_years)
+    return data
+
+
+def results_json(results: SearchResults) -> dict[str, Any]:
+    return {
+        "query": results.query.text,
+        "total": results.total,
+        "total_exact": results.total_exact,
+        "offset": results.query.offset,
+        "limit": results.query.limit,
+        "results": [hit_json(h) for h in results.hits],
+    }
 
 
 @archive_app.command("search")
 def archive_search(
-    query: str,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    limit: int = 20,
+    as_user: AsUser,
+    text: Annotated[
+        str, typer.Argument(help="Từ cần tìm; không dấu cũng được: 'quyet dinh bo nhiem'.")
+    ] = "",
+    doc_type: Annotated[
+        str | None, typer.Option("--type", help="Loại văn bản: 'Quyết định' hoặc 'QĐ'.")
+    ] = None,
+    number: Annotated[int | None, typer.Option("--number", help="Số văn bản.")] = None,
+    symbol: Annotated[
+        str | None, typer.Option("--symbol", help="Ký hiệu hoặc một phần, vd. 'QĐ-SNV'.")
+    ] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="Ban hành từ ngày (dd/mm/yyyy).")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Ban hành đến ngày (dd/mm/yyyy).")
+    ] = None,
+    agency: Annotated[str | None, typer.Option("--agency", help="Mã cơ quan ban hành.")] = None,
+    signer: Annotated[str | None, typer.Option("--signer", help="Người ký (một phần tên).")] = None,
+    file_code: Annotated[str | None, typer.Option("--file", help="Mã hồ sơ.")] = None,
+    retention: Annotated[
+        str | None, typer.Option("--retention", help="Thời hạn bảo quản: số năm hoặc 'Vĩnh viễn'.")
+    ] = None,
+    direction: Annotated[
+        str | None, typer.Option("--direction", help="outgoing (đi) hoặc incoming (đến).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="In kết quả dạng JSON.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Số kết quả tối đa.")] = 20,
+    offset: Annotated[int, typer.Option("--offset", help="Bỏ qua bấy nhiêu kết quả đầu.")] = 0,
 ) -> None:
-    """Tìm bản lưu (không dấu cũng được: 'quyet dinh')."""
-    records = archive.search(workspace(), query, limit=limit)
+    """Tìm bản lưu theo nội dung và bộ lọc, xếp theo mức khớp, tô đậm chỗ khớp."""
+    years, permanent = parse_retention(retention) if retention else (None, False)
+    query = SearchQuery(
+        text=text,
+        doc_type=doc_type,
+        number=number,
+        symbol=symbol,
+        date_from=parse_day(date_from, "--from") if date_from else None,
+        date_to=parse_day(date_to, "--to") if date_to else None,
+        agency_code=agency,
+        signer=signer,
+        file_code=file_code,
+        retention_years=years,
+        permanent=permanent or None,
+        direction=direction,
+        limit=limit,
+        offset=offset,
+    )
+    results = search(workspace(), query, username=as_user)
     if as_json:
-        echo_json([r.model_dump(exclude={"search_text", "id"}) for r in records])
+        echo_json(results_json(results))
         return
-    for r in records:
-        typer.echo(f"{r.record_id}  {r.symbol or ''}  {r.doc_type}: {r.subject}")
-    if not records:
-        typer.echo("Không tìm thấy bản lưu nào")
+    if not results.hits:
+        typer.echo("Không tìm thấy bản lưu nào.")
+        return
+    shown = f"{offset + 1}–{offset + len(results.hits)}"
+    more = "" if results.total_exact else "hơn "
+    typer.echo(f"Tìm thấy {more}{results.total} bản lưu (hiện {shown}):")
+    for n, hit in enumerate(results.hits, start=offset + 1):
+        typer.echo("")
+        typer.echo(_heading(n, hit))
+        typer.echo(f"    {hit.subject_text()}")
+        details = [hit.agency_name or hit.agency_code]
+        if hit.signer:
+            details.append(f"Người ký: {hit.signer}")
+        if hit.file_code:
+            details.append(f"Hồ sơ: {hit.file_code}")
+        details.append(f"Bảo quản: {retention_label(hit.retention_years)}")
+        if hit.access == "restricted":
+            details.append("Hạn chế sử dụng")
+        typer.echo("    " + " · ".join(d for d in details if d))
+        excerpt = hit.snippet_text()
+        if excerpt:
+            typer.echo(f"    {excerpt}")
+
+
+def _heading(n: int, hit: SearchHit) -> str:
+    parts = [f"{n}. {hit.record_id}", hit.doc_type]
+    if hit.symbol:
+        parts.append(f"số {hit.symbol}")
+    if hit.issued_at is not None:
+        parts.append(f"ngày {vietnam_time(hit.issued_at):%d/%m/%Y}")
+    return "  ".join(parts)

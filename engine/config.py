@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     step_max_attempts: int = 5
     workflows_dir: Path | None = Field(None, description="Definitions; default the shipped ones.")
+    leader_signing: Literal["server", "agent"] = Field(
+        "server",
+        description="server: the leader's personal key (PKCS#12) is on the server; agent: the "
+        "server prepares, `vanthu sign-agent` beside the leader's token signs the digest.",
+    )
+    retention_file: Path | None = Field(
+        None, description="The agency's retention list (YAML); default engine/data/retention.yaml."
+    )
 
     @field_validator("home")
     @classmethod

@@ -60,8 +60,9 @@ class PersonRule(StrEnum):
 UNIT_INITIATOR = "initiator"
 """As an actor's unit: the unit of the user who started the instance."""
 
-DOCUMENT_KINDS = ("outgoing", "incoming", "procedure")
-"""What a definition may handle: outgoing, incoming documents, administrative procedures."""
+DOCUMENT_KINDS = ("outgoing", "incoming", "procedure", "disposal")
+"""What a definition may handle: outgoing, incoming documents, administrative procedures,
+proposals to dispose of expired archive records."""
 
 JOINS = ("all", "any")
 """How a parallel step ends: when every branch is done, or when the first one is."""

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from engine import audit, keys, outbox
+from engine import audit, keys, outbox, signrequests
 from engine.db import transaction
 from engine.definitions import ActionName
 from engine.doctypes import type_abbreviation
@@ -284,6 +284,13 @@ def act(
     with transaction(ws.db) as session:
         user = user_named(session, username)
         claim = claim_task(session, ws, document_id, user, action)
+        signrequests.cancel_waiting(session, claim.task, user, f"có thao tác '{action}' mới")
+        if claim.action.name is ActionName.SIGN and ws.settings.leader_signing == "agent":
+            document = _document(session, document_id)  # the agent signs; the task waits
+            pdf = _pdf_to_sign(session, ws, document, user)
+            return signrequests.request_signature(
+                session, ws, claim, document, user, pdf, comment=comment
+            )
         if claim.action.name is ActionName.SIGN:
             _sign_personally(session, ws, _document(session, document_id), user)
         chosen = user_named(session, choose) if choose else None
@@ -299,6 +306,20 @@ def act(
 
 def _sign_personally(session: Session, ws: Workspace, document: Document, user: User) -> None:
     """The leader's certification signature on the converted PDF (DocMDP: form filling only)."""
+    pdf = _pdf_to_sign(session, ws, document, user)
+    key = keys.personal_key(ws, user.username)
+    with keys.signing_policy(ws):
+        signed = certify(
+            pdf,
+            key,
+            keys.signature_image(ws, user.username),
+            location=_agency(session, document).place,
+        )
+    store_signed(session, ws, document, user, signed, key.serial)
+
+
+def _pdf_to_sign(session: Session, ws: Workspace, document: Document, user: User) -> bytes:
+    """The converted PDF, if ``user`` is the signer the document names."""
     assert document.id is not None
     if document.signer_id is not None and document.signer_id != user.id:
         intended = session.get(User, document.signer_id)
@@ -307,23 +328,34 @@ def _sign_personally(session: Session, ws: Workspace, document: Document, user: 
             f"văn bản ghi người ký là {name}; {user.full_name} không ký thay được",
             document_id=document.id,
         )
-    prepared = latest_file(session, document.id, "pdf")
-    key = keys.personal_key(ws, user.username)
-    signed = certify(
-        get_content(ws.store, prepared.sha256),
-        key,
-        keys.signature_image(ws, user.username),
-        location=_agency(session, document).place,
-    )
+    return get_content(ws.store, latest_file(session, document.id, "pdf").sha256)
+
+
+def store_signed(
+    session: Session,
+    ws: Workspace,
+    document: Document,
+    user: User,
+    signed: bytes,
+    certificate_serial: int,
+    *,
+    via: str | None = None,
+) -> str:
+    """Record the leader's signed PDF as the document's 'signed' file, with its audit event.
+
+    ``via`` names where the key was when it is not on the server ('agent': the leader's token).
+    """
+    assert document.id is not None
+    version = latest_file(session, document.id, "pdf").version
     name = f"van-ban-{document.id}-da-ky.pdf"
-    sha = _store_file(session, ws, document.id, "signed", prepared.version, signed, name, user)
+    sha = _store_file(session, ws, document.id, "signed", version, signed, name, user)
+    detail: dict[str, object] = {"sha256": sha, "certificate_serial": certificate_serial}
+    if via is not None:
+        detail["via"] = via
     audit.append(
-        session,
-        actor=user.username,
-        event="signed",
-        document_id=document.id,
-        detail={"sha256": sha, "certificate_serial": key.serial},
+        session, actor=user.username, event="signed", document_id=document.id, detail=detail
     )
+    return sha
 
 
 def _agency(session: Session, document: Document) -> Agency:
@@ -356,16 +388,18 @@ def inbox(ws: Workspace, username: str) -> list[InboxEntry]:
             .where(WorkflowInstance.document_id == Document.id)
             .order_by(col(Task.id))
         ).all()
+        on_tokens = signrequests.waiting_task_ids(session)
         for task, instance, document in rows:
             if not may_take(task, user):
                 continue
             step = ws.definition(instance.definition).step(task.step_id)
+            waiting = f" ({signrequests.WAITING_LABEL})" if task.id in on_tokens else ""
             entries.append(
                 InboxEntry(
                     document_id=instance.document_id,
                     doc_type=document.doc_type,
                     subject=document.subject,
-                    step=step.title,
+                    step=step.title + waiting,
                     actions=tuple(a.name.value for a in step.actions),
                     due_at=task.due_at,
                 )

@@ -6,11 +6,22 @@ same folder at the agency's own files (tokens come with the signing issue).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+import signing
 from engine.errors import ConfigError
 from engine.workspace import Workspace
-from signing import DemoPKI, SigningKey, load_demo_pki, load_pkcs12
+from signing import (
+    DemoPKI,
+    Level,
+    SigningKey,
+    SigningPolicy,
+    ensure_pki_services,
+    load_demo_pki,
+    load_pkcs12,
+    make_archival,
+)
 
 IMAGES = "images"
 SEAL_IMAGE = "seal.png"
@@ -24,8 +35,39 @@ def _pki(ws: Workspace) -> DemoPKI:
     if not directory.exists():
         raise ConfigError(f"không có thư mục khóa {directory} (chạy `vanthu setup-demo`)")
     pki = load_demo_pki(directory)
+    if pki.port:  # OCSP, CRL and TSA: every signature and archival timestamp asks them
+        ensure_pki_services(pki)
     ws.caches["pki"] = pki
     return pki
+
+
+def pki(ws: Workspace) -> DemoPKI:
+    """The workspace's PKI, its services answering."""
+    return _pki(ws)
+
+
+def pki_services(ws: Workspace) -> str:
+    """Base URL of the PKI's OCSP, CRL and TSA services (started here if nobody answers)."""
+    return ensure_pki_services(_pki(ws))
+
+
+def tsa_url(ws: Workspace) -> str:
+    """The RFC 3161 timestamping service the workspace's signatures and archives use."""
+    pki_services(ws)
+    return _pki(ws).tsa_url
+
+
+def signing_policy(ws: Workspace, level: Level = "B-B") -> AbstractContextManager[SigningPolicy]:
+    """``with keys.signing_policy(ws, "B-T"):`` — signatures inside follow the workspace's policy:
+    its trust roots, revocation checked, and the PAdES level asked for."""
+    url = tsa_url(ws) if level != "B-B" else None
+    policy = SigningPolicy(trust_roots=tuple(trust_roots(ws)), level=level, tsa_url=url)
+    return signing.signing_policy(policy)
+
+
+def archival(ws: Workspace, pdf: bytes) -> bytes:
+    """The PDF as the archive keeps it: PAdES B-LTA (validation data + document timestamp)."""
+    return make_archival(pdf, trust_roots=trust_roots(ws), tsa_url=tsa_url(ws))
 
 
 def _key(ws: Workspace, cache_key: str, path: Path) -> SigningKey:

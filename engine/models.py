@@ -229,3 +229,98 @@ class ArchiveRecord(SQLModel, table=True):
     pdf_sha256: str = Field(max_length=64)
     search_text: str = Field(sa_column=Column(Text, nullable=False))  # diacritics folded
     archived_at: datetime = Field(default_factory=utcnow)
+    disposed_at: datetime | None = None  # set by the disposal workflow; objects are gone then
+
+
+class Disposal(SQLModel, table=True):
+    """A proposal to dispose of expired records (tờ trình hủy tài liệu hết giá trị).
+
+    The proposal is a document of type "Tờ trình" running the 'disposal' workflow; once carried
+    out, the disposal record (biên bản hủy) is kept here and in the store for ever.
+    """
+
+    __tablename__ = "disposal"
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", unique=True)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    proposed_by: str = Field(max_length=64)
+    proposed_at: datetime = Field(default_factory=utcnow)
+    state: str = Field(default="proposed", max_length=10, index=True)  # proposed | disposed
+    disposed_at: datetime | None = None
+    record_id: str | None = Field(default=None, max_length=100)  # the biên bản in the store
+    record_sha256: str | None = Field(default=None, max_length=64)
+    record_json: str | None = Field(default=None, sa_column=Column(Text))  # the biên bản itself
+
+
+class DisposalItem(SQLModel, table=True):
+    """One archive record listed in a disposal proposal."""
+
+    __tablename__ = "disposal_item"
+    __table_args__ = (UniqueConstraint("disposal_id", "record_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    disposal_id: int = Field(foreign_key="disposal.id", index=True)
+    record_id: str = Field(max_length=100, index=True)  # ArchiveRecord.record_id
+
+
+class ArchiveText(SQLModel, table=True):
+    """A record's full text and its search tokens (engine/search.py). The full-text index over
+    ``tokens`` (SQLite FTS5 table ``archive_fts``, PostgreSQL column ``tsv`` with a GIN index)
+    is created by migration 0005 and is not part of this model."""
+
+    __tablename__ = "archive_text"
+    record_pk: int = Field(primary_key=True, foreign_key="archive_record.id")
+    tokens: str = Field(sa_column=Column(Text, nullable=False))  # ASCII tokens, see search.py
+    body: str = Field(sa_column=Column(Text, nullable=False))  # as extracted, NFC
+
+
+class SigningCertificate(SQLModel, table=True):
+    """A person's certificate registered by their signing agent; the key stays on the token.
+
+    The newest active registration of a user is the one the server prepares signatures for.
+    """
+
+    __tablename__ = "signing_certificate"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    serial: str = Field(max_length=64)  # hexadecimal
+    fingerprint: str = Field(max_length=64, index=True)  # SHA-256 of the DER certificate
+    subject: str = Field(max_length=400)
+    pem: str = Field(sa_column=Column(Text, nullable=False))  # certificate, then its CA chain
+    registered_at: datetime = Field(default_factory=utcnow)
+    active: bool = True
+
+
+class SignRequest(SQLModel, table=True):
+    """A leader's signature prepared by the server, waiting for their signing agent.
+
+    ``prepared`` is the interrupted signature's state (JSON, signing.PreparedSignature.state);
+    the prepared PDF itself is in the store under ``prepared_sha256``.
+    """
+
+    __tablename__ = "sign_request"
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    task_id: int = Field(foreign_key="task.id")
+    certificate_id: int = Field(foreign_key="signing_certificate.id")
+    # waiting | signed | failed | cancelled
+    state: str = Field(default="waiting", max_length=10, index=True)
+    prepared: str = Field(sa_column=Column(Text, nullable=False))
+    prepared_sha256: str = Field(max_length=64)
+    digest: str = Field(max_length=64)  # hex SHA-256 the token signs
+    comment: str | None = Field(default=None, sa_column=Column(Text))  # the leader's, for the task
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class AgentToken(SQLModel, table=True):
+    """A bearer token of a signing agent. Only its SHA-256 is kept; it acts for one user."""
+
+    __tablename__ = "agent_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None

@@ -12,8 +12,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from engine import keys
+from engine import archive, keys, retention
+from engine.attachments import seal_attachments
 from engine.conversion import docx_to_pdf, find_form_layout
+from engine.disposal import dispose_records
 from engine.errors import EngineError
 from engine.models import (
     Agency,
@@ -26,10 +28,18 @@ from engine.models import (
 )
 from engine.numbering import format_symbol, next_number, register_for, unit_code
 from engine.outbox import Finisher, StepFunction
-from engine.text import date_line, fold, vietnam_time
+from engine.search import index_record
+from engine.text import date_line, vietnam_time
 from engine.workspace import Workspace
 from signing import add_form_fields, issue, verify_document
-from storage import NewObject, get_content, put_content, write_record
+from storage import (
+    NewObject,
+    ObjectNotFound,
+    get_content,
+    put_content,
+    read_record,
+    write_record,
+)
 
 PDF_TYPE = "application/pdf"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -134,7 +144,8 @@ def assign_number(ws: Workspace, item: OutboxItem) -> Finisher:
 
 
 def apply_seal(ws: Workspace, item: OutboxItem) -> Finisher:
-    """Fill number and date into the leader-signed PDF and add the agency's seal signature."""
+    """Fill number and date into the leader-signed PDF and add the agency's seal signature;
+    sign the attachments kept in files of their own with the attachment stamp."""
     document = _load(ws, item.document_id)
     signed = _require(ws, item.document_id, "signed", item.step_id)
     done = _latest(ws, item.document_id, "issued")
@@ -144,86 +155,146 @@ def apply_seal(ws: Workspace, item: OutboxItem) -> Finisher:
         )
     if document.symbol is None or document.issued_at is None:
         raise EngineError("văn bản chưa có số", document_id=item.document_id, step=item.step_id)
-    issued = issue(
-        get_content(ws.store, signed.sha256),
-        number=document.symbol,
-        date_text=date_line(document.issued_at),
-        key=keys.agency_key(ws),
-        seal_image=keys.seal_image(ws),
-    )
-    sha = put_content(ws.store, issued, PDF_TYPE)
-    name = document.symbol.replace("/", "-") + ".pdf"
-    return _record_file(item.document_id, "issued", signed.version, sha, len(issued), name)
+    with keys.signing_policy(ws, "B-T"):  # seal and attachment stamps carry the TSA time
+        issued = issue(
+            get_content(ws.store, signed.sha256),
+            number=document.symbol,
+            date_text=date_line(document.issued_at),
+            key=keys.agency_key(ws),
+            seal_image=keys.seal_image(ws),
+        )
+        sha = put_content(ws.store, issued, PDF_TYPE)
+        name = document.symbol.replace("/", "-") + ".pdf"
+        record = _record_file(item.document_id, "issued", signed.version, sha, len(issued), name)
+        return seal_attachments(ws, document, record)  # each attachment in its own file, signed
 
 
 def archive_document(ws: Workspace, item: OutboxItem) -> Finisher:
-    """Write the record (PDF, source, metadata) to the store and index it in the database."""
+    """Archive the document as a record: in the store its PDF, its source (DOCX), attachments,
+    an OCR copy of a scan and the metadata JSON (with the signature report made now), written
+    with the retention date of its class; in the database its row and its full-text entry.
+
+    A retry finds the record in the store and indexes that one: OCR is not run again, so the
+    stored record never changes.
+    """
     document = _load(ws, item.document_id)
     main_kind = "issued" if document.direction == "outgoing" else "received"
     main = _require(ws, item.document_id, main_kind, item.step_id)
-    source = _latest(ws, item.document_id, "draft")
-    pdf = get_content(ws.store, main.sha256)
-    report = verify_document(pdf, keys.trust_roots(ws))
     with Session(ws.db) as session:
-        metadata = _metadata(session, document, report.verdict)
-    objects = [NewObject("pdf", main.filename, pdf, PDF_TYPE)]
-    if source is not None:
-        objects.append(
-            NewObject("source", source.filename, get_content(ws.store, source.sha256), DOCX_TYPE)
+        record_id = str(_metadata(session, document, verdict="")["identifier"])
+    try:
+        manifest = read_record(ws.store, record_id)
+        text = archive.stored_text(ws.store, manifest)
+    except ObjectNotFound:
+        pdf = get_content(ws.store, main.sha256)
+        if document.direction == "outgoing":  # kept as PAdES B-LTA: validation data, timestamp
+            pdf = keys.archival(ws, pdf)
+        report = verify_document(pdf, keys.trust_roots(ws))
+        extracted = archive.full_text(pdf)
+        schedule = retention.schedule_for(ws)
+        source = _latest(ws, item.document_id, "draft")
+        with Session(ws.db) as session:
+            metadata = _metadata(
+                session, document, verdict=report.verdict, pages=extracted.pages, schedule=schedule
+            )
+            signer = report.signatures[0].signer if report.signatures else None
+            if document.direction == "incoming" and signer:
+                metadata["signer"] = signer
+            objects = [NewObject("pdf", main.filename, pdf, PDF_TYPE)]
+            if source is not None:
+                data = get_content(ws.store, source.sha256)
+                objects.append(NewObject("source", source.filename, data, DOCX_TYPE))
+            if extracted.ocr_pdf is not None:
+                name = main.filename.rsplit(".", 1)[0] + "-ocr.pdf"
+                objects.append(NewObject("ocr", name, extracted.ocr_pdf, PDF_TYPE))
+            objects += archive.attachment_objects(
+                session, ws.store, item.document_id, document.direction
+            )
+        # the report made at archiving stays with the record (re-validation runs elsewhere)
+        metadata["signature_report"] = json.loads(json.dumps(report.to_json(), default=str))
+        until = archive.stored_until(metadata)
+        manifest = write_record(
+            ws.store,
+            record_id,
+            objects,
+            metadata,
+            retain_until=retention.store_retain_until(ws.store, until),
         )
-    record_id = str(metadata["identifier"])
-    write_record(ws.store, record_id, objects, metadata)
+        text = extracted.text
 
     def finish(session: Session) -> dict[str, Any]:
-        existing = session.exec(
+        record = session.exec(
             select(ArchiveRecord).where(ArchiveRecord.document_id == item.document_id)
         ).first()
-        if existing is None:
-            session.add(
-                ArchiveRecord(
-                    record_id=record_id,
-                    document_id=item.document_id,
-                    symbol=document.symbol or document.sender_symbol,
-                    doc_type=document.doc_type,
-                    subject=document.subject,
-                    signer=str(metadata.get("signer") or "") or None,
-                    issued_at=document.issued_at,
-                    pdf_sha256=main.sha256,
-                    search_text=fold(" ".join(str(v) for v in metadata.values() if v)),
-                )
-            )
-        return {"record_id": record_id, "verdict": report.verdict, "pdf_sha256": main.sha256}
+        if record is None:
+            record = ArchiveRecord(document_id=item.document_id, **archive.record_fields(manifest))
+            session.add(record)
+            session.flush()
+            index_record(session, record, text)
+        return {
+            "record_id": record_id,
+            "verdict": record.signature_verdict,
+            "pdf_sha256": record.pdf_sha256,
+            "objects": len(manifest.objects),
+        }
 
     return finish
 
 
-def _metadata(session: Session, document: Document, verdict: str) -> dict[str, Any]:
-    """The record's metadata, from the database only, so a retry writes the same record."""
+def _metadata(
+    session: Session,
+    document: Document,
+    *,
+    verdict: str,
+    pages: int | None = None,
+    schedule: retention.RetentionSchedule | None = None,
+) -> dict[str, Any]:
+    """The record's metadata, from the database only, so a retry writes the same record. Keys
+    are the ArchiveRecord columns (engine.archive.record_fields reads them back) and more."""
     agency = session.get(Agency, document.agency_id)
     signer = session.get(User, document.signer_id) if document.signer_id else None
     register = session.get(Register, document.register_id) if document.register_id else None
     assert agency is not None
     direction = "DI" if document.direction == "outgoing" else "DEN"
     year = document.year or vietnam_time(document.created_at).year
+    outgoing = document.direction == "outgoing"
+    matter_year = vietnam_time(document.issued_at or datetime.now(UTC)).year
+    years = None
+    if schedule is not None:
+        years = schedule.years_for(document.doc_type, register.code if register else None)
+    until = retention.retain_until(years, matter_year)
     return {
         "identifier": f"{agency.code}-{year}-{direction}-{register.code if register else 'X'}-"
         f"{(document.number or 0):04d}",
-        "agency": agency.name,
-        "agency_code": agency.code,
+        "document_id": document.id,
+        "agency": agency.name if outgoing else (document.sender or ""),
+        "agency_code": agency.code if outgoing else "",
+        "holder": agency.name,
+        "holder_code": agency.code,
         "direction": document.direction,
         "register": register.name if register else None,
+        "register_code": register.code if register else None,
         "number": document.number,
-        "symbol": document.symbol,
+        "symbol": document.symbol or document.sender_symbol,
         "sender": document.sender,
         "sender_symbol": document.sender_symbol,
         "issued_at": vietnam_time(document.issued_at).isoformat() if document.issued_at else None,
+        "received_at": None if outgoing else vietnam_time(document.created_at).isoformat(),
         "doc_type": document.doc_type,
         "subject": document.subject,
         "signer": signer.full_name if signer else None,
         "signer_title": signer.title if signer else None,
         "recipients": [r for r in document.recipients.splitlines() if r],
+        "pages": pages,
         "language": "vi",
+        "matter_year": matter_year,
+        "retention_years": years,
+        "retention": retention.label(years),
+        "retain_until": vietnam_time(until).isoformat() if until else None,
+        "access": schedule.access_for(document.doc_type) if schedule else "public",
         "signature_verdict": verdict,
+        "file": None,
+        "file_title": None,
     }
 
 
@@ -270,4 +341,5 @@ STEP_FUNCTIONS: dict[str, StepFunction] = {
     "archive_document": archive_document,
     "verify_incoming": verify_incoming,
     "register_incoming": register_incoming,
+    "dispose_records": dispose_records,
 }

@@ -20,11 +20,25 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.rw_common import PdfHandler
 from pyhanko.sign.fields import SigFieldSpec, append_signature_field
 
+from signing import _speed  # noqa: F401  (pyHanko's slow PDF hex-string reader replaced)
 from signing._errors import SigningError
-from signing._layout import FIELD_DATE, FIELD_NUMBER, FIELD_SEAL, FIELD_SIGNER, Box, FormLayout
+from signing._layout import (
+    FIELD_COPY,
+    FIELD_DATE,
+    FIELD_NUMBER,
+    FIELD_SEAL,
+    FIELD_SIGNER,
+    Box,
+    FormLayout,
+    top_right_box,
+)
 
 TEXT_FIELDS = {FIELD_NUMBER: "Số, ký hiệu văn bản", FIELD_DATE: "Ngày ban hành"}
-SIGNATURE_FIELDS = {FIELD_SIGNER: "Chữ ký người có thẩm quyền", FIELD_SEAL: "Chữ ký của cơ quan"}
+SIGNATURE_FIELDS = {
+    FIELD_SIGNER: "Chữ ký người có thẩm quyền",
+    FIELD_SEAL: "Chữ ký của cơ quan",
+    FIELD_COPY: "Chữ ký bản sao điện tử",
+}
 _PRINT_FLAG = 4
 _FORM_FONT = "/Helv"
 
@@ -51,6 +65,32 @@ def read_pdf(pdf: bytes) -> PdfFileReader:
         raise SigningError(f"tệp PDF hỏng, không đọc được: {exc}") from exc
 
 
+def pdf_page_count(pdf: bytes) -> int:
+    """Pages of a PDF that can be signed (readable, not encrypted, with a first page)."""
+    reader = read_pdf(pdf)
+    if reader.encrypted:
+        raise SigningError("PDF được mã hóa (đặt mật khẩu): không ký số được, cần bản không mã hóa")
+    try:
+        pages = int(reader.root["/Pages"]["/Count"])
+    except (PdfError, KeyError, ValueError, TypeError) as exc:
+        raise SigningError(f"PDF không có danh sách trang đọc được: {exc}") from exc
+    first_page_box(reader)
+    if pages < 1:
+        raise SigningError("PDF không có trang nào")
+    return pages
+
+
+def open_for_update(pdf: bytes) -> IncrementalPdfFileWriter:
+    """A writer for an incremental update; its ``prev`` is the parsed PDF, for the checks
+    before signing (parsing once: pyHanko's object parser is the slow part of a seal)."""
+    if b"%PDF-" not in pdf[:1024]:
+        raise SigningError("tệp không phải PDF (thiếu phần đầu %PDF-)")
+    try:
+        return IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise SigningError(f"tệp PDF hỏng, không đọc được: {exc}") from exc
+
+
 def form_fields(handler: PdfHandler) -> dict[str, FieldState]:
     """Every field of the document's form, by fully qualified name."""
     try:
@@ -69,7 +109,10 @@ def _walk(fields: generic.PdfObject, prefix: str, inherited: str | None) -> Iter
             continue
         name = f"{prefix}.{field['/T']}" if prefix else str(field["/T"])
         kind = str(field.get("/FT", inherited or ""))
-        yield FieldState(name=name, kind=kind, filled=bool(field.get("/V")))
+        # raw_get: a signature's /V is the whole signature dictionary, not worth parsing here
+        value = field.raw_get("/V") if "/V" in field else None
+        filled = isinstance(value, generic.IndirectObject) or bool(value)
+        yield FieldState(name=name, kind=kind, filled=filled)
         if "/Kids" in field:
             yield from _walk(field["/Kids"], name, kind)
 
@@ -80,12 +123,17 @@ def has_signatures(handler: PdfHandler) -> bool:
 
 
 def add_form_fields(pdf: bytes, layout: FormLayout) -> bytes:
-    """Add the number and date text fields and the two empty signature fields, unsigned yet."""
+    """Add the number and date text fields and the empty signature fields, unsigned yet.
+
+    Besides the signer's and the seal's, an empty field in the top right corner of page 1
+    waits for the agency that later makes an electronic copy (bản sao điện tử): made now, it
+    is filled under the leader's certification instead of breaking it.
+    """
     reader = read_pdf(pdf)
     if has_signatures(reader):
         raise SigningError("PDF đã có chữ ký số: không thêm trường được nữa (chữ ký sẽ hỏng)")
     existing = form_fields(reader)
-    wanted = (FIELD_NUMBER, FIELD_DATE, FIELD_SIGNER, FIELD_SEAL)
+    wanted = (FIELD_NUMBER, FIELD_DATE, FIELD_SIGNER, FIELD_SEAL, FIELD_COPY)
     clashes = [name for name in wanted if name in existing]
     if clashes:
         raise SigningError(f"PDF đã có trường {', '.join(clashes)}")
@@ -94,6 +142,7 @@ def add_form_fields(pdf: bytes, layout: FormLayout) -> bytes:
         FIELD_DATE: layout.date,
         FIELD_SIGNER: layout.signer,
         FIELD_SEAL: layout.seal,
+        FIELD_COPY: top_right_box(first_page_box(reader)),
     }
     pages = int(reader.root["/Pages"]["/Count"])
     for name, box in boxes.items():
@@ -114,6 +163,19 @@ def add_form_fields(pdf: bytes, layout: FormLayout) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def first_page_box(reader: PdfFileReader) -> tuple[float, float, float, float]:
+    """The first page's crop box (or media box), as (x1, y1, x2, y2)."""
+    try:
+        page = reader.root["/Pages"]
+        while "/Kids" in page:
+            page = page["/Kids"][0].get_object()
+        rect = page.get("/CropBox") or page["/MediaBox"]
+        x1, y1, x2, y2 = (float(v) for v in rect)
+    except (PdfError, KeyError, IndexError, ValueError, TypeError) as exc:
+        raise SigningError(f"PDF không có trang 1 đọc được: {exc}") from exc
+    return (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
 
 
 def _check_box(name: str, box: Box, pages: int) -> None:

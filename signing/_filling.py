@@ -1,10 +1,11 @@
 """Number and date written into their text fields, read-only, in the document's own type.
 
-The fields are filled with pyHanko's ``populate_static_text_field``. Its layout puts the
-baseline on the bottom edge of what it lays out; here the text's em box (ascent to descent) is
-centred in the field instead, which keeps the dot below ộ/ạ/ệ inside the field and sets the
-baseline where the printed words on the same line have theirs. The appearance gets an opaque
-white ground, because the number field covers the symbol hint printed after 'Số:'.
+The text's em box (ascent to descent) is centred in the field, which keeps the dot below ộ/ạ/ệ
+inside the field and sets the baseline where the printed words on the same line have theirs.
+The appearance gets an opaque white ground, because the number field covers the symbol hint
+printed after 'Số:'. The font comes prepared (subset, widths, ToUnicode) from
+:func:`signing._fonts.prepared_font`, so filling a field writes a few small objects and no
+font work happens per document.
 """
 
 from __future__ import annotations
@@ -12,85 +13,65 @@ from __future__ import annotations
 from pathlib import Path
 
 from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.form_tools import (
-    find_existing_empty_field,
-    get_single_field_annot,
-    populate_static_text_field,
-)
+from pyhanko.pdf_utils.form_tools import find_existing_empty_field, get_single_field_annot
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.layout import AxisAlignment, InnerScaling, Margins, SimpleBoxLayoutRule
 from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import init_xobject_dictionary
 
 from signing._errors import SigningError
-from signing._fonts import font_factory, vertical_metrics
+from signing._fonts import UNITS_PER_EM, PreparedFont, prepared_font
 
 TEXT_SIZE = 13
 """Number and date in 13 pt, as Decree 30 sets them (13-14 pt)."""
 _SIDE_MARGIN = 1.0
-_FILLED = "/Filled"
+_READ_ONLY = 1
 
 
 def fill_text_field(writer: IncrementalPdfFileWriter, name: str, text: str, font: Path) -> None:
     """Write ``text`` into the empty text field ``name`` and make the field read-only."""
     try:
-        field = find_existing_empty_field(writer, name, "/Tx").get_object()
+        field_ref = find_existing_empty_field(writer, name, "/Tx")
+        field = field_ref.get_object()
         assert isinstance(field, generic.DictionaryObject)
         widget = get_single_field_annot(field)
         x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
-        populate_static_text_field(writer, name, _style(font, abs(y2 - y1)), text)
     except (PdfError, KeyError, ValueError) as exc:
         raise SigningError(f"không điền được trường {name}: {exc}") from exc
-    _put_on_white(writer, widget, abs(x2 - x1), abs(y2 - y1))
-
-
-def _style(font: Path, height: float) -> TextBoxStyle:
-    metrics = vertical_metrics(font)
-    size = min(TEXT_SIZE, int(height / (metrics.ascent + metrics.descent)))
-    centred = height / 2 - (metrics.ascent - metrics.descent) / 2 * size
-    baseline = max(centred, metrics.descent * size)
-    # pyHanko lays a line out as [baseline, baseline + size], taller than its letters, in a box
-    # cut to whole points; a negative top margin stops it from shrinking the text to fit that.
-    overflow = max(0.0, baseline + size - int(height))
-    return TextBoxStyle(
-        font=font_factory(font, size),
-        font_size=size,
-        text_color=(0, 0, 0),
-        box_layout_rule=SimpleBoxLayoutRule(
-            x_align=AxisAlignment.ALIGN_MIN,
-            y_align=AxisAlignment.ALIGN_MIN,
-            margins=_margins(top=-overflow, bottom=baseline),
-            inner_content_scaling=InnerScaling.SHRINK_TO_FIT,
-        ),
+    prepared = prepared_font(font, text)
+    width, height = abs(x2 - x1), abs(y2 - y1)
+    size, baseline = _fit(prepared, text, width, height)
+    ops = b"q 1 g 0 0 %.3f %.3f re f Q BT /F1 %.2f Tf 0 g %.3f %.3f Td %s Tj ET" % (
+        width,
+        height,
+        size,
+        _SIDE_MARGIN,
+        baseline,
+        prepared.encode(text),
     )
-
-
-def _margins(top: float, bottom: float) -> Margins:
-    """pyHanko types margins as int but computes with any number; a baseline needs fractions."""
-    return Margins(left=_SIDE_MARGIN, right=_SIDE_MARGIN, top=top, bottom=bottom)  # type: ignore[arg-type]
-
-
-def _put_on_white(
-    writer: IncrementalPdfFileWriter,
-    widget: generic.DictionaryObject,
-    width: float,
-    height: float,
-) -> None:
-    """Wrap the new appearance in one that first paints the field's rectangle white."""
-    text_appearance = widget["/AP"].raw_get("/N")
-    # pyHanko cut the text's bounding box to whole points; give it the field's full height back
-    text_appearance.get_object()["/BBox"] = generic.ArrayObject(
-        generic.FloatObject(v) for v in (0, 0, width, height)
+    resources = generic.DictionaryObject(
+        {pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): prepared.embed(writer)})}
     )
-    wrapper = init_xobject_dictionary(
-        command_stream=b"q 1 g 0 0 %g %g re f Q %s Do" % (width, height, _FILLED.encode()),
-        box_width=width,
-        box_height=height,
-        resources=generic.DictionaryObject(
-            {pdf_name("/XObject"): generic.DictionaryObject({pdf_name(_FILLED): text_appearance})}
-        ),
+    appearance = init_xobject_dictionary(ops, width, height, resources)
+    widget[pdf_name("/AP")] = generic.DictionaryObject(
+        {pdf_name("/N"): writer.add_object(appearance)}
     )
-    widget["/AP"] = generic.DictionaryObject({pdf_name("/N"): writer.add_object(wrapper)})
+    widget.pop(pdf_name("/AS"), None)
     writer.update_container(widget)
+    field[pdf_name("/V")] = generic.TextStringObject(text)
+    flags = int(field.get("/Ff", 0))
+    field[pdf_name("/Ff")] = generic.NumberObject(flags | _READ_ONLY)
+    field.pop(pdf_name("/DA"), None)
+    writer.mark_update(field_ref)
+
+
+def _fit(font: PreparedFont, text: str, width: float, height: float) -> tuple[float, float]:
+    """Font size and baseline: at most 13 pt, the em box centred, narrowed to fit the width."""
+    ascent, descent = font.ascent / UNITS_PER_EM, -font.descent / UNITS_PER_EM
+    size = float(min(TEXT_SIZE, int(height / (ascent + descent))))
+    room = width - 2 * _SIDE_MARGIN
+    natural = font.width(text, size)
+    if natural > room > 0:
+        size *= room / natural
+    centred = height / 2 - (ascent - descent) / 2 * size
+    return size, max(centred, descent * size)

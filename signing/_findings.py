@@ -1,15 +1,21 @@
-"""What pyHanko's validation status of one signature means for a reader of the report."""
+"""What pyHanko's validation of one signature means for a reader of the report.
+
+Every problem is written twice, in Vietnamese (what the clerk reads) and in English (for other
+agencies' tools and foreign partners), through :class:`Problems`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESStatus, AdESSubIndic
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import MDPPerm
-from pyhanko.sign.validation import read_certification_data
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import (
     DocumentTimestampStatus,
@@ -20,8 +26,8 @@ from pyhanko.sign.validation.status import (
 )
 
 from signing._clock import in_vietnam
-from signing._policy import common_name, organisation
-from signing._report import SignatureReport
+from signing._policy import certificate_kind, common_name, organisation, reason_text
+from signing._report import SignatureReport, Verdict
 
 _MODIFICATION = {
     ModificationLevel.NONE: "none",
@@ -42,6 +48,57 @@ _IN_VIETNAMESE = {
     "other": "sửa nội dung",
     "no_changes": "không được thay đổi",
 }
+_IN_ENGLISH = {
+    "none": "none",
+    "form_filling": "form filling",
+    "annotations": "annotations",
+    "other": "content changes",
+    "no_changes": "no changes",
+}
+_INDICATION = {
+    AdESStatus.PASSED: "TOTAL_PASSED",
+    AdESStatus.INDETERMINATE: "INDETERMINATE",
+    AdESStatus.FAILED: "TOTAL_FAILED",
+}
+_REVOKED = frozenset(
+    {AdESFailure.REVOKED, AdESIndeterminate.REVOKED_NO_POE, AdESIndeterminate.REVOKED_CA_NO_POE}
+)
+_NO_REVINFO = frozenset(
+    {
+        AdESIndeterminate.TRY_LATER,
+        AdESIndeterminate.REVOCATION_OUT_OF_BOUNDS_NO_POE,
+        AdESIndeterminate.OUT_OF_BOUNDS_NO_POE,
+        AdESIndeterminate.OUT_OF_BOUNDS_NOT_REVOKED,
+    }
+)
+
+
+@dataclass
+class Problems:
+    """What is wrong with one signature, in both languages."""
+
+    vi: list[str] = field(default_factory=list)
+    en: list[str] = field(default_factory=list)
+
+    def add(self, vi: str, en: str) -> None:
+        self.vi.append(vi)
+        self.en.append(en)
+
+    def extend(self, other: Problems) -> None:
+        self.vi.extend(other.vi)
+        self.en.extend(other.en)
+
+
+@dataclass(frozen=True)
+class RevocationFacts:
+    """What the revocation data seen during validation says about the signer's certificate."""
+
+    status: str = "unknown"
+    """'good' or 'revoked' as some OCSP answer or CRL says; 'unknown' when none speaks of it."""
+    revoked_at: datetime | None = None
+    reason: str | None = None
+    embedded: bool = False
+    """The answer came from inside the PDF (DSS or the signed revocation attribute)."""
 
 
 @dataclass(frozen=True)
@@ -52,13 +109,29 @@ class Finding:
     position: int
     """Byte offset of the signature in the file, to list signatures in signing order."""
     fatal: bool
-    """Broken, altered, or changed afterwards beyond what is allowed; untrusted is not fatal."""
+    """Broken, altered, or changed afterwards beyond what is allowed: the file is invalid."""
 
 
-def broken(name: str, embedded: EmbeddedPdfSignature | None, problem: str) -> SignatureReport:
-    """A signature that could not be validated at all."""
+@dataclass(frozen=True)
+class Context:
+    """What :mod:`signing._verify` knows about one signature beyond pyHanko's status."""
+
+    name: str
+    embedded: EmbeddedPdfSignature
+    position: int
+    level: str | None
+    signed_revision: int | None
+    certification: bool
+    structure: Problems
+    """Problems found by our own checks of /ByteRange and /Contents."""
+
+
+def broken(
+    name: str, embedded: EmbeddedPdfSignature | None, problems: Problems, position: int
+) -> Finding:
+    """A signature that could not be validated at all: invalid."""
     cert = _certificate(embedded)
-    return SignatureReport(
+    report = SignatureReport(
         field=name,
         signer=common_name(cert.subject) if cert else "?",
         organisation=organisation(cert.subject) if cert else None,
@@ -72,76 +145,322 @@ def broken(name: str, embedded: EmbeddedPdfSignature | None, problem: str) -> Si
         certification=False,
         docmdp=None,
         valid=False,
-        problems=(problem,),
+        problems=tuple(problems.vi),
+        problems_en=tuple(problems.en),
+        kind=certificate_kind(cert) if cert else "unknown",
+        indication="TOTAL_FAILED",
+        subindication="FORMAT_FAILURE",
+        verdict="invalid",
     )
+    return Finding(report, position, fatal=True)
 
 
 def signature_finding(
-    reader: PdfFileReader,
-    name: str,
-    embedded: EmbeddedPdfSignature,
+    context: Context,
     status: PdfSignatureStatus,
-    position: int,
+    subindication: AdESSubIndic,
+    failure: str | None,
+    revocation: RevocationFacts,
+    best_time: datetime | None,
 ) -> Finding:
+    """A /Sig signature judged by an ETSI process (basic, or with time and LTA)."""
+    embedded = context.embedded
+    problems = Problems()
+    problems.extend(context.structure)
     modification = _modification(status)
     docmdp = _DOCMDP.get(embedded.docmdp_level) if embedded.docmdp_level else None
     timestamp = status.timestamp_validity
-    when = timestamp.timestamp if timestamp and timestamp.trusted else status.signer_reported_dt
-    problems = _common_problems(status)
+    stamped = timestamp is not None and timestamp.intact and timestamp.valid and timestamp.trusted
+    claimed = status.signer_reported_dt or embedded.self_reported_timestamp
+    stamp_time = timestamp.timestamp if stamped and timestamp is not None else None
+    _integrity_problems(status, problems)
     if status.docmdp_ok is False:
-        allowed = _IN_VIETNAMESE[docmdp] if docmdp else "điền biểu mẫu"
-        problems.append(
+        allowed = docmdp or "form_filling"
+        problems.add(
             f"PDF bị thay đổi sau khi ký quá mức cho phép (thay đổi: "
-            f"{_IN_VIETNAMESE[modification]}; cho phép: {allowed})"
+            f"{_IN_VIETNAMESE[modification]}; cho phép: {_IN_VIETNAMESE[allowed]})",
+            f"the PDF was changed after signing beyond what the signature allows (change: "
+            f"{_IN_ENGLISH[modification]}; allowed: {_IN_ENGLISH[allowed]})",
         )
     if status.seed_value_constraint_error is not None:
         error = status.seed_value_constraint_error
-        problems.append(f"không đáp ứng ràng buộc của trường chữ ký: {error}")
-    report = _report(name, status, when, modification, problems)
-    report = replace(report, certification=_is_certification(reader, embedded), docmdp=docmdp)
+        problems.add(
+            f"không đáp ứng ràng buộc của trường chữ ký: {error}",
+            f"the signature field's seed value constraints are not met: {error}",
+        )
+    if timestamp is not None and not stamped:
+        problems.add(
+            "dấu thời gian của chữ ký không hợp lệ hoặc không tin cậy được",
+            "the signature's timestamp is invalid or not trusted",
+        )
     fatal = (
-        not (status.intact and status.valid)
+        bool(context.structure.vi)
+        or not (status.intact and status.valid)
         or status.docmdp_ok is False
         or not _coverage_ok(status)
         or status.seed_value_constraint_error is not None
+        or subindication.status is AdESStatus.FAILED
     )
-    return Finding(replace(report, valid=status.bottom_line), position, fatal)
-
-
-def timestamp_finding(name: str, status: DocumentTimestampStatus, position: int) -> Finding:
-    """A document timestamp (PAdES B-LTA): it vouches for the time and locks nothing."""
-    problems = _common_problems(status)
-    report = _report(name, status, status.timestamp, _modification(status), problems)
-    intact = status.intact and status.valid
-    fatal = not intact or not _coverage_ok(status)
-    return Finding(replace(report, valid=intact and status.trusted), position, fatal)
-
-
-def _report(
-    name: str,
-    status: SignatureStatus,
-    when: datetime | None,
-    modification: str,
-    problems: list[str],
-) -> SignatureReport:
-    cert = x509.load_der_x509_certificate(status.signing_cert.dump())
-    coverage = status.coverage if isinstance(status, ModificationInfo) else None
-    return SignatureReport(
-        field=name,
+    _trust_problems(status, subindication, failure, revocation, problems)
+    verdict: Verdict = "invalid" if fatal else "valid"
+    if not fatal and (subindication.status is not AdESStatus.PASSED or problems.vi):
+        verdict = "indeterminate"
+    at_signing = _revocation_at_signing(revocation, subindication, best_time)
+    cert = _certificate_of(status)
+    report = SignatureReport(
+        field=context.name,
         signer=common_name(cert.subject),
         organisation=organisation(cert.subject),
         serial=cert.serial_number,
         issuer=common_name(cert.issuer),
-        signing_time=in_vietnam(when),
+        signing_time=in_vietnam(stamp_time or claimed),
         intact=status.intact and status.valid,
-        trusted=status.trusted,
-        covers_whole_file=coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        trusted=_trusted(status, subindication),
+        covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
         modification=modification,
+        certification=context.certification,
+        docmdp=docmdp,
+        valid=verdict == "valid",
+        problems=tuple(problems.vi),
+        problems_en=tuple(problems.en),
+        type="signature",
+        kind=certificate_kind(cert),
+        claimed_signing_time=in_vietnam(claimed),
+        timestamp_time=in_vietnam(stamp_time),
+        revocation=at_signing,  # type: ignore[arg-type]
+        revocation_time=in_vietnam(revocation.revoked_at),
+        revocation_reason=revocation.reason,
+        revocation_source=_source(revocation),
+        covers=_covers(status),
+        signed_revision=context.signed_revision,
+        level=context.level,
+        indication=_INDICATION[subindication.status],
+        subindication=None
+        if subindication.status is AdESStatus.PASSED
+        else subindication.standard_name,
+        verdict=verdict,
+    )
+    if fatal and report.indication == "TOTAL_PASSED":
+        report = _failed(report)
+    return Finding(report, context.position, fatal)
+
+
+def timestamp_finding(context: Context, status: DocumentTimestampStatus) -> Finding:
+    """A document timestamp (PAdES B-LTA): it vouches for the time and locks nothing."""
+    problems = Problems()
+    problems.extend(context.structure)
+    _integrity_problems(status, problems)
+    if not status.trusted:
+        problems.add(
+            "chứng thư của dịch vụ cấp dấu thời gian không dẫn tới chứng thư gốc tin cậy nào",
+            "the timestamping authority's certificate does not chain to a trusted root",
+        )
+    intact = status.intact and status.valid
+    fatal = bool(context.structure.vi) or not intact or not _coverage_ok(status)
+    verdict: Verdict = "invalid" if fatal else ("valid" if not problems.vi else "indeterminate")
+    cert = _certificate_of(status)
+    report = SignatureReport(
+        field=context.name,
+        signer=common_name(cert.subject),
+        organisation=organisation(cert.subject),
+        serial=cert.serial_number,
+        issuer=common_name(cert.issuer),
+        signing_time=in_vietnam(status.timestamp),
+        intact=intact,
+        trusted=status.trusted,
+        covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        modification=_modification(status),
         certification=False,
         docmdp=None,
-        valid=False,
-        problems=tuple(problems),
+        valid=verdict == "valid",
+        problems=tuple(problems.vi),
+        problems_en=tuple(problems.en),
+        type="document_timestamp",
+        kind=certificate_kind(cert),
+        claimed_signing_time=None,
+        timestamp_time=in_vietnam(status.timestamp) if status.trusted else None,
+        revocation="good" if status.trusted else "unknown",
+        covers=_covers(status),
+        signed_revision=context.signed_revision,
+        level=None,
+        indication={"valid": "TOTAL_PASSED", "invalid": "TOTAL_FAILED"}.get(
+            verdict, "INDETERMINATE"
+        ),
+        subindication=None
+        if verdict == "valid"
+        else ("HASH_FAILURE" if fatal else "NO_CERTIFICATE_CHAIN_FOUND"),
+        verdict=verdict,
     )
+    return Finding(report, context.position, fatal)
+
+
+def revocation_facts(
+    serial: int,
+    issuer: asn1_x509.Name,
+    ocsp_responses: Iterable[object],
+    crls: Iterable[object],
+    embedded_ids: set[bytes],
+) -> RevocationFacts:
+    """Find what the OCSP answers (``OCSPContainer``) and CRLs (``CRLContainer``) say."""
+    best: RevocationFacts | None = None
+    for container in ocsp_responses:
+        data = getattr(container, "ocsp_response_data", None)
+        if data is None:
+            continue
+        try:
+            single = data.basic_ocsp_response["tbs_response_data"]["responses"]
+        except Exception:  # an answer we cannot read speaks of nothing
+            continue
+        for response in single:
+            cert_id = response["cert_id"]
+            if cert_id["serial_number"].native != serial:
+                continue
+            embedded = data.dump() in embedded_ids
+            status = response["cert_status"]
+            if status.name == "revoked":
+                info = status.chosen
+                reason = info["revocation_reason"].native if info["revocation_reason"] else None
+                return RevocationFacts(
+                    "revoked", info["revocation_time"].native, reason or "unspecified", embedded
+                )
+            if status.name == "good" and best is None:
+                best = RevocationFacts("good", embedded=embedded)
+    for container in crls:
+        crl = getattr(container, "crl_data", None)
+        if crl is None or crl["tbs_cert_list"]["issuer"] != issuer:
+            continue
+        embedded = crl.dump() in embedded_ids
+        for revoked in crl["tbs_cert_list"]["revoked_certificates"] or ():
+            if revoked["user_certificate"].native == serial:
+                reason = None
+                for extension in revoked["crl_entry_extensions"] or ():
+                    if extension["extn_id"].native == "crl_reason":
+                        reason = extension["extn_value"].native
+                return RevocationFacts(
+                    "revoked", revoked["revocation_date"].native, reason or "unspecified", embedded
+                )
+        if best is None:
+            best = RevocationFacts("good", embedded=embedded)
+    return best or RevocationFacts()
+
+
+def _revocation_at_signing(
+    facts: RevocationFacts, subindication: AdESSubIndic, best_time: datetime | None
+) -> str:
+    if subindication in _REVOKED:
+        return "revoked"
+    if facts.status == "revoked":
+        if facts.revoked_at is not None and best_time is not None and facts.revoked_at > best_time:
+            return "good"  # revoked later: the signature was made while the certificate was good
+        return "revoked"
+    return facts.status
+
+
+def _source(facts: RevocationFacts) -> Literal["embedded", "online"] | None:
+    if facts.status == "unknown":
+        return None
+    return "embedded" if facts.embedded else "online"
+
+
+def _trust_problems(
+    status: SignatureStatus,
+    subindication: AdESSubIndic,
+    failure: str | None,
+    revocation: RevocationFacts,
+    problems: Problems,
+) -> None:
+    if subindication in _REVOKED:
+        when = revocation.revoked_at
+        vi_when = f" từ {in_vietnam(when):%d/%m/%Y %H:%M} (giờ Việt Nam)" if when else ""
+        en_when = f" on {when:%Y-%m-%d %H:%M} UTC" if when else ""
+        reason = revocation.reason or "unspecified"
+        problems.add(
+            f"chứng thư số đã bị thu hồi{vi_when}, lý do: {reason_text(reason)}; không có bằng "
+            f"chứng (dấu thời gian) rằng chữ ký có trước thời điểm thu hồi",
+            f"the certificate was revoked{en_when} (reason: {reason}) and no proof of existence "
+            f"(timestamp) shows the signature was made before",
+        )
+        return
+    if subindication is AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND or (
+        not status.trusted
+        and subindication.status is not AdESStatus.FAILED
+        and subindication not in _NO_REVINFO
+        and subindication is not AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE
+    ):
+        problems.add(
+            "chứng thư số không dẫn tới chứng thư gốc tin cậy nào",
+            "the certificate does not chain to a trusted root",
+        )
+        return
+    if _revocation_missing(status, subindication, failure, revocation):
+        problems.add(
+            "không kiểm tra được tình trạng thu hồi của chứng thư số (dịch vụ OCSP/CRL không "
+            "trả lời, và PDF không chứa thông tin thu hồi)",
+            "the certificate's revocation status could not be checked (the OCSP/CRL service "
+            "did not answer and the PDF holds no revocation data)",
+        )
+        return
+    if subindication is AdESIndeterminate.EXPIRED or subindication is AdESFailure.NOT_YET_VALID:
+        problems.add(
+            "chứng thư số đã hết hạn hoặc chưa có hiệu lực vào thời điểm ký, và không có dấu "
+            "thời gian chứng minh thời điểm ký",
+            "the certificate was expired or not yet valid at the signing time, and no timestamp "
+            "proves when the signature was made",
+        )
+        return
+    if subindication.status is not AdESStatus.PASSED and not problems.vi:
+        detail = f": {failure}" if failure else ""
+        name = subindication.standard_name
+        problems.add(
+            f"chữ ký không đạt kiểm tra theo ETSI EN 319 102-1 ({name}){detail}",
+            f"the signature fails ETSI EN 319 102-1 validation ({name}){detail}",
+        )
+
+
+def _revocation_missing(
+    status: SignatureStatus,
+    subindication: AdESSubIndic,
+    failure: str | None,
+    revocation: RevocationFacts,
+) -> bool:
+    """No OCSP answer or CRL where one was needed: the chain itself was built."""
+    if subindication in _NO_REVINFO:
+        return True
+    if subindication is not AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE:
+        return False
+    return "revocation" in (failure or "").lower() or (
+        status.validation_path is not None and revocation.status == "unknown"
+    )
+
+
+def _integrity_problems(status: SignatureStatus, problems: Problems) -> None:
+    if not status.intact:
+        problems.add(
+            "nội dung đã bị thay đổi sau khi ký (mã băm không khớp)",
+            "the content was changed after signing (digest mismatch)",
+        )
+    elif not status.valid:
+        problems.add(
+            "giá trị chữ ký không khớp với chứng thư số",
+            "the signature value does not match the certificate",
+        )
+    if isinstance(status, ModificationInfo) and not _coverage_ok(status):
+        problems.add(
+            "chữ ký không phủ toàn bộ phiên bản tài liệu đã ký (/ByteRange sai)",
+            "the signature does not cover the whole signed revision (bad /ByteRange)",
+        )
+
+
+def _trusted(status: SignatureStatus, subindication: AdESSubIndic) -> bool:
+    if subindication is AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND:
+        return False
+    return bool(status.trusted) or status.validation_path is not None
+
+
+def _failed(report: SignatureReport) -> SignatureReport:
+    from dataclasses import replace
+
+    return replace(report, indication="TOTAL_FAILED", subindication="FORMAT_FAILURE")
 
 
 def _modification(status: ModificationInfo) -> str:
@@ -149,31 +468,20 @@ def _modification(status: ModificationInfo) -> str:
     return _MODIFICATION.get(level, "other") if level is not None else "other"
 
 
+def _covers(status: ModificationInfo) -> Literal["whole_file", "earlier_revision", "partial"]:
+    if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        return "whole_file"
+    if status.coverage == SignatureCoverageLevel.ENTIRE_REVISION:
+        return "earlier_revision"
+    return "partial"
+
+
 def _coverage_ok(status: ModificationInfo) -> bool:
     return status.coverage is not None and status.coverage >= SignatureCoverageLevel.ENTIRE_REVISION
 
 
-def _common_problems(status: SignatureStatus) -> list[str]:
-    problems = []
-    if not status.intact:
-        problems.append("nội dung đã bị thay đổi sau khi ký (mã băm không khớp)")
-    elif not status.valid:
-        problems.append("giá trị chữ ký không khớp với chứng thư số")
-    if not status.trusted:
-        indication = status.trust_problem_indic
-        detail = f" ({indication.standard_name})" if indication is not None else ""
-        problems.append(f"chứng thư số không dẫn tới chứng thư gốc tin cậy nào{detail}")
-    if isinstance(status, ModificationInfo) and not _coverage_ok(status):
-        problems.append("chữ ký không phủ toàn bộ phiên bản tài liệu đã ký")
-    return problems
-
-
-def _is_certification(reader: PdfFileReader, embedded: EmbeddedPdfSignature) -> bool:
-    try:
-        data = read_certification_data(reader)
-        return data is not None and data.author_sig.get_object() is embedded.sig_object
-    except Exception:  # a broken /Perms entry certifies nothing
-        return False
+def _certificate_of(status: SignatureStatus) -> x509.Certificate:
+    return x509.load_der_x509_certificate(status.signing_cert.dump())
 
 
 def _certificate(embedded: EmbeddedPdfSignature | None) -> x509.Certificate | None:

@@ -7,13 +7,19 @@ production.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import math
 import random
 import unicodedata
+import zlib
+from dataclasses import dataclass
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
 
 from signing._errors import SigningError
 from signing._fonts import SANS_BOLD, SERIF_ITALIC, font_path
@@ -24,6 +30,7 @@ SEAL_RED = (214, 24, 32, 255)
 SEAL_DPI = 300
 _SUPERSAMPLE = 3
 _SIGNATURE_SIZE = (600, 240)
+POINTS_PER_INCH = 72
 
 
 def draw_signature_image(full_name: str) -> bytes:
@@ -232,3 +239,82 @@ def _png(image: Image.Image, dpi: int | None = None) -> bytes:
     else:
         image.save(out, format="PNG", optimize=True, dpi=(dpi, dpi))
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """A PNG made ready for PDF once: colour and transparency planes already compressed."""
+
+    width: int
+    height: int
+    colour: bytes
+    """Flate-compressed 8-bit RGB samples."""
+    alpha: bytes
+    """Flate-compressed 8-bit alpha samples (the soft mask)."""
+    real_size: tuple[float, float] | None
+    """Width and height in points from the PNG's resolution, when it has one."""
+
+    def embed(self, writer: BasePdfFileWriter) -> generic.IndirectObject:
+        """Add the image (with its soft mask) to ``writer``."""
+        mask = writer.add_object(self._stream(self.alpha, "/DeviceGray"))
+        image = self._stream(self.colour, "/DeviceRGB")
+        image[pdf_name("/SMask")] = mask
+        return writer.add_object(image)
+
+    def _stream(self, data: bytes, space: str) -> generic.StreamObject:
+        return generic.StreamObject(
+            {
+                pdf_name("/Type"): pdf_name("/XObject"),
+                pdf_name("/Subtype"): pdf_name("/Image"),
+                pdf_name("/Width"): generic.NumberObject(self.width),
+                pdf_name("/Height"): generic.NumberObject(self.height),
+                pdf_name("/ColorSpace"): pdf_name(space),
+                pdf_name("/BitsPerComponent"): generic.NumberObject(8),
+                pdf_name("/Filter"): pdf_name("/FlateDecode"),
+            },
+            encoded_data=data,
+        )
+
+    def placement(self, box_width: float, box_height: float, *, real_size: bool) -> Placement:
+        """Where the image goes in a box: centred; at real size (shrunk only if the box is
+        smaller) or as large as fits; never distorted."""
+        if real_size and self.real_size is not None:
+            width, height = self.real_size
+            scale = min(1.0, box_width / width, box_height / height)
+        else:
+            width, height = float(self.width), float(self.height)
+            scale = min(box_width / width, box_height / height)
+        width, height = width * scale, height * scale
+        return Placement((box_width - width) / 2, (box_height - height) / 2, width, height)
+
+
+@dataclass(frozen=True)
+class Placement:
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@functools.lru_cache(maxsize=16)
+def prepared_image(png: bytes, what: str) -> PreparedImage:
+    """The PNG decoded and compressed once; a SigningError naming ``what`` if it is no image."""
+    try:
+        with Image.open(io.BytesIO(png)) as opened:
+            dpi = opened.info.get("dpi")
+            image = opened.convert("RGBA")
+    except (UnidentifiedImageError, OSError) as exc:
+        raise SigningError(f"ảnh {what} không đọc được: {exc}") from exc
+    real_size = None
+    if dpi and dpi[0] > 0 and dpi[1] > 0:
+        real_size = (
+            image.width / dpi[0] * POINTS_PER_INCH,
+            image.height / dpi[1] * POINTS_PER_INCH,
+        )
+    return PreparedImage(
+        width=image.width,
+        height=image.height,
+        colour=zlib.compress(image.convert("RGB").tobytes(), 6),
+        alpha=zlib.compress(image.getchannel("A").tobytes(), 6),
+        real_size=real_size,
+    )

@@ -19,6 +19,18 @@ FIELD_NUMBER = "so_ky_hieu"
 FIELD_DATE = "ngay_ban_hanh"
 FIELD_SIGNER = "chu_ky_nguoi_ky"
 FIELD_SEAL = "chu_ky_co_quan"
+FIELD_COPY = "chu_ky_ban_sao"
+"""The copying agency's signature (bản sao điện tử), prepared empty before the leader certifies."""
+FIELD_ATTACHMENT = "chu_ky_van_ban_kem_theo"
+"""The agency's signature on an attachment in its own file (văn bản kèm theo không cùng tệp)."""
+
+STAMP_RIGHT_MM = 15.0
+"""The stamps' right edge sits on the page's narrowest right margin (Decree 30: 15-20 mm)."""
+STAMP_TOP_MM = 7.0
+"""Their top edge: inside the top margin (20-25 mm), above the national title."""
+STAMP_WIDTH_MM = 85.0
+STAMP_HEIGHT = 28.0
+"""Two lines of 10 pt at 12 pt leading, with 2 pt above and below."""
 
 
 @dataclass(frozen=True)
@@ -64,3 +76,14 @@ def seal_over_signer(signer: Box, diameter_mm: float = SEAL_DIAMETER_MM) -> Box:
     cx = signer.x1 + signer.width / 3
     cy = (signer.y1 + signer.y2) / 2
     return Box(signer.page, cx - d / 2, cy - d / 2, cx + d / 2, cy + d / 2)
+
+
+def top_right_box(
+    page: tuple[float, float, float, float], width: float = STAMP_WIDTH_MM * MM
+) -> Box:
+    """The stamp's rectangle in the top right corner of the first page (``page``: its crop box)."""
+    x1, _y1, x2, y2 = page
+    right = x2 - STAMP_RIGHT_MM * MM
+    top = y2 - STAMP_TOP_MM * MM
+    left = max(x1, right - width)
+    return Box(0, left, top - STAMP_HEIGHT, right, top)

@@ -11,20 +11,22 @@ import json
 import os
 import re
 import secrets
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from signing._errors import SigningError
-from signing._policy import POLICY_ORGANISATION, POLICY_PERSON
+from signing._policy import POLICY_ORGANISATION, POLICY_PERSON, common_name
 
 MANIFEST = "pki.json"
 ROOT_CN = "DEMO RootCA chuyên dùng Vanthu"
@@ -33,6 +35,12 @@ AGENCY_CA_CN = "DEMO CA phục vụ các cơ quan Vanthu"
 DEMO_ORG = "DEMO Vanthu - không có giá trị pháp lý"
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _CN_MAX = 64
+KEYS_DIR = "services"
+CERTS_DIR = "issued"
+CA_FILES = {"root": "root.pem", "person": "ca-ca-nhan.pem", "agency": "ca-co-quan.pem"}
+"""The three CAs by short name, as URLs and the index of issued certificates spell them."""
+TSA_CN = "DEMO Dịch vụ cấp dấu thời gian Vanthu"
+OCSP_CN = "DEMO Máy chủ OCSP"
 """X.520 upper bound for CN, O and OU; cryptography refuses longer values."""
 
 
@@ -66,6 +74,43 @@ class DemoPKI:
     """Username to that person's PKCS#12 file."""
     passphrase_file: Path
     """The passphrase of every PKCS#12 file above, readable by the owner only."""
+    port: int = 0
+    """The local port of the PKI's HTTP services (OCSP, CRL, TSA, CA certificates)."""
+
+    @property
+    def base_url(self) -> str:
+        """Where the services answer: ``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def tsa_url(self) -> str:
+        """The RFC 3161 timestamping service."""
+        return f"{self.base_url}/tsa"
+
+    def ca_path(self, ca: str) -> Path:
+        """The certificate (PEM) of one CA: ``root``, ``person`` or ``agency``."""
+        return self.directory / CA_FILES[ca]
+
+    def ca_key_path(self, ca: str) -> Path:
+        """The private key (PEM, encrypted with the passphrase) of one CA."""
+        return self.directory / KEYS_DIR / f"{ca}.key.pem"
+
+    def responder_path(self, ca: str) -> Path:
+        """The OCSP responder's PKCS#12 (certificate issued by ``ca``)."""
+        return self.directory / KEYS_DIR / f"ocsp-{ca}.p12"
+
+    @property
+    def tsa_p12(self) -> Path:
+        """The timestamping unit's key and certificate."""
+        return self.directory / KEYS_DIR / "tsa.p12"
+
+    @property
+    def certificates_dir(self) -> Path:
+        """Every certificate the demo CAs issued, one PEM per serial (hex)."""
+        return self.directory / CERTS_DIR
+
+    def passphrase(self) -> bytes:
+        return self.passphrase_file.read_bytes().strip()
 
 
 @dataclass(frozen=True)
@@ -82,8 +127,15 @@ def create_demo_pki(
     people: Mapping[str, Identity],
     *,
     valid_days: int = 3 * 365,
+    port: int | None = None,
 ) -> DemoPKI:
-    """Make the whole PKI in ``directory``; refuses a folder that already holds one."""
+    """Make the whole PKI in ``directory``; refuses a folder that already holds one.
+
+    Besides the CAs and the signing certificates: a TSA certificate, an OCSP responder per CA,
+    and every certificate below the root pointing (AIA, CRL distribution point) at
+    ``http://127.0.0.1:<port>/…``; ``port`` (default: a free one now) is kept in the manifest,
+    and :func:`signing.ensure_pki_services` serves it.
+    """
     directory = Path(directory)
     if (directory / MANIFEST).exists():
         raise SigningError(f"thư mục {directory} đã có bộ khóa DEMO ({MANIFEST}); không ghi đè")
@@ -96,10 +148,12 @@ def create_demo_pki(
     start = datetime.now(UTC) - timedelta(hours=1)
     ca_end = start + timedelta(days=valid_days + 365)
     end = start + timedelta(days=valid_days)
+    port = port or free_port()
+    urls = _Urls(f"http://127.0.0.1:{port}")
 
     root = _self_signed_root(start, ca_end)
-    person_ca = _sub_ca(root, PERSON_CA_CN, start, ca_end)
-    agency_ca = _sub_ca(root, AGENCY_CA_CN, start, ca_end)
+    person_ca = _sub_ca(root, PERSON_CA_CN, start, ca_end, urls.of("root"))
+    agency_ca = _sub_ca(root, AGENCY_CA_CN, start, ca_end, urls.of("root"))
     passphrase = secrets.token_urlsafe(24).encode()
 
     pki = DemoPKI(
@@ -108,19 +162,171 @@ def create_demo_pki(
         agency_p12=directory / "co-quan.p12",
         people=MappingProxyType({name: directory / f"{name}.p12" for name in people}),
         passphrase_file=directory / "passphrase.txt",
+        port=port,
     )
     _write_private(pki.passphrase_file, passphrase + b"\n")
-    pki.root_cert.write_bytes(root.cert.public_bytes(serialization.Encoding.PEM))
-    for ca, name in ((person_ca, "ca-ca-nhan.pem"), (agency_ca, "ca-co-quan.pem")):
-        (directory / name).write_bytes(ca.cert.public_bytes(serialization.Encoding.PEM))
+    (directory / KEYS_DIR).mkdir(exist_ok=True)
+    pki.certificates_dir.mkdir(exist_ok=True)
+    cas = {"root": root, "person": person_ca, "agency": agency_ca}
+    index: list[dict[str, str]] = []
+    for ca_id, ca in cas.items():
+        pki.ca_path(ca_id).write_bytes(ca.cert.public_bytes(serialization.Encoding.PEM))
+        _write_private(pki.ca_key_path(ca_id), _encrypted_key(ca.key, passphrase))
+        issuer = "root" if ca_id != "root" else ""
+        _register(pki, index, ca.cert, kind="ca", issuer=issuer, name=ca_id)
+        responder = _responder(ca, start, ca_end)
+        _write_p12(pki.responder_path(ca_id), f"ocsp-{ca_id}", responder, ca, root, passphrase)
+        _register(pki, index, responder.cert, kind="ocsp", issuer=ca_id, name=f"ocsp-{ca_id}")
+    tsa = _tsa(root, start, ca_end, urls.of("root"))
+    _write_p12(pki.tsa_p12, "tsa", tsa, root, root, passphrase)
+    _register(pki, index, tsa.cert, kind="tsa", issuer="root", name="tsa")
 
-    seal = _leaf(agency_ca, agency, POLICY_ORGANISATION, start, end)
+    seal = _leaf(agency_ca, agency, POLICY_ORGANISATION, start, end, urls.of("agency"))
     _write_p12(pki.agency_p12, "co-quan", seal, agency_ca, root, passphrase)
+    _register(pki, index, seal.cert, kind="organisation", issuer="agency", name="co-quan")
     for username, person in people.items():
-        issued = _leaf(person_ca, person, POLICY_PERSON, start, end)
+        issued = _leaf(person_ca, person, POLICY_PERSON, start, end, urls.of("person"))
         _write_p12(pki.people[username], username, issued, person_ca, root, passphrase)
-    _write_manifest(pki)
+        _register(pki, index, issued.cert, kind="person", issuer="person", name=username)
+    _write_manifest(pki, index)
     return pki
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """One certificate a demo CA issued, as the PKI's index lists it."""
+
+    serial: int
+    kind: str
+    """'ca', 'ocsp', 'tsa', 'person' or 'organisation'."""
+    issuer: str
+    """The issuing CA's short name ('root', 'person', 'agency'); empty for the root itself."""
+    name: str
+    """The username, 'co-quan', the CA's or the service's short name."""
+    path: Path
+    """The certificate, PEM."""
+
+    def load(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.path.read_bytes())
+
+
+def issued_certificates(pki: DemoPKI) -> list[IssuedCertificate]:
+    """Every certificate of the PKI's index, in the order issued."""
+    data = _read_manifest(pki.directory)
+    return [
+        IssuedCertificate(
+            serial=int(item["serial"], 16),
+            kind=item["kind"],
+            issuer=item["issuer"],
+            name=item["name"],
+            path=pki.certificates_dir / f"{item['serial']}.pem",
+        )
+        for item in data.get("certificates", [])
+    ]
+
+
+def issue_demo_certificate(
+    pki: DemoPKI,
+    name: str,
+    identity: Identity,
+    *,
+    kind: str,
+    not_before: datetime,
+    not_after: datetime,
+) -> Path:
+    """Issue one more person ('person') or agency ('organisation') certificate into a PKCS#12.
+
+    Used to add an official later, or to make an expired certificate; the new certificate is
+    registered in the index, so the OCSP responder answers for it.
+    """
+    if kind not in ("person", "organisation"):
+        raise SigningError(f"loại chứng thư '{kind}' không có; chọn person hoặc organisation")
+    if not _USERNAME.match(name):
+        raise SigningError(f"tên '{name}' không dùng được làm tên tệp khóa")
+    ca_id = "person" if kind == "person" else "agency"
+    passphrase = pki.passphrase()
+    ca = _load_ca(pki, ca_id, passphrase)
+    root = _load_ca(pki, "root", passphrase)
+    policy = POLICY_PERSON if kind == "person" else POLICY_ORGANISATION
+    urls = _Urls(pki.base_url)
+    issued = _leaf(ca, identity, policy, not_before, not_after, urls.of(ca_id))
+    path = pki.directory / f"{name}.p12"
+    _write_p12(path, name, issued, ca, root, passphrase)
+    index = [dict(item) for item in _read_manifest(pki.directory).get("certificates", [])]
+    _register(pki, index, issued.cert, kind=kind, issuer=ca_id, name=name)
+    _write_manifest(pki, index)
+    return path
+
+
+def load_ca(pki: DemoPKI, ca_id: str) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    """One CA's certificate and private key (the services sign CRLs with it)."""
+    issued = _load_ca(pki, ca_id, pki.passphrase())
+    return issued.cert, issued.key
+
+
+def _load_ca(pki: DemoPKI, ca_id: str, passphrase: bytes) -> _Issued:
+    if ca_id not in CA_FILES:
+        raise SigningError(f"không có CA '{ca_id}' trong bộ khóa DEMO")
+    try:
+        cert = x509.load_pem_x509_certificate(pki.ca_path(ca_id).read_bytes())
+        key = serialization.load_pem_private_key(pki.ca_key_path(ca_id).read_bytes(), passphrase)
+    except (OSError, ValueError) as exc:
+        raise SigningError(f"bộ khóa {pki.directory}: không đọc được khóa của CA {ca_id}") from exc
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise SigningError(f"bộ khóa {pki.directory}: khóa của CA {ca_id} không phải RSA")
+    return _Issued(key, cert)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class _Urls:
+    base: str
+
+    def of(self, ca_id: str) -> _Pointers:
+        return _Pointers(
+            ocsp=f"{self.base}/ocsp/{ca_id}",
+            ca_issuers=f"{self.base}/ca/{ca_id}.cer",
+            crl=f"{self.base}/crl/{ca_id}.crl",
+        )
+
+
+@dataclass(frozen=True)
+class _Pointers:
+    """Where a certificate's issuer answers: AIA (OCSP, caIssuers) and the CRL."""
+
+    ocsp: str
+    ca_issuers: str
+    crl: str
+
+
+def _register(
+    pki: DemoPKI,
+    index: list[dict[str, str]],
+    cert: x509.Certificate,
+    *,
+    kind: str,
+    issuer: str,
+    name: str,
+) -> None:
+    serial = f"{cert.serial_number:x}"
+    (pki.certificates_dir / f"{serial}.pem").write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+    )
+    index.append({"serial": serial, "kind": kind, "issuer": issuer, "name": name})
+
+
+def _encrypted_key(key: rsa.RSAPrivateKey, passphrase: bytes) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase),
+    )
 
 
 def load_demo_pki(directory: Path) -> DemoPKI:
@@ -128,13 +334,14 @@ def load_demo_pki(directory: Path) -> DemoPKI:
     directory = Path(directory)
     manifest = directory / MANIFEST
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
+        data = _read_manifest(directory)
         pki = DemoPKI(
             directory=directory,
             root_cert=directory / data["root_cert"],
             agency_p12=directory / data["agency_p12"],
             people=MappingProxyType({u: directory / f for u, f in data["people"].items()}),
             passphrase_file=directory / data["passphrase_file"],
+            port=int(data.get("port", 0)),
         )
     except FileNotFoundError as exc:
         raise SigningError(f"không có tệp mô tả bộ khóa {manifest}") from exc
@@ -146,15 +353,26 @@ def load_demo_pki(directory: Path) -> DemoPKI:
     return pki
 
 
-def _write_manifest(pki: DemoPKI) -> None:
+def _read_manifest(directory: Path) -> dict[str, Any]:
+    data = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("không phải một đối tượng JSON")
+    return data
+
+
+def _write_manifest(pki: DemoPKI, certificates: list[dict[str, str]]) -> None:
     data = {
         "root_cert": pki.root_cert.name,
         "agency_p12": pki.agency_p12.name,
         "people": {username: path.name for username, path in pki.people.items()},
         "passphrase_file": pki.passphrase_file.name,
+        "port": pki.port,
+        "certificates": certificates,
     }
     text = json.dumps(data, ensure_ascii=False, indent=2)
-    (pki.directory / MANIFEST).write_text(text + "\n", encoding="utf-8")
+    temporary = pki.directory / f".{MANIFEST}.{os.getpid()}.tmp"
+    temporary.write_text(text + "\n", encoding="utf-8")
+    os.replace(temporary, pki.directory / MANIFEST)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -168,11 +386,12 @@ def _write_private(path: Path, data: bytes) -> None:
 def _write_p12(
     path: Path, alias: str, leaf: _Issued, ca: _Issued, root: _Issued, passphrase: bytes
 ) -> None:
+    chain = [ca.cert] if ca.cert == root.cert else [ca.cert, root.cert]
     data = pkcs12.serialize_key_and_certificates(
         alias.encode(),
         leaf.key,
         leaf.cert,
-        [ca.cert, root.cert],
+        chain,
         serialization.BestAvailableEncryption(passphrase),
     )
     _write_private(path, data)
@@ -276,21 +495,103 @@ def _authority_key_id(issuer: _Issued) -> x509.AuthorityKeyIdentifier:
     return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key())
 
 
-def _sub_ca(root: _Issued, common_name: str, start: datetime, end: datetime) -> _Issued:
+def _with_pointers(builder: x509.CertificateBuilder, where: _Pointers) -> x509.CertificateBuilder:
+    """AIA (OCSP and caIssuers) and the CRL distribution point of the issuing CA."""
+    return builder.add_extension(
+        x509.AuthorityInformationAccess(
+            [
+                x509.AccessDescription(
+                    AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(where.ocsp)
+                ),
+                x509.AccessDescription(
+                    AuthorityInformationAccessOID.CA_ISSUERS,
+                    x509.UniformResourceIdentifier(where.ca_issuers),
+                ),
+            ]
+        ),
+        critical=False,
+    ).add_extension(
+        x509.CRLDistributionPoints(
+            [
+                x509.DistributionPoint(
+                    full_name=[x509.UniformResourceIdentifier(where.crl)],
+                    relative_name=None,
+                    reasons=None,
+                    crl_issuer=None,
+                )
+            ]
+        ),
+        critical=False,
+    )
+
+
+def _sub_ca(
+    root: _Issued, common_name: str, start: datetime, end: datetime, where: _Pointers
+) -> _Issued:
     key = _new_key()
-    cert = (
+    builder = (
         _builder(_ca_name(common_name), root.cert.subject, key, start, end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_ca_usage(), critical=True)
         .add_extension(_authority_key_id(root), critical=False)
-        .sign(root.key, hashes.SHA256())
+    )
+    return _Issued(key, _with_pointers(builder, where).sign(root.key, hashes.SHA256()))
+
+
+def _service_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _responder(ca: _Issued, start: datetime, end: datetime) -> _Issued:
+    """The CA's delegated OCSP responder: OCSPSigning, and no revocation check on itself."""
+    key = _new_key()
+    ca_cn = common_name(ca.cert.subject).replace("DEMO ", "")
+    subject = _ca_name(f"{OCSP_CN} - {ca_cn}"[:_CN_MAX])
+    cert = (
+        _builder(subject, ca.cert.subject, key, start, end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_service_usage(), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
+        .add_extension(x509.OCSPNoCheck(), critical=False)
+        .add_extension(_authority_key_id(ca), critical=False)
+        .sign(ca.key, hashes.SHA256())
     )
     return _Issued(key, cert)
 
 
-def _leaf(ca: _Issued, identity: Identity, policy: str, start: datetime, end: datetime) -> _Issued:
+def _tsa(root: _Issued, start: datetime, end: datetime, where: _Pointers) -> _Issued:
+    """The timestamping unit: timeStamping as its only, critical, extended key usage."""
     key = _new_key()
     builder = (
+        _builder(_ca_name(TSA_CN), root.cert.subject, key, start, end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_signing_usage(), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .add_extension(_authority_key_id(root), critical=False)
+    )
+    return _Issued(key, _with_pointers(builder, where).sign(root.key, hashes.SHA256()))
+
+
+def _leaf(
+    ca: _Issued,
+    identity: Identity,
+    policy: str,
+    start: datetime,
+    end: datetime,
+    where: _Pointers,
+) -> _Issued:
+    key = _new_key()
+    builder = _with_pointers(
         _builder(_subject(identity), ca.cert.subject, key, start, end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_signing_usage(), critical=True)
@@ -298,7 +599,8 @@ def _leaf(ca: _Issued, identity: Identity, policy: str, start: datetime, end: da
         .add_extension(
             x509.CertificatePolicies([x509.PolicyInformation(x509.ObjectIdentifier(policy), None)]),
             critical=False,
-        )
+        ),
+        where,
     )
     if identity.email:
         builder = builder.add_extension(

@@ -8,9 +8,29 @@ certificate policy for the real CA says how to tell.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    ExpiredError,
+    InsufficientRevinfoError,
+    InvalidCertificateError,
+    NotYetValidError,
+    PathBuildingError,
+    PathValidationError,
+    RevokedError,
+)
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+
+from signing._errors import SigningError
 
 POLICY_PERSON = "2.25.31542874911526846011922177427578022797"
 POLICY_ORGANISATION = "2.25.191665362681007844120921738243261692431"
@@ -41,3 +61,242 @@ def common_name(name: x509.Name) -> str:
 def organisation(name: x509.Name) -> str | None:
     values = name.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
     return str(values[0].value) if values else None
+
+
+# --- the policy checked before every signature ---------------------------------------------
+
+Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
+LEVELS: tuple[Level, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
+
+_KIND_NAMES = {"person": "cá nhân", "organisation": "cơ quan, tổ chức", "unknown": "không rõ loại"}
+FETCH_TIMEOUT = 5
+"""Seconds to wait for an OCSP, CRL or certificate fetch before refusing."""
+_SIGNING_USAGES = frozenset({"digital_signature", "non_repudiation"})
+
+
+@dataclass(frozen=True)
+class SigningPolicy:
+    """What every signature made inside :func:`signing_policy` must satisfy, and at what level.
+
+    ``trust_roots`` are the configured roots (PEM or DER certificates). ``tsa_url`` is the RFC
+    3161 service for levels B-T and above. ``check_revocation`` asks the certificate's own OCSP
+    and CRL services (hard-fail: no answer, no signature).
+    """
+
+    trust_roots: tuple[bytes, ...]
+    level: Level = "B-B"
+    tsa_url: str | None = None
+    check_revocation: bool = True
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise SigningError(f"mức chữ ký '{self.level}' không có; chọn một trong {LEVELS}")
+        if self.level != "B-B" and not self.tsa_url:
+            raise SigningError(f"mức chữ ký {self.level} cần địa chỉ dịch vụ cấp dấu thời gian")
+
+
+_ACTIVE: ContextVar[SigningPolicy | None] = ContextVar("vanthu_signing_policy", default=None)
+_PASSED: ContextVar[set[tuple[bytes, str | None]] | None] = ContextVar(
+    "vanthu_policy_passed", default=None
+)
+
+
+@contextmanager
+def signing_policy(policy: SigningPolicy) -> Iterator[SigningPolicy]:
+    """Every signature made inside this block follows ``policy`` (roots, revocation, level).
+
+    One block is one batch: a certificate is checked before its first signature in the block,
+    not again for the next ones (a batch of seals asks the OCSP responder once). The next block
+    checks again, so a revocation is seen by the next document.
+    """
+    token = _ACTIVE.set(policy)
+    passed = _PASSED.set(set())
+    try:
+        yield policy
+    finally:
+        _PASSED.reset(passed)
+        _ACTIVE.reset(token)
+
+
+def passed_in_this_block(certificate: x509.Certificate, kind: str | None) -> bool:
+    """Whether ``certificate`` already passed the policy for ``kind`` in the current
+    :func:`signing_policy` block (see :func:`remember_passed`)."""
+    passed = _PASSED.get()
+    if passed is None:
+        return False
+    entry = (certificate.fingerprint(hashes.SHA256()), kind)
+    return entry in passed
+
+
+def remember_passed(certificate: x509.Certificate, kind: str | None) -> None:
+    passed = _PASSED.get()
+    if passed is not None:
+        passed.add((certificate.fingerprint(hashes.SHA256()), kind))
+
+
+def active_policy() -> SigningPolicy | None:
+    """The policy set by the innermost :func:`signing_policy` block, if any."""
+    return _ACTIVE.get()
+
+
+def check_signing_policy(
+    certificate: x509.Certificate,
+    chain: Sequence[x509.Certificate] = (),
+    *,
+    kind: CertificateKind | None = None,
+    trust_roots: Sequence[bytes] | None = None,
+    check_revocation: bool | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Refuse, with one Vietnamese sentence naming the certificate, a key that may not sign now.
+
+    Checks: a chain to ``trust_roots`` (default: the active :class:`SigningPolicy`'s roots, else
+    the self-signed roots in ``chain``), validity at ``at`` (default now), not revoked (OCSP or
+    CRL fetched from the services the certificates name; unreachable services refuse), key usage
+    digitalSignature and nonRepudiation, and — when ``kind`` is given — a person's or an
+    agency's certificate as asked. Raises :class:`SigningError`; returns None when all hold.
+    """
+    from signing._aio import run_sync  # local: _aio is light, but keep this module import-cheap
+
+    active = active_policy()
+    named = f"{common_name(certificate.subject)}, sê-ri {certificate.serial_number:x}"
+    moment = at or datetime.now(UTC)
+    if moment < certificate.not_valid_before_utc:
+        raise SigningError(
+            f"chứng thư số ({named}) chưa có hiệu lực: có hiệu lực từ "
+            f"{certificate.not_valid_before_utc:%d/%m/%Y %H:%M} UTC"
+        )
+    if moment > certificate.not_valid_after_utc:
+        raise SigningError(
+            f"chứng thư số ({named}) đã hết hạn ngày {certificate.not_valid_after_utc:%d/%m/%Y}"
+        )
+    found = certificate_kind(certificate)
+    if kind is not None and found != kind:
+        raise SigningError(
+            f"chứng thư số ({named}) là chứng thư {_KIND_NAMES[found]}, không dùng được cho "
+            f"chữ ký {'cá nhân' if kind == 'person' else 'của cơ quan (con dấu)'}"
+        )
+    if trust_roots is None:
+        trust_roots = active.trust_roots if active else _self_signed(chain)
+    if check_revocation is None:
+        check_revocation = active.check_revocation if active else True
+    roots = [_to_asn1(data) for data in _certificates(trust_roots, named)]
+    if not roots:
+        raise SigningError(f"chứng thư số ({named}): chưa cấu hình chứng thư gốc tin cậy nào")
+    run_sync(_validate(certificate, chain, roots, named, moment, check_revocation))
+
+
+async def _validate(
+    certificate: x509.Certificate,
+    chain: Sequence[x509.Certificate],
+    roots: list[asn1_x509.Certificate],
+    named: str,
+    moment: datetime,
+    check_revocation: bool,
+) -> None:
+    context = validation_context(
+        roots, [_to_asn1(c) for c in chain], moment=moment, fetch=check_revocation
+    )
+    validator = CertificateValidator(_to_asn1(certificate), validation_context=context)
+    try:
+        await validator.async_validate_usage(set(_SIGNING_USAGES))
+    except RevokedError as exc:
+        raise SigningError(
+            f"chứng thư số ({named}) đã bị thu hồi ({_revocation_text(exc)})"
+        ) from exc
+    except ExpiredError as exc:
+        raise SigningError(f"chứng thư số ({named}) có chứng thư trong chuỗi đã hết hạn") from exc
+    except NotYetValidError as exc:
+        raise SigningError(
+            f"chứng thư số ({named}) có chứng thư trong chuỗi chưa có hiệu lực"
+        ) from exc
+    except PathBuildingError as exc:
+        raise SigningError(
+            f"chứng thư số ({named}) không dẫn về chứng thư gốc tin cậy nào đã cấu hình"
+        ) from exc
+    except InsufficientRevinfoError as exc:
+        raise SigningError(
+            f"chứng thư số ({named}): không kiểm tra được tình trạng thu hồi "
+            f"(dịch vụ OCSP/CRL không trả lời)"
+        ) from exc
+    except InvalidCertificateError as exc:
+        raise SigningError(
+            f"chứng thư số ({named}) không được phép ký số "
+            f"(cần mục đích sử dụng khóa digitalSignature và nonRepudiation)"
+        ) from exc
+    except PathValidationError as exc:
+        if "could not be verified" in str(exc):  # a look-alike chain, not signed by our root
+            raise SigningError(
+                f"chứng thư số ({named}) không dẫn về chứng thư gốc tin cậy nào đã cấu hình "
+                f"(chữ ký trong chuỗi chứng thư không khớp)"
+            ) from exc
+        raise SigningError(
+            f"chứng thư số ({named}) không qua được kiểm tra chuỗi chứng thư: {exc}"
+        ) from exc
+
+
+def validation_context(
+    roots: Sequence[asn1_x509.Certificate],
+    other_certs: Sequence[asn1_x509.Certificate] = (),
+    *,
+    moment: datetime | None = None,
+    fetch: bool = True,
+) -> ValidationContext:
+    """A context that fetches OCSP and CRLs from the services certificates name (hard-fail)."""
+    return ValidationContext(
+        trust_roots=list(roots),
+        other_certs=list(other_certs),
+        moment=moment,
+        allow_fetching=fetch,
+        revocation_mode="hard-fail" if fetch else "soft-fail",
+        fetcher_backend=RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT),
+    )
+
+
+_REASONS = {
+    "key_compromise": "lộ khóa bí mật",
+    "ca_compromise": "lộ khóa của CA",
+    "affiliation_changed": "thay đổi đơn vị công tác",
+    "superseded": "đã được thay thế",
+    "cessation_of_operation": "ngừng sử dụng",
+    "certificate_hold": "tạm dừng",
+    "privilege_withdrawn": "rút quyền",
+    "unspecified": "không nêu lý do",
+}
+
+
+def reason_text(reason: str) -> str:
+    """The Vietnamese name of an X.509 revocation reason (asn1crypto/cryptography spelling)."""
+    return _REASONS.get(reason.replace("-", "_").lower(), reason)
+
+
+def _revocation_text(exc: RevokedError) -> str:
+    reason = getattr(getattr(exc, "reason", None), "native", None) or "unspecified"
+    when = getattr(exc, "revocation_dt", None)
+    text = f"lý do: {reason_text(str(reason))}"
+    if isinstance(when, datetime):
+        text += f", từ {when.astimezone(UTC):%d/%m/%Y %H:%M} UTC"
+    return text
+
+
+def _self_signed(chain: Sequence[x509.Certificate]) -> tuple[bytes, ...]:
+    return tuple(c.public_bytes(serialization.Encoding.DER) for c in chain if c.issuer == c.subject)
+
+
+def _certificates(data: Sequence[bytes], named: str) -> list[x509.Certificate]:
+    certs: list[x509.Certificate] = []
+    for index, item in enumerate(data):
+        try:
+            if b"-----BEGIN" in item:
+                certs.extend(x509.load_pem_x509_certificates(item))
+            else:
+                certs.append(x509.load_der_x509_certificate(item))
+        except ValueError as exc:
+            raise SigningError(
+                f"chứng thư gốc tin cậy thứ {index + 1} không đọc được (kiểm tra {named})"
+            ) from exc
+    return certs
+
+
+def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))

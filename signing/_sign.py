@@ -8,6 +8,8 @@ the space for the CMS is reserved up front (``sign_pdf`` would sign twice to mea
 from __future__ import annotations
 
 import io
+from dataclasses import replace
+from datetime import datetime
 
 from PIL import Image, UnidentifiedImageError
 from pyhanko.pdf_utils.images import PdfImage
@@ -22,11 +24,17 @@ from pyhanko.pdf_utils.layout import (
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
-from pyhanko.stamp import StaticStampStyle
+from pyhanko.stamp import BaseStampStyle, StaticStampStyle
 
 from signing._aio import run_sync
 from signing._clock import now_in_vietnam
 from signing._errors import SigningError
+from signing._levels import (
+    BYTES_RESERVED_TIMESTAMPED,
+    enforce_policy,
+    level_options,
+    timestamper_for,
+)
 from signing._signer import SigningKey
 
 BYTES_RESERVED = 16384
@@ -89,22 +97,34 @@ def sign_into_field(
     writer: IncrementalPdfFileWriter,
     metadata: PdfSignatureMetadata,
     key: SigningKey,
-    style: StaticStampStyle,
+    style: BaseStampStyle,
+    *,
+    when: datetime | None = None,
 ) -> bytes:
-    """Sign everything pending in ``writer`` plus the signature, as one incremental update."""
-    return run_sync(_sign(writer, metadata, key, style))
+    """Sign everything pending in ``writer`` plus the signature, as one incremental update.
+
+    ``when``: the signing time (Vietnam clock), when the appearance already shows it.
+    """
+    return run_sync(_sign(writer, metadata, key, style, when))
 
 
 async def _sign(
     writer: IncrementalPdfFileWriter,
     metadata: PdfSignatureMetadata,
     key: SigningKey,
-    style: StaticStampStyle,
+    style: BaseStampStyle,
+    when: datetime | None = None,
 ) -> bytes:
-    pdf_signer = PdfSigner(metadata, key.pyhanko_signer, stamp_style=style)
+    policy = enforce_policy(key, metadata.field_name)  # trust, validity, revocation, kind
+    metadata = replace(metadata, **level_options(policy.level, policy, key))
+    pdf_signer = PdfSigner(
+        metadata, key.pyhanko_signer, stamp_style=style, timestamper=timestamper_for(policy)
+    )
     session = pdf_signer.init_signing_session(writer, existing_fields_only=True)
-    session.system_time = now_in_vietnam()
-    tbs = session.prepare_tbs_document(validation_info=None, bytes_reserved=BYTES_RESERVED)
+    session.system_time = when or now_in_vietnam()
+    validation_info = await session.perform_presign_validation(writer)
+    reserved = BYTES_RESERVED if policy.level == "B-B" else BYTES_RESERVED_TIMESTAMPED
+    tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=reserved)
     prepared, output = tbs.digest_tbs_document(in_place=False, output=None)
     signed = await tbs.perform_signature(
         document_digest=prepared.document_digest,

@@ -1,7 +1,8 @@
 """Keys loaded once and kept parsed, so each signature costs a few milliseconds.
 
 pyHanko's ``SimpleSigner`` re-parses the private key (and re-runs RSA key checks, ~48 ms) on
-every signature; this signer keeps the parsed key instead.
+every signature; this signer keeps the parsed key instead. A key on a token (signing/_pkcs11.py)
+wears the same :class:`SigningKey` interface around pyHanko's PKCS#11 signer.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from pathlib import Path
 from asn1crypto import algos
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.signers import Signer
@@ -54,11 +57,22 @@ class SigningKey:
     """A private key with its certificate and chain, ready to sign many documents."""
 
     def __init__(
-        self, key: _PrivateKey, certificate: x509.Certificate, chain: list[x509.Certificate]
+        self,
+        key: _PrivateKey | None,
+        certificate: x509.Certificate,
+        chain: list[x509.Certificate],
+        *,
+        signer: Signer | None = None,
     ) -> None:
+        """A parsed private ``key``; or, with ``key=None``, a ready pyHanko ``signer`` (a token)."""
         self._certificate = certificate
         self._chain = tuple(chain)
-        self._signer = _KeptKeySigner(key, _to_asn1(certificate), [_to_asn1(c) for c in chain])
+        self._key = key
+        if signer is None:
+            if key is None:
+                raise SigningError("cần khóa bí mật hoặc thiết bị ký để tạo khóa ký")
+            signer = _KeptKeySigner(key, _to_asn1(certificate), [_to_asn1(c) for c in chain])
+        self._signer = signer
 
     @property
     def certificate(self) -> x509.Certificate:
@@ -88,6 +102,21 @@ class SigningKey:
     @property
     def pyhanko_signer(self) -> Signer:
         return self._signer
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        """The raw signature of a SHA-256 ``digest`` computed elsewhere (client-side signing):
+        PKCS#1 v1.5 for RSA, ECDSA otherwise, as the certificate's key requires."""
+        if len(digest) != hashes.SHA256.digest_size:
+            raise SigningError("giá trị băm cần ký phải là SHA-256 (32 byte)")
+        if self._key is None:
+            raise SigningError("khóa này chỉ ký qua pyHanko", certificate_serial=self.serial)
+        algorithm = Prehashed(hashes.SHA256())
+        if isinstance(self._key, rsa.RSAPrivateKey):
+            return self._key.sign(digest, padding.PKCS1v15(), algorithm)
+        return self._key.sign(digest, ec.ECDSA(algorithm))
+
+    def close(self) -> None:
+        """Let go of what the key holds open (a token session); a file key holds nothing."""
 
     def check_usable(self, now: datetime | None = None) -> None:
         """Refuse to sign with a certificate outside its validity period."""
@@ -131,6 +160,21 @@ def load_pkcs12(path: Path, passphrase: bytes) -> SigningKey:
             certificate_serial=cert.serial_number,
         )
     return SigningKey(key, cert, list(others))
+
+
+def verify_digest_signature(certificate: x509.Certificate, digest: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` is the certificate key's signature of the SHA-256 ``digest``."""
+    public = certificate.public_key()
+    try:
+        if isinstance(public, rsa.RSAPublicKey):
+            public.verify(signature, digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
+        elif isinstance(public, ec.EllipticCurvePublicKey):
+            public.verify(signature, digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+        else:
+            return False
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:

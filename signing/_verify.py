@@ -1,37 +1,132 @@
-"""Validate every signature of any PDF: integrity, chain to the given roots, later changes.
+"""Validate every signature of any PDF: integrity, chain, revocation at signing time, changes.
 
 A broken or malformed signature is a finding, reported as invalid, never an exception: the
-clerk receiving a document from another agency must get a report whatever arrives. Revocation
-is not checked yet (no OCSP/CRL service), so the context is 'soft-fail' without fetching.
+clerk receiving a document from another agency must get a report whatever arrives.
+
+Each signature goes through ETSI EN 319 102-1 as pyHanko implements it: the basic process for a
+signature without any timestamp (B-B), the long-term process (with time, past validation, the
+document timestamps as evidence) otherwise. Revocation data comes from the PDF (DSS, the signed
+revocation attribute) first, then from the OCSP responders and CRLs the certificates name
+(``fetch``); a certificate that names a service which does not answer leaves the signature
+indeterminate. Before pyHanko runs, our own checks look at /ByteRange and /Contents, so that a
+malformed or wrapped signature is called by its name.
+
+What does not depend on the document (the trust roots, the validation policy, the fetcher) is
+built once per process and reused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from functools import lru_cache
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESIndeterminate, AdESPassed, AdESSubIndic
 from pyhanko.sign.fields import enumerate_sig_fields
-from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
-from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation import ades as pyhanko_ades
+from pyhanko.sign.validation import async_validate_pdf_timestamp, read_certification_data
+from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
+from pyhanko.sign.validation.pdf_embedded import (
+    EmbeddedPdfSignature,
+    report_seed_value_validation,
+)
+from pyhanko.sign.validation.policy_decl import (
+    LocalKnowledge,
+    PdfSignatureValidationSpec,
+    RevinfoOnlineFetchingRule,
+    RevocationInfoGatheringSpec,
+    SignatureValidationSpec,
+    bootstrap_validation_data_handlers,
+)
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.context import CertValidationPolicySpec, ValidationDataHandlers
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+from pyhanko_certvalidator.ltv.poe import ValidationObject, ValidationObjectType
+from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+from pyhanko_certvalidator.policy_decl import (
+    CertRevTrustPolicy,
+    RevocationCheckingPolicy,
+    RevocationCheckingRule,
+)
+from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from signing._aio import run_sync
+from signing._clock import now_in_vietnam
 from signing._errors import SigningError
 from signing._fields import read_pdf
-from signing._findings import Finding, broken, signature_finding, timestamp_finding
-from signing._report import DocumentReport
+from signing._findings import (
+    Context,
+    Finding,
+    Problems,
+    RevocationFacts,
+    broken,
+    revocation_facts,
+    signature_finding,
+    timestamp_finding,
+)
+from signing._policy import FETCH_TIMEOUT
+from signing._report import DocumentReport, DocumentVerdict
 
 _DOCUMENT_TIMESTAMP = "/DocTimeStamp"
+_HEX = re.compile(rb"<[0-9A-Fa-f\s]*>")
+_BACKEND = RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT)
+"""One fetcher for the process: requests opens no long-lived state, so reuse is safe."""
+_REVOCATION = RevocationCheckingPolicy(
+    ee_certificate_rule=RevocationCheckingRule.CHECK_IF_DECLARED,
+    intermediate_ca_cert_rule=RevocationCheckingRule.CHECK_IF_DECLARED,
+)
+"""A certificate naming an OCSP responder or a CRL must be checked; no answer, no 'valid'."""
 
 
-def verify_document(pdf: bytes, trust_roots: Sequence[bytes]) -> DocumentReport:
-    """Validate every signature against ``trust_roots`` (PEM or DER certificates)."""
-    roots = _load_roots(trust_roots)
+def verify_document(
+    pdf: bytes, trust_roots: Sequence[bytes], *, fetch: bool = True
+) -> DocumentReport:
+    """Validate every signature against ``trust_roots`` (PEM or DER certificates).
+
+    ``fetch`` lets validation ask the OCSP responders and CRL services the certificates name
+    when the PDF carries no revocation data of its own. Raises :class:`SigningError` only for a
+    file that is not a readable PDF, or an unreadable trust root.
+    """
+    setup = _setup(tuple(trust_roots), fetch)
     reader = read_pdf(pdf)
-    return run_sync(_verify(reader, roots))
+    return run_sync(_verify(reader, setup, len(pdf)))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Setup:
+    roots: tuple[asn1_x509.Certificate, ...]
+    spec: PdfSignatureValidationSpec
+    fetch: bool
+
+
+@lru_cache(maxsize=16)
+def _setup(trust_roots: tuple[bytes, ...], fetch: bool) -> _Setup:
+    roots = tuple(_load_roots(trust_roots))
+    policy = CertValidationPolicySpec(
+        trust_manager=SimpleTrustManager.build(trust_roots=roots),
+        revinfo_policy=CertRevTrustPolicy(_REVOCATION),
+    )
+    gathering = RevocationInfoGatheringSpec(
+        online_fetching_rule=(
+            RevinfoOnlineFetchingRule.NO_HISTORICAL_FETCH
+            if fetch
+            else RevinfoOnlineFetchingRule.LOCAL_ONLY
+        ),
+        fetcher_backend=_BACKEND,
+    )
+    spec = SignatureValidationSpec(
+        cert_validation_policy=policy,
+        revinfo_gathering_policy=gathering,
+        key_usage_settings=PdfSignatureStatus.default_usage_constraints(),
+    )
+    return _Setup(roots, PdfSignatureValidationSpec(spec), fetch)
 
 
 def _load_roots(trust_roots: Sequence[bytes]) -> list[asn1_x509.Certificate]:
@@ -44,36 +139,374 @@ def _load_roots(trust_roots: Sequence[bytes]) -> list[asn1_x509.Certificate]:
     return roots
 
 
-async def _verify(reader: PdfFileReader, roots: list[asn1_x509.Certificate]) -> DocumentReport:
-    context = ValidationContext(
-        trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail"
-    )
+@dataclasses.dataclass
+class _Document:
+    """What every signature of one file shares."""
+
+    reader: PdfFileReader
+    size: int
+    setup: _Setup
+    spec: PdfSignatureValidationSpec
+    """The setup's spec with the PDF's own revocation data (DSS) as local knowledge."""
+    embedded_revinfo: set[bytes]
+    has_dss_revinfo: bool
+    timing: ValidationTimingInfo
+    handlers: ValidationDataHandlers | None = None
+    """Validation data handlers shared by the basic validations: each CA is asked once."""
+
+
+async def _verify(reader: PdfFileReader, setup: _Setup, size: int) -> DocumentReport:
     try:
         found = list(enumerate_sig_fields(reader, filled_status=True))
     except Exception as exc:  # a malformed form tree is a finding about the file
-        return _verdict((), [f"không đọc được danh sách chữ ký của PDF: {exc}"])
-    findings = [await _one(reader, name, field, context) for name, _value, field in found]
+        problems = Problems()
+        problems.add(
+            f"không đọc được danh sách chữ ký của PDF: {exc}",
+            f"cannot read the PDF's list of signatures: {exc}",
+        )
+        return _verdict(reader, (), problems)
+    if not found:
+        return _verdict(reader, (), Problems())
+    document = _document(reader, setup, size)
+    fields = [(name, field.get_object()) for name, _value, field in found]
+    entries = [(name, field, _position(field)) for name, field in fields]
+    stamps = [pos for name, field, pos in entries if _is_document_timestamp(field)]
+    findings = [
+        await _one(document, name, field, position, any(s > position for s in stamps))
+        for name, field, position in entries
+    ]
     findings.sort(key=lambda finding: finding.position)
-    return _verdict(tuple(findings), [])
+    return _verdict(reader, tuple(findings), Problems())
+
+
+def _document(reader: PdfFileReader, setup: _Setup, size: int) -> _Document:
+    spec = setup.spec
+    embedded: set[bytes] = set()
+    has_revinfo = False
+    try:
+        dss = pyhanko_ades._dss_to_local_knowledge(reader)
+    except Exception:  # a broken DSS holds nothing we can use; the signatures still count
+        dss = LocalKnowledge()
+    if dss.known_ocsps or dss.known_crls or dss.known_certs:
+        has_revinfo = bool(dss.known_ocsps or dss.known_crls)
+        embedded.update(o.ocsp_response_data.dump() for o in dss.known_ocsps)
+        embedded.update(c.crl_data.dump() for c in dss.known_crls)
+        signature_spec = dataclasses.replace(spec.signature_validation_spec, local_knowledge=dss)
+        spec = dataclasses.replace(spec, signature_validation_spec=signature_spec)
+    return _Document(
+        reader=reader,
+        size=size,
+        setup=setup,
+        spec=spec,
+        embedded_revinfo=embedded,
+        has_dss_revinfo=has_revinfo,
+        timing=ValidationTimingInfo.now(),
+    )
 
 
 async def _one(
-    reader: PdfFileReader, name: str, field: generic.DictionaryObject, context: ValidationContext
+    document: _Document,
+    name: str,
+    field: generic.DictionaryObject,
+    position: int,
+    stamped_later: bool,
 ) -> Finding:
-    position = _position(field)
+    reader = document.reader
+    structure = _structure_problems(reader, field, document.size)
     try:
         embedded = EmbeddedPdfSignature(reader, field, name)
+        embedded.compute_integrity_info()
     except Exception as exc:  # malformed signature dictionary: no /ByteRange, bad /Contents
-        return Finding(broken(name, None, f"chữ ký không đọc được: {exc}"), position, fatal=True)
+        problems = Problems()
+        problems.extend(structure)
+        problems.add(
+            f"chữ ký không đọc được (từ điển chữ ký, /ByteRange hoặc /Contents hỏng): {exc}",
+            f"the signature cannot be read (signature dictionary, /ByteRange or /Contents "
+            f"broken): {exc}",
+        )
+        return broken(name, _embedded_or_none(reader, field, name), problems, position)
     try:
+        context = Context(
+            name=name,
+            embedded=embedded,
+            position=position,
+            level=None,
+            signed_revision=embedded.signed_revision + 1,
+            certification=_is_certification(reader, embedded),
+            structure=structure,
+        )
         if embedded.sig_object_type == _DOCUMENT_TIMESTAMP:
-            stamp = await async_validate_pdf_timestamp(embedded, context)
-            return timestamp_finding(name, stamp, position)
-        status = await async_validate_pdf_signature(embedded, context)
-        return signature_finding(reader, name, embedded, status, position)
+            stamp = await async_validate_pdf_timestamp(embedded, _timestamp_context(document))
+            return timestamp_finding(context, stamp)
+        return await _signature(document, context, stamped_later)
     except Exception as exc:  # whatever fails inside pyHanko is a finding about this signature
-        report = broken(name, embedded, f"không kiểm tra được chữ ký: {exc}")
-        return Finding(report, position, fatal=True)
+        problems = Problems()
+        problems.extend(structure)
+        problems.add(
+            f"không kiểm tra được chữ ký: {exc}", f"the signature could not be validated: {exc}"
+        )
+        return broken(name, embedded, problems, position)
+
+
+async def _signature(document: _Document, context: Context, stamped_later: bool) -> Finding:
+    embedded = context.embedded
+    has_timestamp = next(extract_tst_data_iter(embedded.signer_info, signed=False), None)
+    ria = pyhanko_ades._adobe_revinfo_archival_to_local_knowledge(embedded)
+    embedded_ids = set(document.embedded_revinfo)
+    embedded_ids.update(o.ocsp_response_data.dump() for o in ria.known_ocsps)
+    embedded_ids.update(c.crl_data.dump() for c in ria.known_crls)
+    level = "B-B"
+    if has_timestamp is not None:
+        level = "B-T"
+        if document.has_dss_revinfo or ria.known_ocsps or ria.known_crls:
+            level = "B-LTA" if stamped_later else "B-LT"
+    best_time: datetime | None
+    result: pyhanko_ades.AdESBasicValidationResult[PdfSignatureStatus]
+    if has_timestamp is not None:  # pyHanko's with-time process needs a signature timestamp
+        result = await pyhanko_ades.ades_lta_validation(
+            embedded, document.spec, timing_info=document.timing
+        )
+        best_time = result.best_signature_time
+    else:
+        result = await _basic(document, embedded)
+        best_time = None
+    status = result.api_status
+    subindication: AdESSubIndic = result.ades_subindic
+    if not isinstance(status, PdfSignatureStatus):
+        raise SigningError(result.failure_msg or subindication.standard_name)
+    if status.seed_value_constraint_error is None:
+        stamp = status.timestamp_validity
+        stamped = stamp is not None and stamp.valid and stamp.trusted
+        if status.validation_path is not None:
+            seed = report_seed_value_validation(embedded, status.validation_path, stamped)
+            status = dataclasses.replace(status, **seed)
+    facts = _revocation(status, result.validation_objects, embedded_ids)
+    if subindication is AdESPassed.OK and facts.status == "revoked" and best_time is None:
+        subindication = AdESIndeterminate.REVOKED_NO_POE  # never 'valid' with a revoked cert
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        locked = _locked_field_changes(document.reader, embedded.signed_revision)
+        if locked.vi:
+            structure = Problems()
+            structure.extend(context.structure)
+            structure.extend(locked)
+            context = dataclasses.replace(context, structure=structure)
+    context = dataclasses.replace(context, level=level)
+    return signature_finding(context, status, subindication, result.failure_msg, facts, best_time)
+
+
+async def _basic(
+    document: _Document, embedded: EmbeddedPdfSignature
+) -> pyhanko_ades.AdESBasicValidationResult:
+    spec = document.spec.signature_validation_spec
+    if document.handlers is None:
+        document.handlers = bootstrap_validation_data_handlers(spec, document.timing)
+    result = await pyhanko_ades.ades_basic_validation(
+        embedded.signed_data,
+        spec,
+        timing_info=document.timing,
+        raw_digest=embedded.compute_digest(),
+        validation_data_handlers=document.handlers,
+    )
+    status = result.api_status
+    if status is None or isinstance(status, PdfSignatureStatus):
+        return result
+    # pyHanko 0.38 builds its basic result with the plain CMS class whatever status_cls says:
+    # add what the PDF says (coverage, changes after signing, /M) here.
+    kwargs = {f.name: getattr(status, f.name) for f in dataclasses.fields(status)}
+    kwargs.update(embedded.summarise_integrity_info())
+    if kwargs.get("signer_reported_dt") is None:
+        kwargs["signer_reported_dt"] = embedded.self_reported_timestamp
+    return dataclasses.replace(result, api_status=PdfSignatureStatus(**kwargs))
+
+
+def _revocation(
+    status: PdfSignatureStatus,
+    objects: Iterable[ValidationObject],
+    embedded_ids: set[bytes],
+) -> RevocationFacts:
+    cert = status.signing_cert
+    ocsps, crls = [], []
+    for item in objects:
+        kind = item.object_type
+        if kind is ValidationObjectType.OCSP_RESPONSE:
+            ocsps.append(item.value)
+        elif kind is ValidationObjectType.CRL:
+            crls.append(item.value)
+    return revocation_facts(cert.serial_number, cert.issuer, ocsps, crls, embedded_ids)
+
+
+def _timestamp_context(document: _Document) -> ValidationContext:
+    return ValidationContext(
+        trust_roots=list(document.setup.roots),
+        allow_fetching=document.setup.fetch,
+        revocation_mode="soft-fail",
+        fetcher_backend=_BACKEND,
+        other_certs=list(document.spec.signature_validation_spec.local_knowledge.known_certs),
+    )
+
+
+def _structure_problems(
+    reader: PdfFileReader, field: generic.DictionaryObject, size: int
+) -> Problems:
+    """Universal signature forgery and signature wrapping, named before pyHanko looks.
+
+    The /ByteRange must be four non-negative integers [0 a b c] with a < b, b + c at most the
+    file's length, the gap between a and b exactly the hex string of /Contents, and that string
+    the same bytes the signature dictionary holds.
+    """
+    problems = Problems()
+    try:
+        value = field["/V"]
+        sig = value.get_object() if isinstance(value, generic.IndirectObject) else value
+    except Exception:  # no value: enumerate_sig_fields listed it as filled, so it is broken
+        problems.add("trường chữ ký không có giá trị (/V)", "the signature field has no value (/V)")
+        return problems
+    if not isinstance(sig, generic.DictionaryObject):
+        problems.add(
+            "giá trị của trường chữ ký không phải từ điển chữ ký",
+            "the signature field's value is not a signature dictionary",
+        )
+        return problems
+    ranges = sig.get("/ByteRange")
+    contents = sig.get("/Contents")
+    if isinstance(ranges, generic.IndirectObject):
+        ranges = ranges.get_object()
+    if not isinstance(ranges, generic.ArrayObject) or len(ranges) != 4:
+        problems.add(
+            "/ByteRange thiếu hoặc không phải mảng 4 số nguyên",
+            "/ByteRange is missing or not an array of four integers",
+        )
+        return problems
+    numbers = [int(n) for n in ranges if isinstance(n, int) and not isinstance(n, bool)]
+    if len(numbers) != 4 or any(n < 0 for n in numbers):
+        problems.add(
+            "/ByteRange chứa giá trị không phải số nguyên không âm",
+            "/ByteRange holds values that are not non-negative integers",
+        )
+        return problems
+    start, first, second, length = numbers
+    if start != 0 or first >= second or second + length > size:
+        problems.add(
+            f"/ByteRange [{start} {first} {second} {length}] không hợp lệ: phải bắt đầu từ 0, "
+            f"hai đoạn không chồng nhau và nằm trong tệp ({size} byte)",
+            f"/ByteRange [{start} {first} {second} {length}] is invalid: it must start at 0, "
+            f"its two parts must not overlap, and must lie inside the file ({size} bytes)",
+        )
+        return problems
+    if not isinstance(contents, generic.ByteStringObject | generic.TextStringObject):
+        problems.add(
+            "/Contents thiếu hoặc không phải chuỗi byte",
+            "/Contents is missing or not a byte string",
+        )
+        return problems
+    gap = _gap(reader, first, second)
+    if gap is None or not _HEX.fullmatch(gap):
+        problems.add(
+            "khoảng trống giữa hai đoạn /ByteRange không phải đúng chuỗi /Contents (chữ ký bị "
+            "bọc lại hoặc /ByteRange bị dời)",
+            "the gap between the two /ByteRange parts is not exactly the /Contents string "
+            "(signature wrapping or a moved /ByteRange)",
+        )
+        return problems
+    hex_digits = re.sub(rb"\s", b"", gap[1:-1])
+    try:
+        in_gap = bytes.fromhex(hex_digits.decode("ascii"))
+    except ValueError:
+        in_gap = b""
+    held = (
+        bytes(contents) if isinstance(contents, bytes) else getattr(contents, "original_bytes", b"")
+    )
+    if in_gap != held:
+        problems.add(
+            "chuỗi /Contents trong khoảng trống của /ByteRange không phải chuỗi mà từ điển chữ "
+            "ký chứa (chữ ký bị bọc lại)",
+            "the /Contents string in the /ByteRange gap is not the one the signature dictionary "
+            "holds (signature wrapping)",
+        )
+    return problems
+
+
+def _locked_field_changes(reader: PdfFileReader, signed_revision: int) -> Problems:
+    """Read-only form fields whose value changed after the signed revision (shadow 'replace').
+
+    DocMDP level 2 lets later updates fill forms; a field already filled and made read-only
+    when this signature was made is not a form left to fill.
+    """
+    problems = Problems()
+    try:
+        before = _field_values(reader.get_historical_resolver(signed_revision).root)
+        after = _field_values(reader.root)
+    except Exception:  # an unreadable form tree: the diff analysis reports the change
+        return problems
+    for name, (read_only, value) in before.items():
+        if read_only and name in after and after[name][1] != value:
+            problems.add(
+                f"giá trị trường chỉ đọc «{name}» bị thay đổi sau khi ký",
+                f"the value of the read-only field '{name}' was changed after signing",
+            )
+    return problems
+
+
+def _field_values(root: generic.DictionaryObject) -> dict[str, tuple[bool, str]]:
+    found: dict[str, tuple[bool, str]] = {}
+    try:
+        fields = root["/AcroForm"]["/Fields"]
+    except (KeyError, TypeError):
+        return found
+
+    def walk(items: generic.PdfObject, prefix: str, depth: int) -> None:
+        if not isinstance(items, generic.ArrayObject) or depth > 32:
+            return
+        for ref in items:
+            field = ref.get_object()
+            if not isinstance(field, generic.DictionaryObject):
+                continue
+            name = f"{prefix}.{field.get('/T', '')}" if prefix else str(field.get("/T", ""))
+            value = field.raw_get("/V") if "/V" in field else None
+            if isinstance(value, generic.IndirectObject):
+                shown = f"{value.idnum} {value.generation} R"
+            else:
+                shown = repr(value)
+            read_only = bool(int(field.get("/Ff", 0)) & 1)
+            found[name] = (read_only, shown)
+            if "/Kids" in field:
+                walk(field["/Kids"], name, depth + 1)
+
+    walk(fields, "", 0)
+    return found
+
+
+def _gap(reader: PdfFileReader, first: int, second: int) -> bytes | None:
+    stream = reader.stream
+    try:
+        stream.seek(first)
+        return bytes(stream.read(second - first))
+    except (OSError, ValueError, OverflowError):
+        return None
+
+
+def _embedded_or_none(
+    reader: PdfFileReader, field: generic.DictionaryObject, name: str
+) -> EmbeddedPdfSignature | None:
+    try:
+        return EmbeddedPdfSignature(reader, field, name)
+    except Exception:  # nothing readable to name the signer with
+        return None
+
+
+def _is_document_timestamp(field: generic.DictionaryObject) -> bool:
+    try:
+        return str(field["/V"].get_object().get("/Type")) == _DOCUMENT_TIMESTAMP
+    except Exception:  # unreadable: the signature's own finding says so
+        return False
+
+
+def _is_certification(reader: PdfFileReader, embedded: EmbeddedPdfSignature) -> bool:
+    try:
+        data = read_certification_data(reader)
+        return data is not None and data.author_sig.get_object() is embedded.sig_object
+    except Exception:  # a broken /Perms entry certifies nothing
+        return False
 
 
 def _position(field: generic.DictionaryObject) -> int:
@@ -84,18 +517,35 @@ def _position(field: generic.DictionaryObject) -> int:
         return 1 << 62
 
 
-def _verdict(findings: tuple[Finding, ...], unreadable: list[str]) -> DocumentReport:
+def _verdict(
+    reader: PdfFileReader, findings: tuple[Finding, ...], unreadable: Problems
+) -> DocumentReport:
     signatures = tuple(finding.report for finding in findings)
-    reasons = [*unreadable]
+    reasons = list(unreadable.vi)
+    reasons_en = list(unreadable.en)
     for report in signatures:
         reasons.extend(f"{report.field} ({report.signer}): {p}" for p in report.problems)
+        reasons_en.extend(f"{report.field} ({report.signer}): {p}" for p in report.problems_en)
+    verdict: DocumentVerdict
     if not signatures:
-        verdict = "invalid" if unreadable else "unsigned"
-        reasons = reasons or ["tệp không có chữ ký số"]
-    elif unreadable or any(finding.fatal for finding in findings):
+        verdict = "invalid" if unreadable.vi else "unsigned"
+        if not reasons:
+            reasons, reasons_en = ["tệp không có chữ ký số"], ["the file has no signature"]
+    elif unreadable.vi or any(finding.fatal for finding in findings):
         verdict = "invalid"
-    elif any(not report.valid for report in signatures):
+    elif any(report.verdict != "valid" for report in signatures):
         verdict = "indeterminate"
     else:
         verdict = "valid"
-    return DocumentReport(signatures=signatures, verdict=verdict, reasons=tuple(reasons))
+    try:
+        revisions = reader.xrefs.total_revisions
+    except Exception:  # a reader without xref sections has one revision at most
+        revisions = 1
+    return DocumentReport(
+        signatures=signatures,
+        verdict=verdict,
+        reasons=tuple(reasons),
+        reasons_en=tuple(reasons_en),
+        revisions=revisions,
+        validated_at=now_in_vietnam(),
+    )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 
-from storage._errors import IntegrityError, StorageError
+from storage._errors import IntegrityError, ObjectExists, StorageError
 from storage._store import ObjectStore
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -18,12 +19,27 @@ def content_key(sha256: str) -> str:
     return f"objects/sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
-def put_content(store: ObjectStore, data: bytes, content_type: str) -> str:
-    """Store ``data`` under its hash, once; return the hash."""
+def put_content(
+    store: ObjectStore, data: bytes, content_type: str, *, retain_until: datetime | None = None
+) -> str:
+    """Store ``data`` under its hash, once; return the hash.
+
+    With ``retain_until`` the content is kept at least that long: content already stored (by
+    another record, perhaps) has its retention extended when it is shorter, never shortened.
+    """
     sha = hashlib.sha256(data).hexdigest()
     key = content_key(sha)
     if not store.exists(key):
-        store.put(key, data, content_type)
+        try:
+            store.create(key, data, content_type, retain_until=retain_until)
+        except ObjectExists:
+            pass  # someone stored the same bytes at the same moment
+        else:
+            return sha
+    if retain_until is not None:
+        current = store.retention(key)
+        if current is None or current < retain_until:
+            store.extend_retention(key, retain_until)
     return sha
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class StorageError(Exception):
     """A store operation failed.
@@ -27,3 +29,18 @@ class ObjectNotFound(StorageError):
 
 class IntegrityError(StorageError):
     """An object's content no longer matches its SHA-256."""
+
+
+class ObjectExists(StorageError):
+    """A create-only write found the key already taken (another writer got there first)."""
+
+
+class RetentionError(StorageError):
+    """The object is under retention: it may not be deleted, overwritten or kept shorter.
+
+    ``until`` is the retention date (UTC) that forbids it.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, until: datetime) -> None:
+        super().__init__(message, key=key)
+        self.until = until

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from storage._errors import StorageError
 from storage._folder import FolderStore
+from storage._retention import PERMANENT
 from storage._s3 import S3Store, S3Target
 from storage._store import ObjectStore
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_S3_OPTIONS = ("secure", "region", "timeout")
+_S3_OPTIONS = ("secure", "region", "timeout", "max_retention_years")
 _YES, _NO = ("true", "1", "yes"), ("false", "0", "no")
 DEFAULT_TIMEOUT = 15.0
 """Seconds an S3 server may stay silent; the connection itself gets at most 3."""
@@ -57,6 +59,7 @@ def _s3_target(netloc: str, path: str, query: str) -> S3Target:
         secure=_flag(options.get("secure", "true"), shown),
         region=options.get("region") or None,
         timeout=_timeout(options.get("timeout"), shown),
+        max_retain_until=_max_retention(options.get("max_retention_years"), shown),
     )
 
 
@@ -102,3 +105,19 @@ def _timeout(value: str | None, shown: str) -> float:
     if not 0 < seconds <= 300:
         raise StorageError(f"{shown}: timeout={value!r} không hợp lệ (số giây, từ 0 đến 300)")
     return seconds
+
+
+def _max_retention(value: str | None, shown: str) -> datetime:
+    """The latest retention date a server accepts: ``max_retention_years`` from today, for
+    servers that cap object lock; without it, 31/12/9999 (SeaweedFS accepts it)."""
+    if value is None:
+        return PERMANENT
+    if not value.isdigit() or not 1 <= int(value) <= 7000:
+        raise StorageError(
+            f"{shown}: max_retention_years={value!r} không hợp lệ (số năm, từ 1 đến 7000)"
+        )
+    today = datetime.now(UTC).replace(microsecond=0)
+    try:
+        return today.replace(year=today.year + int(value))
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + int(value), day=28)

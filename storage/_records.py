@@ -2,6 +2,12 @@
 
 The manifest is written last, so a crash never leaves one pointing at missing objects, and the
 store alone holds enough to rebuild the database index.
+
+A record is never rewritten. Its first manifest is 'records/<record_id>.json', written
+create-only (of two processes archiving the same record at once exactly one writes it). A
+change (a refreshed signature, a case file, corrected metadata) is a new revision,
+'revisions/<record_id>/<NNNNNN>.json' with its number, time and reason; earlier manifests and
+their objects stay.
 """
 
 from __future__ import annotations
@@ -9,17 +15,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from storage._content import content_key, put_content
-from storage._errors import ObjectNotFound, StorageError
+from storage._errors import ObjectExists, ObjectNotFound, StorageError
 from storage._keys import check_key
+from storage._retention import normalise
 from storage._store import ObjectStore
 
 _PREFIX = "records/"
 _SUFFIX = ".json"
+_REVISIONS = "revisions/"
+_REVISION_DIGITS = 6
+_RACE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -54,16 +64,24 @@ class NewObject:
 
 @dataclass(frozen=True)
 class RecordManifest:
-    """An archived record: its objects and metadata, stored as 'records/<record_id>.json'."""
+    """An archived record (one revision of it): its objects and metadata."""
 
     record_id: str
     """Stable identifier, also the manifest's key."""
     created_at: datetime
-    """When it was archived (UTC)."""
+    """When the record was first archived (UTC); the same in every revision."""
     objects: tuple[ObjectRef, ...]
     """The record's objects, in the order they were given."""
     metadata: Mapping[str, Any]
     """Descriptive fields (number, subject, signer…), JSON values."""
+    revision: int = 1
+    """1 for the record as first archived, then 2, 3…"""
+    revised_at: datetime | None = None
+    """When this revision was written (UTC); None for revision 1."""
+    reason: str | None = None
+    """Why this revision was made; None for revision 1."""
+    retain_until: datetime | None = None
+    """The retention date its objects were written with (UTC), None when none."""
 
     def to_json(self) -> bytes:
         """UTF-8 JSON a person can read: Vietnamese as is, keys sorted, indented."""
@@ -72,6 +90,10 @@ class RecordManifest:
             "created_at": self.created_at.isoformat(),
             "objects": [asdict(ref) for ref in self.objects],
             "metadata": dict(self.metadata),
+            "revision": self.revision,
+            "revised_at": _iso(self.revised_at),
+            "reason": self.reason,
+            "retain_until": _iso(self.retain_until),
         }
         try:
             text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2)
@@ -89,16 +111,38 @@ class RecordManifest:
                 created_at=datetime.fromisoformat(raw["created_at"]),
                 objects=tuple(ObjectRef(**ref) for ref in raw["objects"]),
                 metadata=raw["metadata"],
+                revision=int(raw.get("revision", 1)),
+                revised_at=_parse(raw.get("revised_at")),
+                reason=raw.get("reason"),
+                retain_until=_parse(raw.get("retain_until")),
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StorageError(f"tệp mô tả bản lưu hỏng: {type(exc).__name__}: {exc}") from exc
-        if manifest.created_at.tzinfo is None:
+        stamps = (manifest.created_at, manifest.revised_at, manifest.retain_until)
+        if any(stamp is not None and stamp.tzinfo is None for stamp in stamps):
             raise StorageError(f"tệp mô tả bản lưu {manifest.record_id}: thời điểm thiếu múi giờ")
         return manifest
 
 
+def _iso(stamp: datetime | None) -> str | None:
+    return None if stamp is None else stamp.isoformat()
+
+
+def _parse(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
 def _manifest_key(record_id: str) -> str:
     return check_key(f"{_PREFIX}{record_id}{_SUFFIX}")
+
+
+def _revision_key(record_id: str, revision: int) -> str:
+    return check_key(f"{_REVISIONS}{record_id}/{revision:0{_REVISION_DIGITS}d}{_SUFFIX}")
+
+
+def _ref(item: NewObject) -> ObjectRef:
+    sha = hashlib.sha256(item.data).hexdigest()
+    return ObjectRef(item.role, item.name, sha, len(item.data), item.content_type)
 
 
 def _refs(objects: Sequence[NewObject]) -> tuple[ObjectRef, ...]:
@@ -106,10 +150,7 @@ def _refs(objects: Sequence[NewObject]) -> tuple[ObjectRef, ...]:
     repeated = sorted({role for role in roles if roles.count(role) > 1})
     if repeated:
         raise StorageError(f"một bản lưu không có hai tệp cùng vai trò: {', '.join(repeated)}")
-    return tuple(
-        ObjectRef(o.role, o.name, hashlib.sha256(o.data).hexdigest(), len(o.data), o.content_type)
-        for o in objects
-    )
+    return tuple(_ref(item) for item in objects)
 
 
 def _same_objects(a: Sequence[ObjectRef], b: Sequence[ObjectRef]) -> bool:
@@ -117,38 +158,140 @@ def _same_objects(a: Sequence[ObjectRef], b: Sequence[ObjectRef]) -> bool:
 
 
 def write_record(
-    store: ObjectStore, record_id: str, objects: Sequence[NewObject], metadata: Mapping[str, Any]
+    store: ObjectStore,
+    record_id: str,
+    objects: Sequence[NewObject],
+    metadata: Mapping[str, Any],
+    *,
+    retain_until: datetime | None = None,
 ) -> RecordManifest:
     """Archive once: the same objects again return the stored record; different ones are refused.
 
-    A retried archive step therefore never duplicates or rewrites a record.
+    A retried archive step therefore never duplicates or rewrites a record, and two processes
+    archiving it at the same instant cannot both write it (the manifest is created only if
+    absent). With ``retain_until`` every object and the manifest are kept at least that long.
     """
     key = _manifest_key(record_id)
     refs = _refs(objects)
     if store.exists(key):
-        existing = read_record(store, record_id)
-        if _same_objects(existing.objects, refs):
-            return existing
-        raise StorageError(
-            f"bản lưu {record_id} đã có với nội dung khác; bản lưu không bao giờ bị ghi đè", key=key
-        )
-    manifest = RecordManifest(record_id, datetime.now(UTC), refs, dict(metadata))
+        return _same_or_refuse(store, record_id, refs)
+    until = normalise(retain_until) if retain_until is not None else None
+    manifest = RecordManifest(
+        record_id, datetime.now(UTC), refs, dict(metadata), retain_until=until
+    )
     body = manifest.to_json()  # refuse bad metadata before writing anything
     for item in objects:
-        put_content(store, item.data, item.content_type)
-    store.put(key, body, "application/json")
+        put_content(store, item.data, item.content_type, retain_until=until)
+    try:
+        store.create(key, body, "application/json", retain_until=until)
+    except ObjectExists:
+        return _same_or_refuse(store, record_id, refs)
     return manifest
 
 
-def read_record(store: ObjectStore, record_id: str) -> RecordManifest:
-    """The manifest; ObjectNotFound when there is no such record."""
-    manifest = RecordManifest.from_json(store.get(_manifest_key(record_id)))
-    if manifest.record_id != record_id:
+def _same_or_refuse(
+    store: ObjectStore, record_id: str, refs: tuple[ObjectRef, ...]
+) -> RecordManifest:
+    existing = read_record(store, record_id, revision=1)
+    if _same_objects(existing.objects, refs):
+        return read_record(store, record_id)
+    raise StorageError(
+        f"bản lưu {record_id} đã có với nội dung khác; bản lưu không bao giờ bị ghi đè"
+        " (thay đổi thì tạo một phiên bản mới)",
+        key=_manifest_key(record_id),
+    )
+
+
+def revise_record(
+    store: ObjectStore,
+    record_id: str,
+    *,
+    objects: Sequence[NewObject] = (),
+    metadata: Mapping[str, Any] | None = None,
+    reason: str,
+) -> RecordManifest:
+    """Write a new revision of an archived record and return it; earlier ones stay as they are.
+
+    ``objects`` replace the newest revision's object with the same role (its slot: 'pdf',
+    'source'…) or are added after them; ``metadata`` is merged over the newest revision's
+    (keys given replace, others stay). The revision keeps the record's retention date. Two
+    revisions written at once both succeed, numbered one after the other.
+    """
+    if not reason.strip():
+        raise StorageError(f"bản lưu {record_id}: phiên bản mới phải ghi lý do")
+    new_refs = _refs(objects)
+    for _ in range(_RACE_ATTEMPTS):
+        current = read_record(store, record_id)
+        by_role = {ref.role: ref for ref in new_refs}
+        kept = tuple(by_role.pop(ref.role, ref) for ref in current.objects)
+        merged = {**current.metadata, **(metadata or {})}
+        revision = replace(
+            current,
+            objects=kept + tuple(by_role.values()),
+            metadata=merged,
+            revision=current.revision + 1,
+            revised_at=datetime.now(UTC),
+            reason=reason.strip(),
+        )
+        body = revision.to_json()
+        for item in objects:
+            put_content(store, item.data, item.content_type, retain_until=current.retain_until)
+        try:
+            store.create(
+                _revision_key(record_id, revision.revision),
+                body,
+                "application/json",
+                retain_until=current.retain_until,
+            )
+        except ObjectExists:
+            continue  # another revision took this number; build on it
+        return revision
+    raise StorageError(
+        f"bản lưu {record_id}: không ghi được phiên bản mới vì nhiều nơi cùng sửa; thử lại",
+        retryable=True,
+    )
+
+
+def _revision_numbers(store: ObjectStore, record_id: str) -> list[int]:
+    prefix = f"{_REVISIONS}{check_key(record_id)}/"
+    numbers = []
+    for key in store.list_keys(prefix):
+        stem = key[len(prefix) :].removesuffix(_SUFFIX)
+        if stem.isdigit() and len(stem) == _REVISION_DIGITS and key.endswith(_SUFFIX):
+            numbers.append(int(stem))
+    return sorted(numbers)
+
+
+def read_record(
+    store: ObjectStore, record_id: str, *, revision: int | None = None
+) -> RecordManifest:
+    """The newest revision of the record, or revision ``revision``; ObjectNotFound when there
+    is no such record or revision."""
+    if revision is None:
+        numbers = _revision_numbers(store, record_id)
+        revision = numbers[-1] if numbers else 1
+    key = _manifest_key(record_id) if revision == 1 else _revision_key(record_id, revision)
+    if revision < 1:
+        raise ObjectNotFound(f"bản lưu {record_id} không có phiên bản {revision}", key=key)
+    try:
+        manifest = RecordManifest.from_json(store.get(key))
+    except ObjectNotFound as exc:
+        what = f"bản lưu {record_id}" + ("" if revision == 1 else f" phiên bản {revision}")
+        raise ObjectNotFound(f"không tìm thấy {what} trong kho", key=key) from exc
+    if manifest.record_id != record_id or manifest.revision != revision:
         raise StorageError(
-            f"tệp mô tả bản lưu {record_id} lại ghi mã {manifest.record_id!r}",
-            key=_manifest_key(record_id),
+            f"tệp mô tả bản lưu {record_id} (phiên bản {revision}) lại ghi mã"
+            f" {manifest.record_id!r}, phiên bản {manifest.revision}",
+            key=key,
         )
     return manifest
+
+
+def list_revisions(store: ObjectStore, record_id: str) -> tuple[RecordManifest, ...]:
+    """Every revision of the record, oldest first; ObjectNotFound when there is no record."""
+    first = read_record(store, record_id, revision=1)
+    later = (read_record(store, record_id, revision=n) for n in _revision_numbers(store, record_id))
+    return (first, *later)
 
 
 def list_records(store: ObjectStore) -> Iterator[str]:
@@ -157,10 +300,25 @@ def list_records(store: ObjectStore) -> Iterator[str]:
             yield key[len(_PREFIX) : -len(_SUFFIX)]
 
 
-def check_record(store: ObjectStore, record_id: str) -> tuple[str, ...]:
-    """What is wrong with a record's objects, in Vietnamese, one line each; empty when intact.
+def extend_record_retention(store: ObjectStore, record_id: str, until: datetime) -> None:
+    """Keep every object and manifest of every revision of the record at least until ``until``
+    (for 'vĩnh viễn' written as the longest a server allows, extended as time goes by)."""
+    until = normalise(until)
+    revisions = list_revisions(store, record_id)
+    keys = {content_key(ref.sha256) for manifest in revisions for ref in manifest.objects}
+    keys.add(_manifest_key(record_id))
+    keys.update(_revision_key(record_id, m.revision) for m in revisions if m.revision > 1)
+    for key in sorted(keys):
+        current = store.retention(key)
+        if current is None or current < until:
+            store.extend_retention(key, until)
 
-    Raises ObjectNotFound when the record itself does not exist.
+
+def check_record(store: ObjectStore, record_id: str) -> tuple[str, ...]:
+    """What is wrong with the newest revision's objects, in Vietnamese, one line each (the
+    record, the file name, its role and hash, missing or changed); empty when intact.
+
+    Every object is read and hashed again. Raises ObjectNotFound when the record does not exist.
     """
     problems = []
     for ref in read_record(store, record_id).objects:
@@ -172,4 +330,19 @@ def check_record(store: ObjectStore, record_id: str) -> tuple[str, ...]:
             continue
         if hashlib.sha256(data).hexdigest() != ref.sha256:
             problems.append(f"{label} đã bị thay đổi: nội dung không khớp mã SHA-256")
+        elif len(data) != ref.size:
+            problems.append(f"{label} có kích thước {len(data)} byte, tệp mô tả ghi {ref.size}")
     return tuple(problems)
+
+
+def check_store(store: ObjectStore) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Every record in the store with its problems (empty when intact), in record order.
+
+    A manifest that cannot be read is a problem of its record, not an exception, so one bad
+    record never stops a check of the whole archive.
+    """
+    for record_id in list_records(store):
+        try:
+            yield record_id, check_record(store, record_id)
+        except StorageError as exc:
+            yield record_id, (f"{record_id}: {exc}",)

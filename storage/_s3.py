@@ -1,17 +1,36 @@
-"""Any S3 API (MinIO, SeaweedFS, Ceph, AWS) through the minio client."""
+"""Any S3 API (MinIO, SeaweedFS, Ceph, AWS) through the minio client.
+
+Buckets are created with object lock (which turns versioning on). Retention is COMPLIANCE mode:
+the server itself refuses to delete a locked version or shorten its date. Because a versioned
+bucket accepts a new version over a locked one and answers a plain DELETE with a delete marker
+(the locked version stays), this store also refuses, on its own side, to overwrite or delete a
+key whose current version is locked, and its ``delete`` removes every version of the key so a
+deletion after expiry really deletes.
+
+The lock binds the S3 API only. On SeaweedFS (checked with 4.48) the filer's own HTTP API
+deletes a locked object without a question, so a deployment exposes only the S3 port and keeps
+the filer, master and volume ports closed (as the folder store relies on file permissions).
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import urllib3
 from minio import Minio
+from minio.commonconfig import COMPLIANCE
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
+from minio.retention import Retention
+from minio.time import to_iso8601utc
 
-from storage._errors import ObjectNotFound, StorageError
+from storage._errors import ObjectExists, ObjectNotFound, RetentionError, StorageError
 from storage._keys import check_key
+from storage._retention import PERMANENT, normalise, refuse_if_locked, refuse_if_shorter, shown
 
 _MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound"})
 _CREDENTIALS = frozenset(
@@ -19,6 +38,9 @@ _CREDENTIALS = frozenset(
 )
 _TRANSIENT = frozenset({"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout"})
 _ERRORS = (MinioException, urllib3.exceptions.HTTPError)
+_NO_LOCK = frozenset(
+    {"InvalidRequest", "ObjectLockConfigurationNotFoundError", "InvalidBucketState"}
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +57,8 @@ class S3Target:
     region: str | None
     timeout: float
     """Seconds to wait for the server to connect or to send the next bytes."""
+    max_retain_until: datetime = PERMANENT
+    """The latest retention date the server accepts; 'permanent' is this, extended later."""
 
     @property
     def url(self) -> str:
@@ -47,6 +71,7 @@ class S3Store:
     def __init__(self, target: S3Target) -> None:
         self.bucket = target.bucket
         self.url = target.url
+        self.max_retain_until = target.max_retain_until
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=min(target.timeout, 3.0), read=target.timeout),
             retries=urllib3.Retry(
@@ -66,15 +91,60 @@ class S3Store:
             raise StorageError(f"{self.url}: {exc}") from exc
         try:
             if not self.client.bucket_exists(self.bucket):
-                self.client.make_bucket(self.bucket)
+                self.client.make_bucket(self.bucket, object_lock=True)
         except _ERRORS as exc:
             raise _translate(exc, None, self.url) from exc
 
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        *,
+        retain_until: datetime | None = None,
+    ) -> None:
+        until = normalise(retain_until) if retain_until is not None else None
+        refuse_if_locked(key, self._current_retention(check_key(key)), "ghi đè")
+        retention = Retention(COMPLIANCE, until) if until is not None else None
         try:
             self.client.put_object(
-                self.bucket, check_key(key), io.BytesIO(data), len(data), content_type=content_type
+                self.bucket,
+                key,
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+                retention=retention,
             )
+        except _ERRORS as exc:
+            raise self._retention_problem(exc, key) from exc
+
+    def create(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        *,
+        retain_until: datetime | None = None,
+    ) -> None:
+        """A conditional PUT (If-None-Match: *): the server refuses it when the key exists."""
+        headers: dict[str, str | list[str] | tuple[str]] = {
+            "Content-Type": content_type,
+            "Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode(),
+            "If-None-Match": "*",
+        }
+        if retain_until is not None:
+            headers["x-amz-object-lock-mode"] = COMPLIANCE
+            headers["x-amz-object-lock-retain-until-date"] = str(
+                to_iso8601utc(normalise(retain_until))
+            )
+        try:
+            # minio 7.2 has no public way to send If-None-Match on a PUT; _execute is the
+            # client's own request method (signing, retries, error parsing included).
+            self.client._execute("PUT", self.bucket, check_key(key), body=data, headers=headers)
+        except S3Error as exc:
+            if exc.code == "PreconditionFailed" or exc.response.status == 412:
+                raise ObjectExists("đã có đối tượng này trong kho; không ghi đè", key=key) from exc
+            raise self._retention_problem(exc, key) from exc
         except _ERRORS as exc:
             raise _translate(exc, key, self.url) from exc
 
@@ -102,13 +172,78 @@ class S3Store:
             raise _translate(exc, key, self.url) from exc
 
     def delete(self, key: str) -> None:
-        # S3 deletes a missing key silently; the folder store does not, so ask first.
+        """Remove every version of the key; refused while any of them is under retention."""
+        versions = self._versions(check_key(key))
+        if not any(not marker for _, marker in versions):
+            raise ObjectNotFound("không tìm thấy trong kho", key=key)
+        for version, marker in versions:
+            if not marker:
+                refuse_if_locked(key, self._retention_of(key, version), "xóa")
+        for version, _ in versions:
+            try:
+                self.client.remove_object(self.bucket, key, version_id=version)
+            except _ERRORS as exc:
+                raise self._retention_problem(exc, key) from exc
+
+    def retention(self, key: str) -> datetime | None:
         if not self.exists(key):
             raise ObjectNotFound("không tìm thấy trong kho", key=key)
+        return self._current_retention(key)
+
+    def extend_retention(self, key: str, until: datetime) -> None:
+        until = normalise(until)
+        if not self.exists(key):
+            raise ObjectNotFound("không tìm thấy trong kho", key=key)
+        refuse_if_shorter(key, self._current_retention(key), until)
         try:
-            self.client.remove_object(self.bucket, key)
+            self.client.set_object_retention(self.bucket, key, Retention(COMPLIANCE, until))
+        except _ERRORS as exc:
+            raise self._retention_problem(exc, key) from exc
+
+    def _current_retention(self, key: str) -> datetime | None:
+        return self._retention_of(key, None)
+
+    def _retention_of(self, key: str, version: str | None) -> datetime | None:
+        try:
+            found = self.client.get_object_retention(self.bucket, key, version_id=version)
+        except S3Error as exc:
+            if exc.code in _MISSING or exc.code in _NO_LOCK:
+                return None
+            raise _translate(exc, key, self.url) from exc
         except _ERRORS as exc:
             raise _translate(exc, key, self.url) from exc
+        if found is None or found.retain_until_date is None:
+            return None
+        return normalise(found.retain_until_date)
+
+    def _versions(self, key: str) -> list[tuple[str | None, bool]]:
+        """(version id, is a delete marker) for every version of exactly this key."""
+        try:
+            entries = self.client.list_objects(
+                self.bucket, prefix=key, recursive=True, include_version=True
+            )
+            return [(e.version_id, e.is_delete_marker) for e in entries if e.object_name == key]
+        except _ERRORS as exc:
+            raise _translate(exc, key, self.url) from exc
+
+    def _retention_problem(self, exc: Exception, key: str) -> StorageError:
+        """A refusal to change a locked version, or a bucket without object lock, said plainly."""
+        if isinstance(exc, S3Error) and exc.code == "AccessDenied":
+            until = self._current_retention(key)
+            if until is not None:
+                return RetentionError(
+                    f"{self.url}: máy chủ S3 từ chối vì đối tượng còn trong thời hạn lưu trữ"
+                    f" {shown(until)}",
+                    key=key,
+                    until=until,
+                )
+        if isinstance(exc, S3Error) and exc.code in _NO_LOCK:
+            return StorageError(
+                f"{self.url}: bucket không bật khóa đối tượng (object lock) nên không đặt được"
+                f" thời hạn lưu trữ ({exc.code}); tạo bucket mới qua Vanthu hoặc bật object lock",
+                key=key,
+            )
+        return _translate(exc, key, self.url)
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         # Sorted here: SeaweedFS lists folder by folder ('a/b' before 'a.txt'), not in the

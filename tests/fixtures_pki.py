@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from signing import DemoPKI, Identity, SigningKey, create_demo_pki, load_pkcs12
+from signing import (
+    DemoPKI,
+    Identity,
+    SigningKey,
+    create_demo_pki,
+    ensure_pki_services,
+    load_pkcs12,
+)
 
 DEMO_AGENCY = Identity(
     common_name="DEMO Sở Nội vụ tỉnh Mẫu",
@@ -33,8 +40,13 @@ DEMO_OFFICIALS = {
 
 @pytest.fixture(scope="session")
 def demo_pki(tmp_path_factory: pytest.TempPathFactory) -> DemoPKI:
-    """Root, two sub-CAs, the agency's seal certificate and two leaders' personal ones."""
-    return create_demo_pki(tmp_path_factory.mktemp("demo-pki"), DEMO_AGENCY, DEMO_OFFICIALS)
+    """Root, two sub-CAs, the agency's seal certificate and two leaders' personal ones.
+
+    Its OCSP, CRL and TSA services run for the whole session: every signature checks them.
+    """
+    pki = create_demo_pki(tmp_path_factory.mktemp("demo-pki"), DEMO_AGENCY, DEMO_OFFICIALS)
+    ensure_pki_services(pki)
+    return pki
 
 
 @pytest.fixture(scope="session")

@@ -285,7 +285,7 @@ def test_a_branch_of_two_parallel_steps_is_refused(tmp_path: Path) -> None:
 
 def test_the_shipped_definitions_load() -> None:
     found = load_definitions(DEFINITIONS_DIR, automated_steps=STEPS)
-    assert set(found) == {"outgoing", "incoming"}
+    assert set(found) == {"outgoing", "incoming", "disposal"}
     outgoing, incoming = found["outgoing"], found["incoming"]
     assert (outgoing.title, outgoing.document, outgoing.start) == (
         "Văn bản đi",

@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import engine.models  # noqa: F401  (registers the tables)
+from engine.search import include_object
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -12,6 +13,7 @@ context.configure(
     connection=connection,
     target_metadata=SQLModel.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
+    include_object=include_object,
 )
 with context.begin_transaction():
     context.run_migrations()

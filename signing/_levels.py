@@ -1,0 +1,212 @@
+"""PAdES levels: B-B, B-T (RFC 3161 signature timestamp), B-LT (revocation data in the DSS),
+B-LTA (document timestamp), and keeping archived PDFs verifiable by renewing that timestamp.
+
+The level of a new signature comes from the active :class:`signing.SigningPolicy`; what goes to
+the archive passes through :func:`make_archival`, and :func:`renew_archival_timestamp` adds a new
+document timestamp before the last one's certificate expires.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.keys import load_certs_from_pemder_data
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import timestamps
+from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.signers import PdfTimeStamper
+from pyhanko.sign.validation.dss import async_add_validation_info
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
+
+from signing._aio import run_sync
+from signing._errors import SigningError
+from signing._fields import read_pdf
+from signing._layout import FIELD_ATTACHMENT, FIELD_COPY, FIELD_SEAL, FIELD_SIGNER
+from signing._policy import (
+    FETCH_TIMEOUT,
+    Level,
+    SigningPolicy,
+    active_policy,
+    check_signing_policy,
+    passed_in_this_block,
+    remember_passed,
+    validation_context,
+)
+from signing._signer import SigningKey
+
+DIGEST = "sha256"
+BYTES_RESERVED_TIMESTAMPED = 32768
+"""Room for the CMS when it carries a timestamp token (the TSA's chain comes with it)."""
+_PERSONAL_FIELDS = {FIELD_SIGNER}
+_AGENCY_FIELDS = {FIELD_SEAL, FIELD_ATTACHMENT, FIELD_COPY}
+
+
+def policy_for(key: SigningKey) -> SigningPolicy:
+    """The active policy, or — outside any — B-B trusting the roots that came with the key."""
+    active = active_policy()
+    if active is not None:
+        return active
+    roots = tuple(
+        c.public_bytes(serialization.Encoding.DER) for c in key.chain if c.issuer == c.subject
+    )
+    return SigningPolicy(trust_roots=roots)
+
+
+def enforce_policy(key: SigningKey, field_name: str | None) -> SigningPolicy:
+    """Check :func:`signing.check_signing_policy` for a signature into ``field_name``."""
+    policy = policy_for(key)
+    kind: Any = None
+    if field_name in _PERSONAL_FIELDS:
+        kind = "person"
+    elif field_name in _AGENCY_FIELDS:
+        kind = "organisation"
+    if passed_in_this_block(key.certificate, kind):
+        return policy
+    check_signing_policy(
+        key.certificate,
+        key.chain,
+        kind=kind,
+        trust_roots=policy.trust_roots,
+        check_revocation=policy.check_revocation,
+    )
+    remember_passed(key.certificate, kind)
+    return policy
+
+
+def level_options(level: Level, policy: SigningPolicy, key: SigningKey) -> dict[str, Any]:
+    """Extra :class:`PdfSignatureMetadata` arguments for a level."""
+    if level in ("B-B", "B-T"):
+        return {}
+    context = validation_context(
+        _asn1_roots(policy.trust_roots), [_asn1(c) for c in key.chain], fetch=True
+    )
+    return {
+        "embed_validation_info": True,
+        "validation_context": context,
+        "use_pades_lta": level == "B-LTA",
+    }
+
+
+class _TimeStamper(timestamps.HTTPTimeStamper):
+    """The TSA over HTTP; no answer is a SigningError naming the service (worth retrying)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, timeout=FETCH_TIMEOUT)
+        self._where = url
+
+    async def async_request_tsa_response(self, req: Any) -> Any:
+        try:
+            return await super().async_request_tsa_response(req)
+        except OSError as exc:  # TimestampRequestError is an OSError
+            raise SigningError(
+                f"dịch vụ cấp dấu thời gian {self._where} không trả lời được: {exc}",
+                retryable=True,
+            ) from exc
+
+
+def timestamper_for(policy: SigningPolicy) -> timestamps.HTTPTimeStamper | None:
+    if policy.level == "B-B" or not policy.tsa_url:
+        return None
+    return _TimeStamper(policy.tsa_url)
+
+
+def make_archival(pdf: bytes, *, trust_roots: Sequence[bytes], tsa_url: str) -> bytes:
+    """B-LTA for the archive: validation data of every signature in the DSS, then a document
+    timestamp (itself with its validation data)."""
+    return run_sync(_make_archival(pdf, list(trust_roots), tsa_url))
+
+
+def renew_archival_timestamp(pdf: bytes, *, trust_roots: Sequence[bytes], tsa_url: str) -> bytes:
+    """Add the last document timestamp's validation data and a new document timestamp."""
+    return run_sync(_renew(pdf, list(trust_roots), tsa_url))
+
+
+def archival_timestamp_expiry(pdf: bytes) -> datetime | None:
+    """When the last document timestamp stops proving anything (its certificates expire)."""
+    reader = read_pdf(pdf)
+    try:
+        stamps = reader.embedded_timestamp_signatures
+    except (PdfError, ValueError, KeyError) as exc:
+        raise SigningError(f"không đọc được dấu thời gian tài liệu của PDF: {exc}") from exc
+    if not stamps:
+        return None
+    last = stamps[-1]
+    ends = [last.signer_cert["tbs_certificate"]["validity"]["not_after"].native]
+    for cert in last.signed_data["certificates"]:
+        if cert.name == "certificate":
+            ends.append(cert.chosen["tbs_certificate"]["validity"]["not_after"].native)
+    return min(ends).astimezone(UTC)
+
+
+async def _make_archival(pdf: bytes, roots: list[bytes], tsa_url: str) -> bytes:
+    context = _context(roots)
+    current = _reader(pdf)
+    count = len(current.embedded_regular_signatures)
+    if count == 0:
+        raise SigningError("PDF chưa có chữ ký số nào: không lập bản lưu trữ dài hạn")
+    output = io.BytesIO(pdf)
+    for index in range(count):
+        signature = _reader(output.getvalue()).embedded_regular_signatures[index]
+        try:
+            output = await async_add_validation_info(
+                signature, context, output=io.BytesIO(), force_write=False
+            )
+        except (PathBuildingError, PathValidationError, PyHankoSigningError, ValueError) as exc:
+            raise SigningError(
+                f"không thu thập được dữ liệu kiểm tra cho chữ ký {signature.field_name}: {exc}"
+            ) from exc
+    writer = IncrementalPdfFileWriter(io.BytesIO(output.getvalue()), strict=False)
+    stamper = PdfTimeStamper(_TimeStamper(tsa_url))
+    try:
+        result = await stamper.async_timestamp_pdf(
+            writer, DIGEST, validation_context=context, bytes_reserved=BYTES_RESERVED_TIMESTAMPED
+        )
+    except (PdfError, PyHankoSigningError, ValueError, OSError) as exc:
+        raise SigningError(f"không lấy được dấu thời gian tài liệu từ {tsa_url}: {exc}") from exc
+    return bytes(result.getvalue())
+
+
+async def _renew(pdf: bytes, roots: list[bytes], tsa_url: str) -> bytes:
+    reader = _reader(pdf)
+    if not reader.embedded_timestamp_signatures:
+        raise SigningError("PDF chưa có dấu thời gian tài liệu (mức B-LTA): dùng make_archival")
+    stamper = PdfTimeStamper(_TimeStamper(tsa_url))
+    try:
+        result = await stamper.async_update_archival_timestamp_chain(
+            reader, _context(roots), in_place=False, output=io.BytesIO()
+        )
+    except (PathBuildingError, PathValidationError, PyHankoSigningError, ValueError) as exc:
+        raise SigningError(f"không gia hạn được dấu thời gian tài liệu: {exc}") from exc
+    except OSError as exc:
+        raise SigningError(f"không lấy được dấu thời gian tài liệu từ {tsa_url}: {exc}") from exc
+    return bytes(result.getvalue())
+
+
+def _context(roots: list[bytes]) -> ValidationContext:
+    return validation_context(_asn1_roots(roots), fetch=True)
+
+
+def _reader(pdf: bytes) -> PdfFileReader:
+    return read_pdf(pdf)
+
+
+def _asn1_roots(data: Sequence[bytes]) -> list[asn1_x509.Certificate]:
+    roots: list[asn1_x509.Certificate] = []
+    for index, item in enumerate(data):
+        try:
+            roots.extend(load_certs_from_pemder_data(item))
+        except (ValueError, TypeError) as exc:
+            raise SigningError(f"chứng thư gốc tin cậy thứ {index + 1} không đọc được") from exc
+    return roots
+
+
+def _asn1(cert: Any) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))

@@ -1,0 +1,134 @@
+"""Helpers for the PKI, revocation and PAdES-level tests: a PDF to sign, a private DEMO PKI."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from fixtures_pki import DEMO_AGENCY as AGENCY
+from fixtures_pki import DEMO_OFFICIALS as OFFICIALS
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+
+from signing import (
+    Box,
+    DemoPKI,
+    FormLayout,
+    Level,
+    SigningKey,
+    SigningPolicy,
+    add_form_fields,
+    certify,
+    create_demo_pki,
+    draw_seal_image,
+    draw_signature_image,
+    ensure_pki_services,
+    issue,
+    load_pkcs12,
+    seal_over_signer,
+    signing_policy,
+)
+
+SIGNER_BOX = Box(0, 360, 250, 520, 320)
+LAYOUT = FormLayout(
+    number=Box(0, 85, 745, 250, 765),
+    date=Box(0, 372, 745, 560, 765),
+    signer=SIGNER_BOX,
+    seal=seal_over_signer(SIGNER_BOX),
+)
+NUMBER = "07/QĐ-SNV"
+DATE = "ngày 07 tháng 01 năm 2026"
+
+
+def one_page_pdf() -> bytes:
+    writer = PdfFileWriter(stream_xrefs=False)
+    font = writer.add_object(
+        generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Font"),
+                pdf_name("/Subtype"): pdf_name("/Type1"),
+                pdf_name("/BaseFont"): pdf_name("/Times-Roman"),
+            }
+        )
+    )
+    ops = b"BT /F1 14 Tf 80 600 Td (QUYET DINH ve viec thu nghiem chu ky) Tj ET"
+    page = PageObject(
+        contents=writer.add_object(generic.StreamObject(stream_data=ops)),
+        media_box=generic.ArrayObject(generic.NumberObject(v) for v in (0, 0, 595, 842)),
+        resources=generic.DictionaryObject(
+            {pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): font})}
+        ),
+    )
+    writer.insert_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Keys:
+    """A private DEMO PKI with its services running, and its keys loaded."""
+
+    pki: DemoPKI
+    leader: SigningKey
+    deputy: SigningKey
+    agency: SigningKey
+
+    @property
+    def roots(self) -> tuple[bytes, ...]:
+        return (self.pki.root_cert.read_bytes(),)
+
+    def policy(self, level: Level = "B-B") -> SigningPolicy:
+        url = self.pki.tsa_url if level != "B-B" else None
+        return SigningPolicy(trust_roots=self.roots, level=level, tsa_url=url)
+
+
+def make_keys(directory: Path) -> Keys:
+    pki = create_demo_pki(directory, AGENCY, OFFICIALS)
+    ensure_pki_services(pki)
+    passphrase = pki.passphrase()
+    return Keys(
+        pki,
+        load_pkcs12(pki.people["giamdoc"], passphrase),
+        load_pkcs12(pki.people["phogiamdoc"], passphrase),
+        load_pkcs12(pki.agency_p12, passphrase),
+    )
+
+
+def certified(keys: Keys, level: Level = "B-B", key: SigningKey | None = None) -> bytes:
+    with signing_policy(keys.policy(level)):
+        return certify(
+            add_form_fields(one_page_pdf(), LAYOUT),
+            key or keys.leader,
+            draw_signature_image("Nguyễn Văn An"),
+        )
+
+
+def issued(keys: Keys, level: Level = "B-B") -> bytes:
+    """Certified by the leader (B-B or B-T: a DSS added after it would not be form filling),
+    then issued with the seal at ``level``."""
+    pdf = certified(keys, "B-B" if level == "B-B" else "B-T")
+    with signing_policy(keys.policy(level)):
+        return issue(
+            pdf,
+            number=NUMBER,
+            date_text=DATE,
+            key=keys.agency,
+            seal_image=draw_seal_image("DEMO Sở Nội vụ tỉnh Mẫu", "Ủy ban nhân dân tỉnh Mẫu"),
+        )
+
+
+def pyhanko_validate(pdf: Path, root: Path) -> subprocess.CompletedProcess[str]:
+    """pyHanko's own CLI, trusting only ``root``; one run per file."""
+    pyhanko = Path(sys.executable).with_name("pyhanko")
+    return subprocess.run(
+        [str(pyhanko), "sign", "validate", "--trust", str(root), "--trust-replace", str(pdf)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -1,0 +1,217 @@
+"""Case files (hồ sơ): opened, filled and closed by an archivist; a closed file never changes;
+the file is written to the records' metadata in the store and its retention locks them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from engine import archive, audit, files, search
+from engine.config import load_settings
+from engine.errors import InvalidInput, NotAllowed, NotFound
+from engine.models import ArchiveRecord, AuditEvent
+from engine.text import VIETNAM, vietnam_time
+from engine.workspace import Workspace, open_workspace
+from storage import content_key, list_revisions, read_record
+from tests_support import LETTER, issue_document
+
+CODE = "2026.TCBC.01"
+
+
+def _record(ws: Workspace, document_id: int) -> ArchiveRecord:
+    with Session(ws.db) as session:
+        return session.exec(
+            select(ArchiveRecord).where(ArchiveRecord.document_id == document_id)
+        ).one()
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _open(ws: Workspace, code: str = CODE, **options: Any) -> None:
+    values: dict[str, Any] = {"title": "Hồ sơ bổ nhiệm cán bộ năm 2026", "retention_class": "20"}
+    files.open_file(ws, "luutru", code=code, **{**values, **options})
+
+
+def test_an_archivist_opens_fills_and_closes_a_file_that_then_never_changes(
+    agency: Workspace,
+) -> None:
+    decision, letter = issue_document(agency), issue_document(agency, LETTER)
+    d, c = _record(agency, decision), _record(agency, letter)
+    year = vietnam_time(c.issued_at).year  # type: ignore[arg-type]
+    with pytest.raises(NotAllowed, match="vanthu \\(clerk\\) không được quản lý hồ sơ"):
+        files.open_file(agency, "vanthu", code=CODE, title="X", retention_class="20")
+    with pytest.raises(InvalidInput, match=r"mã hồ sơ '\.\./x' không hợp lệ"):
+        files.open_file(agency, "luutru", code="../x", title="X", retention_class="20")
+    with pytest.raises(InvalidInput, match="'15' không phải thời hạn bảo quản"):
+        files.open_file(agency, "luutru", code=CODE, title="X", retention_class="15")
+    _open(agency, unit="TCBC", keywords="bổ nhiệm, cán bộ")
+    with pytest.raises(InvalidInput, match="đã có hồ sơ"):
+        _open(agency)
+
+    files.add_record(agency, "luutru", CODE, c.record_id)
+    raised = _record(agency, letter)  # the letter's 10 years become the file's 20
+    until = datetime(year + 21, 1, 1, tzinfo=VIETNAM)
+    assert (raised.retention_years, _aware(raised.retain_until)) == (20, until)
+    latest = read_record(agency.store, c.record_id)
+    assert latest.revision == 2 and latest.reason == f"Đưa vào hồ sơ {CODE}"
+    assert latest.metadata["file"] == CODE and latest.metadata["retention"] == "20 năm"
+    assert read_record(agency.store, c.record_id, revision=1).metadata["file"] is None
+    for ref in latest.objects:  # the lock on every object follows
+        assert agency.store.retention(content_key(ref.sha256)) == until
+    files.add_record(agency, "luutru", CODE, d.record_id)
+    assert _record(agency, decision).retention_years is None  # Vĩnh viễn stays Vĩnh viễn
+    with pytest.raises(InvalidInput, match=r"đã thuộc hồ sơ 2026\.TCBC\.01"):
+        files.add_record(agency, "luutru", CODE, d.record_id)
+    _open(agency, code="2026.VP.01")
+    with pytest.raises(InvalidInput, match="rút khỏi hồ sơ đó trước"):
+        files.add_record(agency, "luutru", "2026.VP.01", d.record_id)
+    files.remove_record(agency, "luutru", CODE, d.record_id)
+    assert read_record(agency.store, d.record_id).metadata["file"] is None
+    files.add_record(agency, "luutru", CODE, d.record_id)
+    with Session(agency.db) as session:  # the search index knows the file
+        hits = search.run_search(agency.db, search.SearchQuery(file_code=CODE), restricted=True)
+        assert {h.record_id for h in hits.hits} == {c.record_id, d.record_id}
+        assert _record(agency, letter).file_id is not None and session
+
+    catalogue = files.catalogue(agency, CODE)
+    assert [r.record_id for r in catalogue.records] == [d.record_id, c.record_id]  # by date
+    snap = catalogue.snapshot
+    assert (snap["documents"], snap["pages"], snap["unit_code"]) == (2, 2, "TCBC")
+    assert snap["start_date"] == snap["end_date"] == vietnam_time(c.issued_at).date().isoformat()  # type: ignore[arg-type]
+    assert snap["keywords"] == "bổ nhiệm, cán bộ"
+
+    with pytest.raises(NotAllowed):
+        files.close_file(agency, "chuyenvien", CODE)
+    files.close_file(agency, "luutru", CODE)
+    for attempt in (
+        lambda: files.add_record(agency, "luutru", CODE, c.record_id),
+        lambda: files.remove_record(agency, "luutru", CODE, c.record_id),
+        lambda: files.close_file(agency, "luutru", CODE),
+    ):
+        with pytest.raises(NotAllowed, match=f"hồ sơ {CODE} đã đóng ngày"):
+            attempt()
+    with pytest.raises(InvalidInput, match="chưa có văn bản nào"):
+        files.close_file(agency, "luutru", "2026.VP.01")
+    with pytest.raises(NotFound, match=r"không có hồ sơ 'KHONG\.CO'"):
+        files.add_record(agency, "luutru", "KHONG.CO", c.record_id)
+
+    stored = {s["code"]: s for s in files.stored_files(agency.store)}
+    assert stored[CODE]["state"] == "closed" and stored[CODE]["closed_by"] == "luutru"
+    assert stored[CODE]["records"] == [d.record_id, c.record_id]
+    assert [(f.code, f.state, f.documents) for f in files.list_files(agency)] == [
+        (CODE, "closed", 2),
+        ("2026.VP.01", "open", 0),
+    ]
+    with Session(agency.db) as session:
+        events = [e.event for e in session.exec(select(AuditEvent)).all()]
+    assert events.count("archive_file_opened") == 2 and "archive_file_closed" in events
+    assert events.count("archive_file_record_added") == 3
+    assert events.count("archive_file_record_removed") == 1
+    assert audit.verify_chain(agency.db).intact
+
+
+@pytest.mark.s3
+def test_closing_counts_retention_from_the_matter_end_on_the_s3_store(
+    make_agency: Any, s3_store_url: str
+) -> None:
+    ws = make_agency(store_url=s3_store_url)
+    c = _record(ws, issue_document(ws, LETTER))
+    year = vietnam_time(c.issued_at).year  # type: ignore[arg-type]
+    _open(ws, retention_class="30")
+    files.add_record(ws, "luutru", CODE, c.record_id)
+    files.close_file(ws, "luutru", CODE)
+    until = datetime(year + 31, 1, 1, tzinfo=VIETNAM)
+    assert _aware(_record(ws, c.document_id).retain_until) == until  # type: ignore[arg-type]
+    for manifest in list_revisions(ws.store, c.record_id):
+        for ref in manifest.objects:
+            assert ws.store.retention(content_key(ref.sha256)) == until
+    with pytest.raises(NotAllowed, match="đã đóng"):
+        files.remove_record(ws, "luutru", CODE, c.record_id)
+
+
+def test_a_restricted_file_restricts_its_records(agency: Workspace, tmp_path: Path) -> None:
+    record = _record(agency, issue_document(agency, LETTER))
+    assert record.access == "public"
+    archive.retrieve(agency, record.record_id, "vanthu", tmp_path / "before")
+    _open(agency, access="restricted")
+    files.add_record(agency, "luutru", CODE, record.record_id)
+    with pytest.raises(NotAllowed, match="hạn chế sử dụng"):
+        archive.retrieve(agency, record.record_id, "vanthu", tmp_path / "clerk")
+    with pytest.raises(NotAllowed):
+        archive.retrieve(agency, record.record_id, "chuyenvien", tmp_path / "specialist")
+    archive.retrieve(agency, record.record_id, "luutru", tmp_path / "archivist")
+    query = search.SearchQuery(text="don doc bao cao")
+    assert search.run_search(agency.db, query, restricted=False).hits == ()
+    assert len(search.run_search(agency.db, query, restricted=True).hits) == 1
+    assert [(e.actor, e.allowed) for e in archive.retrieval_log(agency, record.record_id)] == [
+        ("vanthu", True),
+        ("vanthu", False),
+        ("chuyenvien", False),
+        ("luutru", True),
+    ]
+
+
+def _vanthu(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ},
+        check=False,
+    )
+
+
+def test_the_archive_commands(tmp_path: Path) -> None:
+    home = tmp_path / "agency"
+    home.mkdir()
+    assert _vanthu(home, "init").returncode == 0
+    assert _vanthu(home, "setup-demo").returncode == 0
+    ws = open_workspace(load_settings(home))
+    record_id = _record(ws, issue_document(ws, LETTER)).record_id
+    ws.db.dispose()
+
+    opened = _vanthu(
+        home, "archive", "file", "open", CODE, "--title", "Đôn đốc báo cáo", "--retention",
+        "Vĩnh viễn", "--unit", "VP", "--as", "luutru",
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    assert opened.stdout.strip() == f"Đã mở hồ sơ {CODE}: Đôn đốc báo cáo"
+    refused = _vanthu(home, "archive", "file", "add", CODE, record_id, "--as", "vanthu")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "Lỗi: vanthu (clerk) không được quản lý hồ sơ lưu trữ"
+    added = _vanthu(home, "archive", "file", "add", CODE, record_id, "--as", "luutru")
+    assert added.stdout.strip() == f"Đã đưa {record_id} vào hồ sơ {CODE}."
+    assert _vanthu(home, "archive", "file", "close", CODE, "--as", "luutru").returncode == 0
+    again = _vanthu(home, "archive", "file", "add", CODE, record_id, "--as", "luutru")
+    assert again.returncode == 1 and again.stderr.startswith(f"Lỗi: hồ sơ {CODE} đã đóng ngày")
+    listed = _vanthu(home, "archive", "file", "list")
+    assert listed.stdout.strip() == f"{CODE}  Đôn đốc báo cáo  (đã đóng, Vĩnh viễn, 1 văn bản)"
+    shown = _vanthu(home, "archive", "file", "show", CODE)
+    assert shown.stdout.startswith(f"HỒ SƠ {CODE}: Đôn đốc báo cáo\nĐơn vị: Văn phòng Sở")
+    assert "Số văn bản: 1  ·  Số trang: 1" in shown.stdout
+    assert "  1. 01/SNV-TCBC" in shown.stdout and record_id in shown.stdout
+    as_json = json.loads(_vanthu(home, "archive", "file", "show", CODE, "--json").stdout)
+    assert as_json["entries"][0]["record_id"] == record_id and as_json["state"] == "closed"
+
+    got = _vanthu(home, "archive", "get", record_id, "--as", "luutru", "--out", str(tmp_path / "o"))
+    assert got.returncode == 0 and (tmp_path / "o" / "01-SNV-TCBC.pdf").exists()
+    log = _vanthu(home, "archive", "log", record_id)
+    assert log.stdout.strip().endswith(f"luutru (archivist)  đã lấy  {record_id}")
+    assert json.loads(_vanthu(home, "archive", "log", "--json").stdout)[0]["actor"] == "luutru"
+
+    reindexed = _vanthu(home, "archive", "reindex")
+    assert reindexed.returncode == 0, reindexed.stderr
+    assert reindexed.stdout.strip() == (
+        "Đã dựng lại chỉ mục từ kho: 1 bản lưu (0 mới, 0 cập nhật), 1 hồ sơ."
+    )

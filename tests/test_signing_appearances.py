@@ -1,0 +1,557 @@
+"""Each Decree 30 signature appearance as a reader sees it, checked with poppler's own tools.
+
+signer and seal: images only, where the layout put them; attachment in its own file and
+electronic copy: text in the top right corner of page 1 (number and symbol, or the copying
+agency's name, and the signing time in ISO 8601 on Vietnam's clock), 10 pt, font embedded.
+Every signed file must also be valid for pdfsig, which trusts only the DEMO root.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.misc import PdfStreamError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+from sqlmodel import Session, select
+
+from engine import documents
+from engine.copies import add_attachment, make_copy, signed_attachments
+from engine.errors import InvalidInput, NotAllowed
+from engine.models import Agency, AuditEvent, Document, DocumentFile
+from engine.workspace import Workspace
+from signing import (
+    FIELD_ATTACHMENT,
+    FIELD_COPY,
+    FIELD_SEAL,
+    FIELD_SIGNER,
+    Box,
+    DemoPKI,
+    FormLayout,
+    SigningError,
+    SigningKey,
+    add_form_fields,
+    certify,
+    draw_seal_image,
+    draw_signature_image,
+    electronic_copy,
+    issue,
+    seal_over_signer,
+    sign_attachment,
+)
+from storage import get_content
+from tests_support import DECISION, pdfsig_lines
+
+MM = 72 / 25.4
+A4 = (595.0, 842.0)
+SYMBOL = "05/QĐ-UBND"
+AGENCY = "DEMO Sở Nội vụ tỉnh Mẫu"
+SIGNER_BOX = Box(0, 360, 250, 520, 320)
+LAYOUT = FormLayout(
+    number=Box(0, 85, 745, 250, 765),
+    date=Box(0, 372, 745, 560, 765),
+    signer=SIGNER_BOX,
+    seal=seal_over_signer(SIGNER_BOX),
+)
+ISO_VIETNAM = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00$")
+
+
+def plain_pdf(pages: int = 1, size: tuple[float, float] = A4) -> bytes:
+    """Pages of ASCII text in a standard font, as another program would make them."""
+    writer = PdfFileWriter(stream_xrefs=False)
+    font = writer.add_object(
+        generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Font"),
+                pdf_name("/Subtype"): pdf_name("/Type1"),
+                pdf_name("/BaseFont"): pdf_name("/Times-Roman"),
+            }
+        )
+    )
+    for number in range(1, pages + 1):
+        words = [
+            (60, 780, b"SO NOI VU TINH MAU"),
+            (60, 750, b"So:"),
+            (250, 650, b"PHU LUC %d" % number),
+            (405, 330, b"GIAM DOC"),
+        ]
+        ops = b" ".join(b"BT /F1 13 Tf %d %d Td (%s) Tj ET" % word for word in words)
+        page = PageObject(
+            contents=writer.add_object(generic.StreamObject(stream_data=ops)),
+            media_box=generic.ArrayObject(generic.FloatObject(v) for v in (0, 0, *size)),
+            resources=generic.DictionaryObject(
+                {pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): font})}
+            ),
+        )
+        writer.insert_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Issued:
+    certified: bytes
+    issued: bytes
+
+
+@pytest.fixture(scope="module")
+def seal_png() -> bytes:
+    return draw_seal_image(AGENCY, "Ủy ban nhân dân tỉnh Mẫu")
+
+
+@pytest.fixture(scope="module")
+def issued(leader_key: SigningKey, agency_key: SigningKey, seal_png: bytes) -> Issued:
+    certified = certify(
+        add_form_fields(plain_pdf(), LAYOUT), leader_key, draw_signature_image("Nguyễn Văn An")
+    )
+    done = issue(
+        certified,
+        number=SYMBOL,
+        date_text="ngày 05 tháng 01 năm 2026",
+        key=agency_key,
+        seal_image=seal_png,
+    )
+    return Issued(certified, done)
+
+
+def _widget(pdf: bytes, field: str) -> generic.DictionaryObject:
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    for ref in reader.root["/AcroForm"]["/Fields"]:
+        found = ref.get_object()
+        if str(found["/T"]) == field:
+            assert isinstance(found, generic.DictionaryObject)
+            return found
+    raise AssertionError(f"no field {field}")
+
+
+def _rect(pdf: bytes, field: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in _widget(pdf, field)["/Rect"])
+
+
+def _appearance(pdf: bytes, field: str) -> bytes:
+    stream = _widget(pdf, field)["/AP"]["/N"]
+    assert isinstance(stream, generic.StreamObject)
+    return bytes(stream.data)
+
+
+def _run(*args: str | Path) -> str:
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, check=True).stdout
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    """pdftotext's box: y grows downwards from the top of the page."""
+
+
+def _words(pdf: Path, page: int = 1) -> list[Word]:
+    html = _run("pdftotext", "-bbox", "-f", page, "-l", page, pdf, "-")
+    pattern = re.compile(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+    )
+    return [
+        Word(m[5], float(m[1]), float(m[2]), float(m[3]), float(m[4]))
+        for m in pattern.finditer(html)
+    ]
+
+
+def _top_right_lines(pdf: Path, page_size: tuple[float, float] = A4) -> list[str]:
+    """The text pdftotext finds in the stamp corner: right of the middle, within 20 mm of the
+    top (above the first printed line), as lines."""
+    width, _height = page_size
+    corner = [w for w in _words(pdf) if w.x1 > width / 2 and w.y2 < 20 * MM]
+    lines: dict[int, list[Word]] = {}
+    for word in corner:
+        lines.setdefault(round(word.y1), []).append(word)
+    return [
+        " ".join(w.text for w in sorted(ws, key=lambda w: w.x1)) for _, ws in sorted(lines.items())
+    ]
+
+
+def _pdfsig_valid(pdf: Path, demo_pki: DemoPKI, work: Path) -> list[str]:
+    """The fields pdfsig finds signed with an intact signature and a trusted chain, in order.
+
+    Empty fields are listed by pdfsig as not signed and left out. Poppler 22.12 reads NSS's
+    error code without checking the verify call's result, so after an OCSP lookup a stale
+    code can turn a trusted chain into "Unknown issue with Certificate" for a later signature
+    of the same file; that answer is accepted, a definite refusal (issuer not trusted,
+    revoked, expired) is not.
+    """
+    lines = pdfsig_lines(pdf, demo_pki.root_cert, work / "nss")
+    text = "\n".join(lines)
+    assert "Signature #1" in text and "Certificate is Trusted." in text, text
+    valid = []
+    for block in text.split("Signature #")[1:]:
+        field = re.search(r"Signature Field Name: (\S+)", block)
+        assert field is not None, block
+        if "not signed" in block:
+            continue
+        trust = re.search(r"Certificate Validation: (.*)", block)
+        assert trust is not None, block
+        assert trust[1] in ("Certificate is Trusted.", _POPPLER_STALE), block
+        assert "Signature Validation: Signature is Valid." in block, block
+        valid.append(field[1])
+    return valid
+
+
+_POPPLER_STALE = "Unknown issue with Certificate or corrupted data."
+
+
+def _fonts(pdf: Path) -> list[list[str]]:
+    return [line.split() for line in _run("pdffonts", pdf).splitlines()[2:]]
+
+
+def _signing_time(pdf: bytes, field: str) -> datetime:
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    found = next(s for s in reader.embedded_signatures if s.field_name == field)
+    moment = found.self_reported_timestamp
+    assert moment is not None
+    return moment
+
+
+def _render(pdf: Path, work: Path) -> Image.Image:
+    _run("pdftoppm", "-r", "72", "-png", "-f", "1", "-l", "1", pdf, work / "page")
+    return Image.open(next(work.glob("page*.png"))).convert("RGB")
+
+
+def _ink(page: Image.Image, box: tuple[float, float, float, float], red: bool) -> int:
+    """Pixels of red (seal) or blue (signature) ink in a PDF rectangle of the rendered page."""
+    x1, y1, x2, y2 = box
+    crop = page.crop((int(x1), int(A4[1] - y2), int(x2), int(A4[1] - y1)))
+    if red:
+        return sum(1 for r, g, b in crop.get_flattened_data() if r > 150 and g < 110 and b < 110)
+    return sum(1 for r, g, b in crop.get_flattened_data() if b > 120 and r < 110 and g < 130)
+
+
+def test_signer_and_seal_are_images_where_the_layout_put_them(
+    issued: Issued, demo_pki: DemoPKI, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "issued.pdf"
+    pdf.write_bytes(issued.issued)
+    assert _rect(issued.issued, FIELD_SIGNER) == pytest.approx(SIGNER_BOX.as_tuple())
+    assert _rect(issued.issued, FIELD_SEAL) == pytest.approx(LAYOUT.seal.as_tuple())
+    for field in (FIELD_SIGNER, FIELD_SEAL):
+        drawn = _appearance(issued.issued, field)
+        assert b"Do" in drawn and b"BT" not in drawn  # Decree 30: image, no text shown
+    # the seal at real size: 36 mm across, not stretched to its field
+    scale = re.search(rb"q ([\d.]+) 0 0 ([\d.]+) ", _appearance(issued.issued, FIELD_SEAL))
+    assert scale is not None
+    assert float(scale[1]) == pytest.approx(36 * MM, abs=0.5)
+    assert float(scale[2]) == pytest.approx(36 * MM, abs=0.5)
+    page = _render(pdf, tmp_path)
+    seal = LAYOUT.seal
+    left_third = (SIGNER_BOX.x1, SIGNER_BOX.y1, SIGNER_BOX.x1 + SIGNER_BOX.width / 3, SIGNER_BOX.y2)
+    right_third = (
+        SIGNER_BOX.x2 - SIGNER_BOX.width / 3,
+        SIGNER_BOX.y1,
+        SIGNER_BOX.x2,
+        SIGNER_BOX.y2,
+    )
+    assert _ink(page, seal.as_tuple(), red=True) > 1500
+    assert _ink(page, left_third, red=True) > 5 * _ink(page, right_third, red=True)
+    assert _ink(page, SIGNER_BOX.as_tuple(), red=False) > 300
+    assert _pdfsig_valid(pdf, demo_pki, tmp_path) == [FIELD_SIGNER, FIELD_SEAL]
+
+
+def test_number_and_date_keep_their_vietnamese_letters(issued: Issued, tmp_path: Path) -> None:
+    pdf = tmp_path / "issued.pdf"
+    pdf.write_bytes(issued.issued)
+    text = _run("pdftotext", pdf, "-")
+    assert SYMBOL in text and "ngày 05 tháng 01 năm 2026" in text
+    embedded = {row[0].split("+")[-1]: row for row in _fonts(pdf) if "+" in row[0]}
+    assert {"LiberationSerif", "LiberationSerif-Italic"} <= set(embedded)
+    assert all(row[-5:-2] == ["yes", "yes", "yes"] for row in embedded.values())
+
+
+def test_attachment_stamp_in_the_top_right_corner(
+    agency_key: SigningKey, demo_pki: DemoPKI, tmp_path: Path
+) -> None:
+    signed = sign_attachment(plain_pdf(pages=3), main_symbol=SYMBOL, key=agency_key)
+    pdf = tmp_path / "phu-luc.pdf"
+    pdf.write_bytes(signed)
+    first, second = _top_right_lines(pdf)
+    assert first == SYMBOL
+    assert ISO_VIETNAM.match(second), second
+    # the time shown is the signature's own signing time
+    shown = datetime.fromisoformat(second)
+    assert abs(shown - _signing_time(signed, FIELD_ATTACHMENT)) < timedelta(seconds=1)
+    x1, y1, x2, y2 = _rect(signed, FIELD_ATTACHMENT)
+    assert x2 == pytest.approx(A4[0] - 15 * MM, abs=0.5)  # right edge on the 15 mm margin
+    assert A4[1] - y2 == pytest.approx(7 * MM, abs=0.5)  # top edge inside the top margin
+    assert _widget(signed, FIELD_ATTACHMENT)["/P"].get_object() is not None
+    drawn = _appearance(signed, FIELD_ATTACHMENT)
+    assert b"/F1 10.00 Tf 0 g" in drawn and b"Do" not in drawn  # 10 pt, black, no image
+    words = [w for w in _words(pdf) if w.text == SYMBOL]
+    assert words and all(w.x2 <= A4[0] - 15 * MM + 1 for w in words)
+    assert all(w.x1 > x1 - 1 and w.y2 < A4[1] - y1 + 1 for w in words)
+    fonts = [row for row in _fonts(pdf) if row[0].endswith("+LiberationSerif")]
+    assert fonts and fonts[0][-5:-2] == ["yes", "yes", "yes"]  # embedded, subset, ToUnicode
+    assert "PHU LUC 2" in _run("pdftotext", "-f", "2", "-l", "2", pdf, "-")
+    assert _pdfsig_valid(pdf, demo_pki, tmp_path) == [FIELD_ATTACHMENT]
+
+
+def test_electronic_copy_keeps_every_earlier_signature_valid(
+    issued: Issued, agency_key: SigningKey, demo_pki: DemoPKI, tmp_path: Path
+) -> None:
+    copied = electronic_copy(issued.issued, agency_name=AGENCY, key=agency_key)
+    pdf = tmp_path / "ban-sao.pdf"
+    pdf.write_bytes(copied)
+    name, moment = _top_right_lines(pdf)
+    assert name == AGENCY  # ở, ộ, ụ, ỉ, ẫ come back from the embedded font's ToUnicode
+    assert ISO_VIETNAM.match(moment), moment
+    assert abs(datetime.fromisoformat(moment) - _signing_time(copied, FIELD_COPY)) < timedelta(
+        seconds=1
+    )
+    _x1, _y1, x2, y2 = _rect(copied, FIELD_COPY)
+    assert x2 == pytest.approx(A4[0] - 15 * MM, abs=0.5)
+    assert A4[1] - y2 == pytest.approx(7 * MM, abs=0.5)
+    assert _pdfsig_valid(pdf, demo_pki, tmp_path) == [FIELD_SIGNER, FIELD_SEAL, FIELD_COPY]
+    # the copy was made into the field prepared before the leader certified: no new field
+    assert copied.startswith(issued.issued)
+    with pytest.raises(SigningError, match="bản sao"):
+        electronic_copy(copied, agency_name=AGENCY, key=agency_key)
+
+
+def test_copy_of_a_pdf_without_the_field_gets_one(
+    agency_key: SigningKey, demo_pki: DemoPKI, tmp_path: Path
+) -> None:
+    letter = (595.0, 792.0)  # not A4: the corner follows the page
+    copied = electronic_copy(plain_pdf(size=letter), agency_name=AGENCY, key=agency_key)
+    pdf = tmp_path / "ban-sao.pdf"
+    pdf.write_bytes(copied)
+    assert _top_right_lines(pdf, letter)[0] == AGENCY
+    assert letter[1] - _rect(copied, FIELD_COPY)[3] == pytest.approx(7 * MM, abs=0.5)
+    assert _pdfsig_valid(pdf, demo_pki, tmp_path) == [FIELD_COPY]
+
+
+def test_stamps_refuse_what_they_must_not_sign(
+    issued: Issued, leader_key: SigningKey, agency_key: SigningKey
+) -> None:
+    with pytest.raises(SigningError, match="chứng thư số cá nhân"):
+        sign_attachment(plain_pdf(), main_symbol=SYMBOL, key=leader_key)
+    with pytest.raises(SigningError, match="chứng thư số cá nhân"):
+        electronic_copy(issued.issued, agency_name=AGENCY, key=leader_key)
+    with pytest.raises(SigningError, match="số, ký hiệu"):
+        sign_attachment(plain_pdf(), main_symbol="  ", key=agency_key)
+    once = sign_attachment(plain_pdf(), main_symbol=SYMBOL, key=agency_key)
+    with pytest.raises(SigningError, match="đã được ký"):
+        sign_attachment(once, main_symbol=SYMBOL, key=agency_key)
+    # a certified PDF has no room for a new field: signing one would break the certification
+    with pytest.raises(SigningError, match="chứng nhận"):
+        sign_attachment(issued.certified, main_symbol=SYMBOL, key=agency_key)
+    with pytest.raises(SigningError, match="không phải PDF"):
+        sign_attachment(b"not a pdf", main_symbol=SYMBOL, key=agency_key)
+
+
+def test_appearances_as_seen(issued: Issued, agency_key: SigningKey, tmp_path: Path) -> None:
+    """The stamp is ink on the page, in the corner and nowhere else new."""
+    before = tmp_path / "before"
+    after = tmp_path / "after"
+    before.mkdir()
+    after.mkdir()
+    (before / "a.pdf").write_bytes(issued.issued)
+    (after / "a.pdf").write_bytes(
+        electronic_copy(issued.issued, agency_name=AGENCY, key=agency_key)
+    )
+    old, new = _render(before / "a.pdf", before), _render(after / "a.pdf", after)
+    changed = [
+        (x, y)
+        for y in range(0, new.height, 2)
+        for x in range(0, new.width, 2)
+        if old.getpixel((x, y)) != new.getpixel((x, y))
+    ]
+    assert changed
+    assert min(x for x, _ in changed) > A4[0] / 2
+    assert max(y for _, y in changed) < 20 * MM
+
+
+# --- the engine: attachments signed at issuance, copies made by the clerk ---------------------
+
+
+def _issue_with_attachment(ws: Workspace, attachment: bytes) -> int:
+    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
+    first = documents.Upload("phu-luc.pdf", plain_pdf())
+    assert add_attachment(ws, doc, "chuyenvien", first) == 1
+    # the same name again replaces it; another name is a second attachment
+    assert add_attachment(ws, doc, "chuyenvien", documents.Upload("phu-luc.pdf", attachment)) == 1
+    assert add_attachment(ws, doc, "chuyenvien", documents.Upload("bang-ke.pdf", first.data)) == 2
+    documents.act(ws, doc, "chuyenvien", "submit")
+    documents.act(ws, doc, "truongphong", "approve")
+    documents.act(ws, doc, DECISION.signer, "sign")
+    documents.act(ws, doc, "vanthu", "issue")
+    return doc
+
+
+def test_attachment_is_signed_at_issuance_and_the_clerk_copies(
+    agency: Workspace, tmp_path: Path
+) -> None:
+    ws = agency
+    doc = _issue_with_attachment(ws, plain_pdf(pages=2))
+    with Session(ws.db) as session:
+        document = session.get(Document, doc)
+        assert document is not None and document.symbol
+        symbol = document.symbol
+    signed, listed = signed_attachments(ws, doc)
+    assert (signed.filename, listed.filename) == ("phu-luc.pdf", "bang-ke.pdf")
+    pdf = tmp_path / "phu-luc.pdf"
+    pdf.write_bytes(get_content(ws.store, signed.sha256))
+    assert "PHU LUC 2" in _run("pdftotext", "-f", "2", "-l", "2", pdf, "-")  # the newer upload
+    first, second = _top_right_lines(pdf)
+    assert first == symbol and ISO_VIETNAM.match(second)
+    assert FIELD_ATTACHMENT in _run("pdfsig", pdf)
+
+    copy = make_copy(ws, doc, "vanthu")
+    out = tmp_path / "ban-sao.pdf"
+    out.write_bytes(copy.pdf)
+    assert _top_right_lines(out)[0] == ws_agency_name(ws)
+    with Session(ws.db) as session:
+        kinds = [
+            f.kind
+            for f in session.exec(select(DocumentFile).where(DocumentFile.document_id == doc))
+        ]
+        events = [
+            e.event for e in session.exec(select(AuditEvent).where(AuditEvent.document_id == doc))
+        ]
+    assert "copy" in kinds and "attachment_issued" in kinds
+    assert "attachment_added" in events and "copied" in events
+    with pytest.raises(NotAllowed, match="văn thư"):
+        make_copy(ws, doc, "chuyenvien")
+
+
+def ws_agency_name(ws: Workspace) -> str:
+    with Session(ws.db) as session:
+        agency = session.exec(select(Agency)).first()
+        assert agency is not None
+        return agency.name
+
+
+def test_attachments_are_pdfs_from_the_drafter_only(agency: Workspace) -> None:
+    ws = agency
+    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
+    with pytest.raises(InvalidInput, match=r"\.pdf"):
+        add_attachment(ws, doc, "chuyenvien", documents.Upload("phu-luc.docx", b"PK\x03\x04"))
+    with pytest.raises(InvalidInput, match="không phải tệp PDF"):
+        add_attachment(ws, doc, "chuyenvien", documents.Upload("phu-luc.pdf", b"<html>"))
+    broken = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+    with pytest.raises(InvalidInput, match=r"phu-luc\.pdf: tệp PDF hỏng"):
+        add_attachment(ws, doc, "chuyenvien", documents.Upload("phu-luc.pdf", broken))
+    big = b"%PDF-1.7\n" + b"0" * ws.settings.max_upload_bytes + b"\n%%EOF\n"
+    with pytest.raises(InvalidInput, match="giới hạn"):
+        add_attachment(ws, doc, "chuyenvien", documents.Upload("to.pdf", big))
+    with pytest.raises(NotAllowed):
+        add_attachment(ws, doc, "vanthu", documents.Upload("phu-luc.pdf", plain_pdf()))
+    with pytest.raises(InvalidInput, match="chưa ban hành"):
+        make_copy(ws, doc, "vanthu")
+
+
+def _leader_signature_hex(certified: bytes) -> bytes:
+    reader = PdfFileReader(io.BytesIO(certified), strict=False)
+    (leader,) = reader.embedded_signatures
+    return bytes(leader.signer_info["signature"].native).hex().encode()
+
+
+def test_issue_refuses_a_leader_signature_that_does_not_verify(
+    issued: Issued, agency_key: SigningKey, seal_png: bytes
+) -> None:
+    """The seal step's own check of the leader's signature (not the validator's)."""
+    value = _leader_signature_hex(issued.certified)
+    at = issued.certified.lower().index(value) + 40
+    flipped = b"0" if issued.certified[at : at + 1] != b"0" else b"1"
+    forged = issued.certified[:at] + flipped + issued.certified[at + 1 :]
+    body = issued.certified.index(b"PHU LUC 1")
+    changed = issued.certified[:body] + b"PHU LUC 9" + issued.certified[body + 9 :]
+    for bad in (forged, changed):
+        with pytest.raises(SigningError, match="không còn nguyên vẹn"):
+            issue(
+                bad,
+                number=SYMBOL,
+                date_text="ngày 05 tháng 01 năm 2026",
+                key=agency_key,
+                seal_image=seal_png,
+            )
+
+
+def _vanthu(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engine", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_attach_and_copy_from_the_command_line(tmp_path: Path) -> None:
+    home = tmp_path / "agency"
+    home.mkdir()
+
+    def ok(*args: str) -> str:
+        result = _vanthu(home, *args)
+        assert result.returncode == 0, (args, result.stderr)
+        return result.stdout
+
+    ok("init")
+    ok("setup-demo")
+    body = tmp_path / "body.txt"
+    body.write_text("Điều 1. Ban hành Phụ lục kèm theo.\nĐiều 2. Hiệu lực kể từ ngày ký./.\n")
+    created = ok(
+        "draft", "new", "--as", "chuyenvien", "--type", "Quyết định", "--subject",
+        "Về việc ban hành danh mục hồ sơ", "--signer", "giamdoc", "--body-file", str(body),
+    )  # fmt: skip
+    doc = created.strip().rsplit("#", 1)[1]
+    attachment = tmp_path / "phu-luc.pdf"
+    attachment.write_bytes(plain_pdf(pages=2))
+    assert "văn bản kèm theo số 1" in ok(
+        "draft", "attach", doc, str(attachment), "--as", "chuyenvien"
+    )
+    refused = _vanthu(home, "draft", "attach", doc, str(body), "--as", "chuyenvien")
+    assert refused.returncode == 1 and refused.stderr.startswith("Lỗi:")
+    assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    for action, user in (("submit", "chuyenvien"), ("approve", "truongphong")):
+        ok("act", doc, action, "--as", user)
+    ok("act", doc, "sign", "--as", "giamdoc")
+    ok("act", doc, "issue", "--as", "vanthu")
+    copy = tmp_path / "ban-sao.pdf"
+    assert "bản sao điện tử" in ok("doc", "copy", doc, "--as", "vanthu", "--out", str(copy))
+    assert ISO_VIETNAM.match(_top_right_lines(copy)[1])
+    denied = _vanthu(home, "doc", "copy", doc, "--as", "chuyenvien", "--out", str(copy))
+    assert denied.returncode == 1 and "văn thư" in denied.stderr
+    assert "Traceback" not in denied.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (b"<48 65\n6C6c\t6F> rest", b"Hello"),
+        (b"<> rest", b""),
+        (b"<4142 4> rest", b"AB@"),  # an odd digit count is padded with 0
+        (b"<" + b"ab" * 40000 + b">", b"\xab" * 40000),  # longer than one read block
+    ],
+)
+def test_the_faster_hex_string_reader_reads_as_pyhanko_does(source: bytes, expected: bytes) -> None:
+    stream = io.BytesIO(source)
+    value = generic.read_object(stream, generic.Reference(1, 0))
+    assert bytes(value.original_bytes) == expected
+    assert stream.read() == source[source.index(b">") + 1 :]
+
+
+@pytest.mark.parametrize("source", [b"<41 4G>", b"<4142"])
+def test_the_faster_hex_string_reader_refuses_what_pyhanko_refuses(source: bytes) -> None:
+    with pytest.raises(PdfStreamError):
+        generic.read_object(io.BytesIO(source), generic.Reference(1, 0))

@@ -1,0 +1,143 @@
+"""PAdES levels B-B, B-T, B-LT, B-LTA against the DEMO PKI's local TSA, OCSP and CRL services.
+
+Each level is checked three ways: by the file's own structure (timestamp token, DSS, document
+timestamp), by `signing.verify_document`, and by two independent validators — poppler's pdfsig
+and pyHanko's own CLI.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pki_support import LAYOUT, Keys, issued, make_keys, one_page_pdf, pyhanko_validate
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from signing import (
+    LEVELS,
+    Level,
+    SigningError,
+    SigningPolicy,
+    add_form_fields,
+    archival_timestamp_expiry,
+    certify,
+    draw_signature_image,
+    make_archival,
+    renew_archival_timestamp,
+    signing_policy,
+    verify_document,
+)
+from signing._pki import free_port
+from tests_support import pdfsig_lines
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    return make_keys(tmp_path_factory.mktemp("levels-pki"))
+
+
+@pytest.fixture(scope="module")
+def signed(keys: Keys) -> dict[Level, bytes]:
+    """One issued document per level (the seal at that level)."""
+    return {level: issued(keys, level) for level in LEVELS}
+
+
+def _reader(pdf: bytes) -> PdfFileReader:
+    return PdfFileReader(io.BytesIO(pdf), strict=False)
+
+
+def _dss(pdf: bytes) -> tuple[int, int]:
+    """How many OCSP responses and CRLs the document security store holds."""
+    root = _reader(pdf).root
+    if "/DSS" not in root:
+        return 0, 0
+    dss = root["/DSS"]
+    ocsps = dss.get("/OCSPs")
+    crls = dss.get("/CRLs")
+    return (len(ocsps) if ocsps else 0, len(crls) if crls else 0)
+
+
+def _seal_has_timestamp_token(pdf: bytes) -> bool:
+    seal = _reader(pdf).embedded_regular_signatures[-1]
+    unsigned = seal.signer_info["unsigned_attrs"]
+    return any(a["type"].native == "signature_time_stamp_token" for a in unsigned or [])
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_each_level_is_produced_and_recognised(
+    level: Level, signed: dict[Level, bytes], keys: Keys
+) -> None:
+    pdf = signed[level]
+    reader = _reader(pdf)
+    assert _seal_has_timestamp_token(pdf) == (level != "B-B")
+    ocsps, crls = _dss(pdf)
+    assert (ocsps + crls > 0) == (level in ("B-LT", "B-LTA"))
+    assert len(reader.embedded_timestamp_signatures) == (1 if level == "B-LTA" else 0)
+
+    report = verify_document(pdf, list(keys.roots))
+    seal = next(s for s in report.signatures if s.field == "chu_ky_co_quan")
+    assert seal.level == level
+    assert report.verdict == "valid", report.reasons
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_pdfsig_and_pyhanko_cli_judge_each_level_valid(
+    level: Level, signed: dict[Level, bytes], keys: Keys, tmp_path: Path
+) -> None:
+    path = tmp_path / f"{level}.pdf"
+    path.write_bytes(signed[level])
+    out = "\n".join(pdfsig_lines(path, keys.pki.root_cert, tmp_path / "nss"))
+    assert out.count("Signature Validation: Signature is Valid.") == 2, out
+    assert out.count("Certificate Validation: Certificate is Trusted.") == 2, out
+    judged = pyhanko_validate(path, keys.pki.root_cert)
+    assert judged.returncode == 0, judged.stdout + judged.stderr
+    lines = [line for line in judged.stdout.splitlines() if line.startswith("chu_ky_")]
+    assert len(lines) == 2 and all(":INTACT:TRUSTED" in line for line in lines), judged.stdout
+    if level != "B-B":
+        assert "TIMESTAMP_TOKEN<INTACT:TRUSTED>" in lines[-1]
+
+
+def test_archival_then_renewal_adds_a_second_document_timestamp(
+    signed: dict[Level, bytes], keys: Keys, tmp_path: Path
+) -> None:
+    archived = make_archival(signed["B-T"], trust_roots=keys.roots, tsa_url=keys.pki.tsa_url)
+    assert len(_reader(archived).embedded_timestamp_signatures) == 1
+    ocsps, _ = _dss(archived)
+    assert ocsps >= 2  # the leader's and the seal's chains at least
+    first = archival_timestamp_expiry(archived)
+    assert first is not None and first > datetime.now(UTC) + timedelta(days=365)
+
+    renewed = renew_archival_timestamp(archived, trust_roots=keys.roots, tsa_url=keys.pki.tsa_url)
+    assert renewed.startswith(archived)  # an incremental update: nothing earlier rewritten
+    assert len(_reader(renewed).embedded_timestamp_signatures) == 2
+    assert archival_timestamp_expiry(renewed) is not None
+    assert archival_timestamp_expiry(signed["B-B"]) is None
+
+    report = verify_document(renewed, list(keys.roots))
+    assert report.verdict == "valid", report.reasons
+    path = tmp_path / "renewed.pdf"
+    path.write_bytes(renewed)
+    judged = pyhanko_validate(path, keys.pki.root_cert)
+    assert judged.returncode == 0, judged.stdout + judged.stderr
+    out = "\n".join(pdfsig_lines(path, keys.pki.root_cert, tmp_path / "nss"))
+    assert out.count("Signature Validation: Signature is Valid.") >= 2, out
+
+
+def test_renewal_needs_a_document_timestamp_and_a_level_needs_a_tsa(
+    signed: dict[Level, bytes], keys: Keys
+) -> None:
+    with pytest.raises(SigningError, match="chưa có dấu thời gian tài liệu"):
+        renew_archival_timestamp(signed["B-T"], trust_roots=keys.roots, tsa_url=keys.pki.tsa_url)
+    with pytest.raises(SigningError, match="cần địa chỉ dịch vụ cấp dấu thời gian"):
+        SigningPolicy(trust_roots=keys.roots, level="B-T")
+    with pytest.raises(SigningError, match="không có"):
+        SigningPolicy(trust_roots=keys.roots, level="B-X")  # type: ignore[arg-type]
+
+
+def test_an_unreachable_tsa_refuses_the_signature(keys: Keys) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}/tsa"
+    policy = SigningPolicy(trust_roots=keys.roots, level="B-T", tsa_url=nowhere)
+    with pytest.raises(SigningError, match="dịch vụ cấp dấu thời gian"), signing_policy(policy):
+        certify(add_form_fields(one_page_pdf(), LAYOUT), keys.leader, draw_signature_image("An"))

@@ -1,0 +1,211 @@
+"""`vanthu verify` on a document issued by the engine: every field, exit codes, HTML/PDF report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from engine import documents, keys
+from engine.agency import create_demo_agency
+from engine.config import load_settings, write_settings_file
+from engine.workspace import open_workspace
+from storage import get_content
+from tests_support import issue_document
+
+VANTHU = [sys.executable, "-m", "engine"]
+
+
+def vanthu(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*VANTHU, "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+class Agency:
+    def __init__(self, home: Path, issued: Path, root: Path) -> None:
+        self.home, self.issued, self.root = home, issued, root
+
+
+@pytest.fixture(scope="module")
+def agency(tmp_path_factory: pytest.TempPathFactory, demo_keys: Path) -> Agency:
+    """A demo agency (SQLite, folder store) that issued one decision, exported to a file."""
+    home = tmp_path_factory.mktemp("verify-agency")
+    settings = load_settings(
+        home,
+        database_url=f"sqlite:///{home / 'vanthu.db'}",
+        pki_dir=demo_keys,
+        steps_runner="inline",
+    )
+    write_settings_file(
+        home,
+        {
+            "database_url": f"sqlite:///{home / 'vanthu.db'}",
+            "pki_dir": str(demo_keys),
+            "steps_runner": "inline",
+        },
+    )
+    ws = open_workspace(settings)
+    create_demo_agency(ws)
+    doc = issue_document(ws)
+    with Session(ws.db) as session:
+        pdf = get_content(ws.store, documents.latest_file(session, doc, "issued").sha256)
+    issued = home / "issued.pdf"
+    issued.write_bytes(pdf)
+    keys.trust_roots(ws)  # starts the DEMO PKI's OCSP/CRL services in this process
+    return Agency(home, issued, demo_keys / "root.pem")
+
+
+def test_json_report_has_every_field_for_both_signatures(agency: Agency) -> None:
+    result = vanthu(agency.home, "verify", str(agency.issued), "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)  # nothing but the JSON on stdout
+    assert report["verdict"] == "valid" and report["reasons"] == [] == report["reasons_en"]
+    assert report["revisions"] >= 3
+    leader, seal = report["signatures"]
+    assert (leader["kind"], seal["kind"]) == ("person", "organisation")
+    assert (leader["type"], seal["type"]) == ("signature", "signature")
+    assert leader["covers"] == "earlier_revision" and not leader["covers_whole_file"]
+    assert seal["covers"] == "whole_file" and seal["covers_whole_file"]
+    assert leader["signed_revision"] < seal["signed_revision"] == report["revisions"]
+    assert leader["modification"] == "form_filling" and seal["modification"] == "none"
+    assert leader["certification"] and leader["docmdp"] == "form_filling"
+    for sig in (leader, seal):
+        assert sig["intact"] and sig["trusted"] and sig["valid"]
+        assert sig["verdict"] == "valid" and sig["indication"] == "TOTAL_PASSED"
+        assert sig["subindication"] is None
+        assert sig["revocation"] == "good" and sig["revocation_source"] == "online"
+        assert sig["revocation_time"] is None and sig["revocation_reason"] is None
+        assert sig["level"] == "B-B" and sig["timestamp_time"] is None
+        assert sig["claimed_signing_time"].endswith("+07:00")
+        assert sig["signing_time"] == sig["claimed_signing_time"]
+        assert int(sig["serial"], 16) > 0 and sig["issuer"].startswith("DEMO CA")
+        assert sig["problems"] == [] == sig["problems_en"]
+    assert leader["signer"].startswith("DEMO ") and seal["organisation"]
+
+
+def test_text_output_names_signers_and_verdict(agency: Agency) -> None:
+    result = vanthu(agency.home, "verify", str(agency.issued))
+    assert result.returncode == 0, result.stderr
+    assert "HỢP LỆ" in result.stdout and "chứng thư cá nhân" not in result.stderr
+    assert "cá nhân" in result.stdout and "cơ quan" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_unsigned_is_4_and_unreadable_is_3(agency: Agency, tmp_path: Path) -> None:
+    reader_pdf = tmp_path / "unsigned.pdf"
+    reader_pdf.write_bytes(_unsigned_pdf())
+    result = vanthu(agency.home, "verify", str(reader_pdf), "--json")
+    assert result.returncode == 4, result.stderr
+    assert json.loads(result.stdout)["verdict"] == "unsigned"
+    garbage = tmp_path / "rac.pdf"
+    garbage.write_bytes(b"%PDF-1.7\n this is not really a PDF")
+    result = vanthu(agency.home, "verify", str(garbage), "--json")
+    assert result.returncode == 3
+    assert json.loads(result.stdout)["verdict"] is None
+    missing = vanthu(agency.home, "verify", str(tmp_path / "khong-co.pdf"))
+    assert missing.returncode == 3 and missing.stderr.startswith("Lỗi:")
+
+
+def test_trust_is_repeatable_and_works_outside_an_agency(agency: Agency, tmp_path: Path) -> None:
+    nowhere = tmp_path / "khong-phai-co-quan"
+    nowhere.mkdir()
+    untrusted = vanthu(nowhere, "verify", str(agency.issued), "--json")
+    assert untrusted.returncode == 1  # no agency, no --trust: nothing to trust, refused
+    stranger = tmp_path / "goc-la.pem"
+    stranger.write_bytes(_other_root_pem())
+    only_stranger = vanthu(
+        nowhere, "verify", str(agency.issued), "--json", "--trust", str(stranger)
+    )
+    assert only_stranger.returncode == 2, only_stranger.stdout
+    report = json.loads(only_stranger.stdout)
+    assert report["verdict"] == "indeterminate"
+    assert all(not s["trusted"] for s in report["signatures"])
+    assert any("gốc tin cậy" in r for r in report["reasons"])
+    assert any("trusted root" in r for r in report["reasons_en"])
+    both = vanthu(
+        nowhere,
+        "verify",
+        str(agency.issued),
+        "--json",
+        "--trust",
+        str(stranger),
+        "--trust",
+        str(agency.root),
+    )
+    assert both.returncode == 0, both.stdout
+    assert json.loads(both.stdout)["verdict"] == "valid"
+
+
+def test_html_and_pdf_reports_carry_the_signers_vietnamese_name(
+    agency: Agency, tmp_path: Path
+) -> None:
+    report = json.loads(vanthu(agency.home, "verify", str(agency.issued), "--json").stdout)
+    signer = report["signatures"][0]["signer"]
+    assert any(ch in signer for ch in "ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
+    html = tmp_path / "bao-cao.html"
+    result = vanthu(agency.home, "verify", str(agency.issued), "--report", str(html))
+    assert result.returncode == 0, result.stderr
+    text = html.read_text(encoding="utf-8")
+    assert signer in text and "HỢP LỆ" in text and "chứng thư cá nhân" in text
+    pdf = tmp_path / "bao-cao.pdf"
+    result = vanthu(agency.home, "verify", str(agency.issued), "--json", "--report", str(pdf))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["verdict"] == "valid"
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    shown = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert signer in shown
+    assert "KẾT QUẢ KIỂM TRA CHỮ KÝ SỐ" in shown and "Tình trạng thu hồi lúc ký" in shown
+    refused = vanthu(agency.home, "verify", str(agency.issued), "--report", str(tmp_path / "x.doc"))
+    assert refused.returncode == 1 and ".html hoặc .pdf" in refused.stderr
+
+
+def _unsigned_pdf() -> bytes:
+    import io
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+
+    writer = PdfFileWriter(stream_xrefs=False)
+    page = PageObject(
+        contents=writer.add_object(generic.StreamObject(stream_data=b"")),
+        media_box=generic.ArrayObject(generic.NumberObject(v) for v in (0, 0, 595, 842)),
+    )
+    writer.insert_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _other_root_pem() -> bytes:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Gốc lạ")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM)
