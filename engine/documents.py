@@ -308,7 +308,7 @@ def _sign_personally(session: Session, ws: Workspace, document: Document, user: 
     """The leader's certification signature on the converted PDF (DocMDP: form filling only)."""
     pdf = _pdf_to_sign(session, ws, document, user)
     key = keys.personal_key(ws, user.username)
-    with keys.signing_policy(ws):
+    with keys.signing_policy(ws, keys.PERSONAL_LEVEL):
         signed = certify(
             pdf,
             key,

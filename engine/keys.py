@@ -23,6 +23,8 @@ from signing import (
     make_archival,
 )
 
+PERSONAL_LEVEL: Level = "B-T"
+"""The leader's signature carries the TSA's time, as the agency seal does."""
 IMAGES = "images"
 SEAL_IMAGE = "seal.png"
 

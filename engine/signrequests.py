@@ -293,13 +293,14 @@ def request_signature(
     assert registered.id is not None
     certificate, chain = _parse_pem(registered.pem.encode("ascii"))
     check_signing_policy(certificate, chain, kind="person", trust_roots=keys.trust_roots(ws))
-    prepared = prepare_certification(
-        pdf,
-        certificate,
-        chain,
-        keys.signature_image(ws, user.username),
-        location=_place(session, document),
-    )
+    with keys.signing_policy(ws, keys.PERSONAL_LEVEL):
+        prepared = prepare_certification(
+            pdf,
+            certificate,
+            chain,
+            keys.signature_image(ws, user.username),
+            location=_place(session, document),
+        )
     put_content(ws.store, prepared.pdf, "application/pdf")
     request = SignRequest(
         document_id=document.id,

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -68,10 +68,8 @@ def revoke(
         raise SigningError(f"bộ khóa DEMO không cấp chứng thư nào có sê-ri {serial:x}")
     if not found.issuer:
         raise SigningError("không thu hồi được chứng thư gốc (root) bằng danh sách thu hồi")
-    # OCSP and CRLs carry whole seconds: round up, never report a revocation before it happened
-    moment = (at or datetime.now(UTC)).astimezone(UTC)
-    if moment.microsecond:
-        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    # OCSP and CRLs carry whole seconds: round down, so the very next signature sees it
+    moment = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     with _locked(pki):
         current = _read(pki)
         if serial in current:

@@ -262,10 +262,8 @@ async def _signature(document: _Document, context: Context, stamped_later: bool)
             level = "B-LTA" if stamped_later else "B-LT"
     best_time: datetime | None
     result: pyhanko_ades.AdESBasicValidationResult[PdfSignatureStatus]
-    if has_timestamp is not None:  # pyHanko's with-time process needs a signature timestamp
-        result = await pyhanko_ades.ades_lta_validation(
-            embedded, document.spec, timing_info=document.timing
-        )
+    if has_timestamp is not None:
+        result = await _with_time(document, embedded, ria)
         best_time = result.best_signature_time
     else:
         result = await _basic(document, embedded)
@@ -292,6 +290,42 @@ async def _signature(document: _Document, context: Context, stamped_later: bool)
             context = dataclasses.replace(context, structure=structure)
     context = dataclasses.replace(context, level=level)
     return signature_finding(context, status, subindication, result.failure_msg, facts, best_time)
+
+
+async def _with_time(
+    document: _Document, embedded: EmbeddedPdfSignature, ria: LocalKnowledge
+) -> pyhanko_ades.AdESBasicValidationResult:
+    """ETSI's process for a signature with time: judged now, its timestamp as proof it existed
+    then (a certificate revoked after the timestamp leaves it valid). Only when that cannot
+    pass — the certificate has expired since — does the long-term process look at the PDF's
+    own validation data and document timestamps (B-LT, B-LTA)."""
+    spec = document.spec.signature_validation_spec
+    known = spec.local_knowledge
+    if ria.known_ocsps or ria.known_crls:
+        known = dataclasses.replace(
+            known,
+            known_ocsps=[*known.known_ocsps, *ria.known_ocsps],
+            known_crls=[*known.known_crls, *ria.known_crls],
+        )
+        spec = dataclasses.replace(spec, local_knowledge=known)
+    result = await pyhanko_ades.ades_with_time_validation(
+        embedded.signed_data,
+        spec,
+        timing_info=document.timing,
+        raw_digest=embedded.compute_digest(),
+        extra_status_kwargs=embedded.summarise_integrity_info(),
+        status_cls=PdfSignatureStatus,
+    )
+    if result.ades_subindic in _EXPIRED_SINCE and (known.known_ocsps or known.known_crls):
+        full = dataclasses.replace(document.spec, signature_validation_spec=spec)
+        return await pyhanko_ades.ades_lta_validation(embedded, full, timing_info=document.timing)
+    return result
+
+
+_EXPIRED_SINCE = (
+    AdESIndeterminate.OUT_OF_BOUNDS_NO_POE,
+    AdESIndeterminate.OUT_OF_BOUNDS_NOT_REVOKED,
+)
 
 
 async def _basic(

@@ -383,7 +383,7 @@ def _startxref(pdf: bytes) -> int:
 def _trailer(reader: PdfFileReader, size: int, previous: int, xref_at: int) -> bytes:
     root = reader.trailer.raw_get("/Root")
     info = reader.trailer.raw_get("/Info") if "/Info" in reader.trailer else None
-    ids = reader.trailer.get("/ID", None)
+    ids = reader.trailer["/ID"] if "/ID" in reader.trailer else None  # noqa: SIM401 (no .get)
     parts = [b"/Size %d" % size, b"/Root %d %d R" % (root.idnum, root.generation)]
     if info is not None:
         parts.append(b"/Info %d %d R" % (info.idnum, info.generation))

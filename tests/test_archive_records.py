@@ -79,7 +79,9 @@ def test_every_issued_document_is_a_record_whose_metadata_agrees_in_db_and_store
     # permanent: the objects are locked as long as the store allows
     assert agency.store.retention(content_key(pdf.sha256)) == agency.store.max_retain_until
     report = meta["signature_report"]
-    assert report["verdict"] == "valid" and len(report["signatures"]) == 2
+    assert report["verdict"] == "valid"  # kept as PAdES B-LTA: leader, seal, document timestamp
+    kept = [(s["type"], s["level"]) for s in report["signatures"]]
+    assert kept == [("signature", "B-LTA"), ("signature", "B-LTA"), ("document_timestamp", None)]
 
     letter_record = _record(agency, letter)
     year = vietnam_time(letter_record.issued_at).year  # type: ignore[arg-type]

@@ -186,7 +186,8 @@ def test_the_readme_walkthrough_from_draft_to_archive(home: Path, tmp_path: Path
     report = json.loads(ok("verify", str(issued), "--json"))
     assert report["verdict"] == "valid"
     assert [s["modification"] for s in report["signatures"]] == ["form_filling", "none"]
-    records = json.loads(ok("archive", "search", "quy che van thu", "--json"))
+    found = json.loads(ok("archive", "search", "quy che van thu", "--as", "luutru", "--json"))
+    records = found["results"]
     assert [r["symbol"] for r in records] == ["01/QĐ-SNV"]
     files = ok(
         "archive",

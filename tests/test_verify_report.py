@@ -84,9 +84,9 @@ def test_json_report_has_every_field_for_both_signatures(agency: Agency) -> None
         assert sig["subindication"] is None
         assert sig["revocation"] == "good" and sig["revocation_source"] == "online"
         assert sig["revocation_time"] is None and sig["revocation_reason"] is None
-        assert sig["level"] == "B-B" and sig["timestamp_time"] is None
         assert sig["claimed_signing_time"].endswith("+07:00")
-        assert sig["signing_time"] == sig["claimed_signing_time"]
+        assert sig["level"] == "B-T" and sig["timestamp_time"].endswith("+07:00")
+        assert sig["signing_time"] == sig["timestamp_time"]
         assert int(sig["serial"], 16) > 0 and sig["issuer"].startswith("DEMO CA")
         assert sig["problems"] == [] == sig["problems_en"]
     assert leader["signer"].startswith("DEMO ") and seal["organisation"]
