@@ -202,18 +202,6 @@ def apply_manifest(record: ArchiveRecord, manifest: RecordManifest) -> ArchiveRe
 # --- finding (metadata words) and retrieving ------------------------------------------------
 
 
-def search(ws: Workspace, query: str, *, limit: int = 20) -> list[ArchiveRecord]:
-    """Records whose metadata holds every word of ``query``, diacritics ignored, newest first."""
-    words = fold(query).split()
-    with Session(ws.db) as session:
-        statement = select(ArchiveRecord).where(col(ArchiveRecord.disposed_at).is_(None))
-        for word in words:
-            statement = statement.where(col(ArchiveRecord.search_text).contains(word))
-        return list(
-            session.exec(statement.order_by(col(ArchiveRecord.archived_at).desc()).limit(limit))
-        )
-
-
 @dataclass(frozen=True)
 class Retrieved:
     """A record written out to a folder, every object's hash checked on the way."""

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from engine import audit, keys
 from engine.attachments import ATTACHMENT, ATTACHMENT_ISSUED, files_of_kind
 from engine.db import transaction
-from engine.documents import Upload, _drafter, _store_file, latest_file
+from engine.documents import Upload, drafter, latest_file, store_file
 from engine.errors import InvalidInput, NotAllowed, NotFound
 from engine.models import Agency, Document, DocumentFile
 from engine.runtime import user_named
@@ -34,12 +34,12 @@ def add_attachment(ws: Workspace, document_id: int, username: str, upload: Uploa
     """
     _check_pdf(upload, ws.settings.max_upload_bytes)
     with transaction(ws.db) as session:
-        user = _drafter(session, ws, document_id, username)
+        user = drafter(session, ws, document_id, username)
         earlier = _attachments(session, document_id)
         # the same file name again is a new version of that attachment, not another one
         same = [f.version for f in earlier if f.filename == upload.filename]
         ordinal = same[0] if same else max((f.version for f in earlier), default=0) + 1
-        sha = _store_file(
+        sha = store_file(
             session, ws, document_id, ATTACHMENT, ordinal, upload.data, upload.filename, user
         )
         audit.append(
@@ -101,7 +101,7 @@ def make_copy(ws: Workspace, document_id: int, username: str) -> Copy:
     with transaction(ws.db) as session:
         clerk = user_named(session, username)
         name = f"{symbol.replace('/', '-')}-ban-sao.pdf"
-        sha = _store_file(session, ws, document_id, COPY, issued.version, pdf, name, clerk)
+        sha = store_file(session, ws, document_id, COPY, issued.version, pdf, name, clerk)
         audit.append(
             session,
             actor=username,

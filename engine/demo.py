@@ -12,13 +12,14 @@ from typing import Any
 import yaml
 from sqlmodel import Session
 
-from engine import archive, audit, documents, outbox
+from engine import audit, documents, outbox, search
 from engine.agency import setup_demo_agency
 from engine.config import Settings, write_settings_file
 from engine.errors import EngineError, InvalidInput
 from engine.keys import trust_roots
 from engine.models import Document
 from engine.outbox import StepRun
+from engine.search import SearchQuery
 from engine.workspace import Workspace, open_workspace
 from signing import verify_document
 from storage import get_content
@@ -115,8 +116,8 @@ def run_demo(settings: Settings, echo: Echo) -> None:
     echo("\n3. Kết quả")
     for document_id in (doc, letter):
         _show_result(ws, document_id, home / "out", echo)
-    found = archive.search(ws, "quyet dinh bo nhiem")
-    echo(f"  Tìm 'quyet dinh bo nhiem' trong lưu trữ: {[r.record_id for r in found]}")
+    found = search.search(ws, SearchQuery("quyet dinh bo nhiem"), username="luutru")
+    echo(f"  Tìm 'quyet dinh bo nhiem' trong lưu trữ: {[h.record_id for h in found.hits]}")
     chain = audit.verify_chain(ws.db)
     echo(f"  Nhật ký: {chain.events} sự kiện, {'nguyên vẹn' if chain.intact else 'HỎNG'}")
     command = sys.argv[0] if Path(sys.argv[0]).name == "vanthu" else "vanthu"
@@ -133,7 +134,7 @@ def _show_result(ws: Workspace, document_id: int, out_dir: Path, echo: Echo) -> 
     target = out_dir / issued.filename
     target.write_bytes(pdf)
     report = verify_document(pdf, trust_roots(ws))
-    records = archive.search(ws, document.symbol)
+    records = search.search(ws, SearchQuery(symbol=document.symbol), username="luutru").hits
     echo(f"  Số: {document.symbol} — {document.doc_type} {document.subject}")
     echo(f"    PDF ban hành: {target}")
     echo(f"    Bản lưu: {records[0].record_id if records else '?'} trong {ws.store.url}")

@@ -176,12 +176,12 @@ def _add_draft(
 ) -> None:
     check_docx(upload.data, upload.filename, max_bytes=ws.settings.max_upload_bytes)
     assert document.id is not None
-    sha = _store_file(
+    sha = store_file(
         session, ws, document.id, "draft", version, upload.data, upload.filename, author, comment
     )
     if pdf is not None:  # already converted and checked: the convert step will reuse it
         pdf_name = upload.filename.rsplit(".", 1)[0] + ".pdf"
-        _store_file(session, ws, document.id, "pdf", version, pdf, pdf_name, author)
+        store_file(session, ws, document.id, "pdf", version, pdf, pdf_name, author)
     audit.append(
         session,
         actor=author.username,
@@ -191,7 +191,7 @@ def _add_draft(
     )
 
 
-def _store_file(
+def store_file(
     session: Session,
     ws: Workspace,
     document_id: int,
@@ -225,10 +225,10 @@ def upload_version(
 ) -> int:
     """A new draft version from whoever holds the drafting task; older versions stay."""
     with Session(ws.db) as session:
-        _drafter(session, ws, document_id, username)  # refuse before the slow conversion
+        drafter(session, ws, document_id, username)  # refuse before the slow conversion
     checked = _checked_pdf(ws, upload)
     with transaction(ws.db) as session:
-        user = _drafter(session, ws, document_id, username)
+        user = drafter(session, ws, document_id, username)
         version = latest_file(session, document_id, "draft").version + 1
         document = _document(session, document_id)
         _add_draft(
@@ -237,7 +237,7 @@ def upload_version(
     return version
 
 
-def _drafter(session: Session, ws: Workspace, document_id: int, username: str) -> User:
+def drafter(session: Session, ws: Workspace, document_id: int, username: str) -> User:
     """The user, if they hold an open task whose step can submit a draft."""
     user = user_named(session, username)
     instance = instance_of(session, document_id)
@@ -348,7 +348,7 @@ def store_signed(
     assert document.id is not None
     version = latest_file(session, document.id, "pdf").version
     name = f"van-ban-{document.id}-da-ky.pdf"
-    sha = _store_file(session, ws, document.id, "signed", version, signed, name, user)
+    sha = store_file(session, ws, document.id, "signed", version, signed, name, user)
     detail: dict[str, object] = {"sha256": sha, "certificate_serial": certificate_serial}
     if via is not None:
         detail["via"] = via
@@ -449,7 +449,7 @@ def receive_incoming(ws: Workspace, username: str, upload: Upload, request: Inco
         session.add(document)
         session.flush()
         assert document.id is not None
-        sha = _store_file(
+        sha = store_file(
             session, ws, document.id, "received", 1, upload.data, upload.filename, clerk
         )
         audit.append(

@@ -7,12 +7,12 @@ import json
 import pytest
 from sqlmodel import Session
 
-from engine import archive, documents
+from engine import documents
 from engine.errors import InvalidInput, NotAllowed
 from engine.models import Document
 from engine.workspace import Workspace
 from storage import get_content
-from tests_support import issue_document, open_task_steps
+from tests_support import archived_documents, issue_document, open_task_steps
 
 
 def _received_pdf(ws: Workspace) -> bytes:
@@ -60,7 +60,7 @@ def test_an_incoming_document_is_verified_registered_assigned_and_archived(
     with Session(ws.db) as session:
         document = session.get(Document, doc)
         assert document is not None and document.number == 1
-    assert [r.document_id for r in archive.search(ws, "DEN bo nhiem")] == [doc]
+    assert archived_documents(ws, "bo nhiem", direction="incoming") == [doc]
 
 
 def test_a_tampered_pdf_is_received_with_an_invalid_verdict(make_agency) -> None:  # type: ignore[no-untyped-def]

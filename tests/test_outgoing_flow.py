@@ -14,7 +14,14 @@ from engine.models import ArchiveRecord, Document, OutboxItem
 from engine.workspace import Workspace
 from signing import verify_document
 from storage import get_content, read_record
-from tests_support import DECISION, LETTER, issue_document, open_task_steps, pdfsig_lines
+from tests_support import (
+    DECISION,
+    LETTER,
+    archived_documents,
+    issue_document,
+    open_task_steps,
+    pdfsig_lines,
+)
 
 
 def _issued_pdf(ws: Workspace, doc: int) -> bytes:
@@ -39,9 +46,9 @@ def test_a_decision_is_numbered_sealed_verified_and_archived(
     assert leader.certification and leader.modification == "form_filling" and leader.valid
     assert "Phạm Minh Đức" in leader.signer and seal.valid and "SỞ NỘI VỤ" in seal.signer
 
-    found = archive.search(agency, "quyet dinh bo nhiem pho truong phong")
-    assert [r.document_id for r in found] == [doc]
-    record = found[0]
+    assert archived_documents(agency, "quyet dinh bo nhiem pho truong phong") == [doc]
+    with Session(agency.db) as session:
+        record = session.exec(select(ArchiveRecord).where(ArchiveRecord.document_id == doc)).one()
     retrieved = archive.retrieve(agency, record.record_id, "luutru", tmp_path / "out")
     pdf_copy = next(p for p in retrieved.files if p.suffix == ".pdf")
     assert hashlib.sha256(pdf_copy.read_bytes()).hexdigest() == record.pdf_sha256
@@ -91,4 +98,4 @@ def test_an_issued_document_on_the_s3_store(make_agency, s3_store_url: str) -> N
     ws = make_agency(store_url=s3_store_url)
     doc = issue_document(ws)
     assert verify_document(_issued_pdf(ws, doc), keys.trust_roots(ws)).verdict == "valid"
-    assert archive.search(ws, "01/QĐ-SNV")
+    assert archived_documents(ws, "", symbol="01/QĐ-SNV") == [doc]

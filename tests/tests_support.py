@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from engine import documents
-from engine.models import Task, WorkflowInstance
+from engine import documents, search
+from engine.models import ArchiveRecord, Task, WorkflowInstance
 from engine.workspace import Workspace
 
 DECISION = documents.DraftRequest(
@@ -44,6 +44,22 @@ def open_task_steps(ws: Workspace, document_id: int) -> list[str]:
                 .order_by(col(Task.id))
             ).all()
         )
+
+
+def archived_documents(ws: Workspace, text: str, **filters: object) -> list[int]:
+    """The documents whose archive records the archivist finds with ``text`` and filters."""
+    query = search.SearchQuery(text=text, **filters)  # type: ignore[arg-type]
+    hits = search.search(ws, query, username="luutru").hits
+    with Session(ws.db) as session:
+        by_record = {
+            r.record_id: r.document_id
+            for r in session.exec(
+                select(ArchiveRecord).where(
+                    col(ArchiveRecord.record_id).in_([h.record_id for h in hits])
+                )
+            )
+        }
+    return [by_record[h.record_id] for h in hits]
 
 
 def issue_document(ws: Workspace, request: documents.DraftRequest = DECISION) -> int:
