@@ -102,7 +102,21 @@ class _Page:
 
 
 def docx_to_pdf(docx: bytes, *, soffice: str = "soffice", timeout_s: float = 120) -> bytes:
-    """Convert with headless LibreOffice, a fresh profile per call so calls may run side by side."""
+    """Convert a draft with headless LibreOffice."""
+    return libreoffice_pdf(docx, "du-thao.docx", "dự thảo", soffice=soffice, timeout_s=timeout_s)
+
+
+def libreoffice_pdf(
+    data: bytes,
+    filename: str,
+    what: str,
+    *,
+    import_filter: str | None = None,
+    soffice: str = "soffice",
+    timeout_s: float = 120,
+) -> bytes:
+    """Convert ``data`` (named ``filename``, which gives LibreOffice its type) to PDF, with a
+    fresh profile per call so calls may run side by side; ``what`` names it in errors."""
     executable = shutil.which(soffice)
     if executable is None:
         raise ConversionError(
@@ -112,14 +126,15 @@ def docx_to_pdf(docx: bytes, *, soffice: str = "soffice", timeout_s: float = 120
         )
     with tempfile.TemporaryDirectory(prefix="vanthu-soffice-") as tmp:
         root = Path(tmp)
-        source = root / "du-thao.docx"
-        source.write_bytes(docx)
+        source = root / filename
+        source.write_bytes(data)
         command = [
             executable,
             f"-env:UserInstallation={(root / 'profile').as_uri()}",
             "--headless",
             "--norestore",
             "--nolockcheck",
+            *([f"--infilter={import_filter}"] if import_filter else []),
             "--convert-to",
             "pdf:writer_pdf_Export",
             "--outdir",
@@ -127,10 +142,10 @@ def docx_to_pdf(docx: bytes, *, soffice: str = "soffice", timeout_s: float = 120
             str(source),
         ]
         returncode, output = _run(command, timeout_s, what="LibreOffice")
-        result = root / "out" / "du-thao.pdf"
+        result = root / "out" / (source.stem + ".pdf")
         if returncode != 0 or not result.is_file() or result.stat().st_size == 0:
             raise ConversionError(
-                f"LibreOffice không chuyển được dự thảo sang PDF (mã thoát {returncode}): "
+                f"LibreOffice không chuyển được {what} sang PDF (mã thoát {returncode}): "
                 f"{output[-_STDERR_TAIL:].strip() or 'không có thông báo lỗi'}"
             )
         return result.read_bytes()

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 from datetime import datetime
-from pathlib import Path
 
 import jinja2
 
-from engine.conversion import _run
-from engine.errors import ConversionError
-from signing import DocumentReport
+from engine.conversion import libreoffice_pdf
+from signing import DocumentReport, reason_text
 
 TEMPLATE = "verify_report.html"
 VERDICTS = {
@@ -56,18 +52,6 @@ CHANGES = {
     "other": "THAY ĐỔI NỘI DUNG KHÁC",
     "no_changes": "không được thay đổi",
 }
-REASONS = {
-    "key_compromise": "lộ khóa bí mật",
-    "ca_compromise": "lộ khóa của CA",
-    "affiliation_changed": "thay đổi đơn vị công tác",
-    "superseded": "đã được thay thế",
-    "cessation_of_operation": "ngừng sử dụng",
-    "certificate_hold": "tạm dừng",
-    "privilege_withdrawn": "rút quyền",
-    "unspecified": "không nêu lý do",
-}
-"""RFC 5280 revocation reasons as asn1crypto names them."""
-_STDERR_TAIL = 2000
 
 _environment = jinja2.Environment(
     loader=jinja2.PackageLoader("engine", "templates"),
@@ -98,42 +82,18 @@ def render_html(report: DocumentReport, file_name: str, pdf: bytes) -> str:
         sources=SOURCES,
         covers=COVERS,
         changes=CHANGES,
-        reason_text=lambda reason: REASONS.get(reason, reason),
+        reason_text=reason_text,
         yes_no=lambda value: "có" if value else "KHÔNG",
     )
 
 
 def html_to_pdf(html: str, *, soffice: str = "soffice", timeout_s: float = 120) -> bytes:
-    """Convert with headless LibreOffice (the HTML opened as a Writer text), a fresh profile."""
-    executable = shutil.which(soffice)
-    if executable is None:
-        raise ConversionError(
-            f"không tìm thấy LibreOffice '{soffice}': cài gói libreoffice hoặc sửa đường dẫn "
-            "soffice trong cấu hình",
-            retryable=False,
-        )
-    with tempfile.TemporaryDirectory(prefix="vanthu-report-") as tmp:
-        root = Path(tmp)
-        source = root / "bao-cao.html"
-        source.write_text(html, encoding="utf-8")
-        command = [
-            executable,
-            f"-env:UserInstallation={(root / 'profile').as_uri()}",
-            "--headless",
-            "--norestore",
-            "--nolockcheck",
-            "--infilter=HTML (StarWriter)",
-            "--convert-to",
-            "pdf:writer_pdf_Export",
-            "--outdir",
-            str(root / "out"),
-            str(source),
-        ]
-        returncode, output = _run(command, timeout_s, what="LibreOffice")
-        result = root / "out" / "bao-cao.pdf"
-        if returncode != 0 or not result.is_file() or result.stat().st_size == 0:
-            raise ConversionError(
-                f"LibreOffice không chuyển được báo cáo sang PDF (mã thoát {returncode}): "
-                f"{output[-_STDERR_TAIL:].strip() or 'không có thông báo lỗi'}"
-            )
-        return result.read_bytes()
+    """Convert with headless LibreOffice, the HTML opened as a Writer text."""
+    return libreoffice_pdf(
+        html.encode("utf-8"),
+        "bao-cao.html",
+        "báo cáo",
+        import_filter="HTML (StarWriter)",
+        soffice=soffice,
+        timeout_s=timeout_s,
+    )

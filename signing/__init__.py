@@ -35,7 +35,14 @@ from signing._pki import (
     issued_certificates,
     load_demo_pki,
 )
-from signing._policy import LEVELS, Level, SigningPolicy, check_signing_policy, signing_policy
+from signing._policy import (
+    LEVELS,
+    Level,
+    SigningPolicy,
+    check_signing_policy,
+    reason_text,
+    signing_policy,
+)
 from signing._report import DocumentReport, SignatureReport
 from signing._revocation import REASONS as REVOCATION_REASONS
 from signing._revocation import Revocation, revocations, revoke
@@ -87,6 +94,7 @@ __all__ = [
     "open_pkcs11_key",
     "pdf_page_count",
     "prepare_certification",
+    "reason_text",
     "renew_archival_timestamp",
     "revocations",
     "revoke",

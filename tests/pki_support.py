@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -10,14 +9,10 @@ from pathlib import Path
 
 from fixtures_pki import DEMO_AGENCY as AGENCY
 from fixtures_pki import DEMO_OFFICIALS as OFFICIALS
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.generic import pdf_name
-from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+from pdf_support import LAYOUT, text_pdf
 
 from signing import (
-    Box,
     DemoPKI,
-    FormLayout,
     Level,
     SigningKey,
     SigningPolicy,
@@ -29,44 +24,15 @@ from signing import (
     ensure_pki_services,
     issue,
     load_pkcs12,
-    seal_over_signer,
     signing_policy,
 )
 
-SIGNER_BOX = Box(0, 360, 250, 520, 320)
-LAYOUT = FormLayout(
-    number=Box(0, 85, 745, 250, 765),
-    date=Box(0, 372, 745, 560, 765),
-    signer=SIGNER_BOX,
-    seal=seal_over_signer(SIGNER_BOX),
-)
 NUMBER = "07/QĐ-SNV"
 DATE = "ngày 07 tháng 01 năm 2026"
 
 
 def one_page_pdf() -> bytes:
-    writer = PdfFileWriter(stream_xrefs=False)
-    font = writer.add_object(
-        generic.DictionaryObject(
-            {
-                pdf_name("/Type"): pdf_name("/Font"),
-                pdf_name("/Subtype"): pdf_name("/Type1"),
-                pdf_name("/BaseFont"): pdf_name("/Times-Roman"),
-            }
-        )
-    )
-    ops = b"BT /F1 14 Tf 80 600 Td (QUYET DINH ve viec thu nghiem chu ky) Tj ET"
-    page = PageObject(
-        contents=writer.add_object(generic.StreamObject(stream_data=ops)),
-        media_box=generic.ArrayObject(generic.NumberObject(v) for v in (0, 0, 595, 842)),
-        resources=generic.DictionaryObject(
-            {pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): font})}
-        ),
-    )
-    writer.insert_page(page)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    return text_pdf([[(80, 600, b"QUYET DINH ve viec thu nghiem chu ky")]])
 
 
 @dataclass(frozen=True)

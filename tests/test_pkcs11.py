@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fixtures_pkcs11 import Tokens
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.generic import pdf_name
-from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
+from pdf_support import LAYOUT, text_pdf
 
 from signing import (
-    Box,
     DemoPKI,
-    FormLayout,
     PreparedSignature,
     SigningError,
     SigningPolicy,
@@ -27,45 +22,15 @@ from signing import (
     finish_signature,
     open_pkcs11_key,
     prepare_certification,
-    seal_over_signer,
     signing_policy,
     verify_digest_signature,
     verify_document,
 )
 from tests_support import pdfsig_lines
 
-SIGNER_BOX = Box(0, 360, 250, 520, 320)
-LAYOUT = FormLayout(
-    number=Box(0, 85, 745, 250, 765),
-    date=Box(0, 372, 745, 560, 765),
-    signer=SIGNER_BOX,
-    seal=seal_over_signer(SIGNER_BOX),
-)
-
 
 def _pdf_with_fields() -> bytes:
-    writer = PdfFileWriter(stream_xrefs=False)
-    font = writer.add_object(
-        generic.DictionaryObject(
-            {
-                pdf_name("/Type"): pdf_name("/Font"),
-                pdf_name("/Subtype"): pdf_name("/Type1"),
-                pdf_name("/BaseFont"): pdf_name("/Times-Roman"),
-            }
-        )
-    )
-    ops = b"BT /F1 13 Tf 80 600 Td (Van ban ky tren thiet bi) Tj ET"
-    page = PageObject(
-        contents=writer.add_object(generic.StreamObject(stream_data=ops)),
-        media_box=generic.ArrayObject(generic.NumberObject(v) for v in (0, 0, 595, 842)),
-        resources=generic.DictionaryObject(
-            {pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): font})}
-        ),
-    )
-    writer.insert_page(page)
-    out = io.BytesIO()
-    writer.write(out)
-    return add_form_fields(out.getvalue(), LAYOUT)
+    return add_form_fields(text_pdf([[(80, 600, b"Van ban ky tren thiet bi")]]), LAYOUT)
 
 
 @pytest.fixture(scope="module")

@@ -22,12 +22,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import NoEncryption
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from pdf_support import LAYOUT, SIGNER_BOX, text_pdf
 from PIL import Image, ImageChops
 from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 from pyhanko.sign.signers import PdfTimeStamper
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -47,35 +46,16 @@ from signing import (
     draw_seal_image,
     draw_signature_image,
     issue,
-    seal_over_signer,
     verify_document,
 )
 
 NUMBER = "05/QĐ-UBND"
 DATE = "ngày 05 tháng 01 năm 2026"
 BODY = b"Noi dung van ban thu nghiem"
-SIGNER_BOX = Box(0, 360, 250, 520, 320)
-LAYOUT = FormLayout(
-    number=Box(0, 85, 745, 250, 765),
-    date=Box(0, 372, 745, 560, 765),
-    signer=SIGNER_BOX,
-    seal=seal_over_signer(SIGNER_BOX),
-)
 
 
 def one_page_pdf() -> bytes:
     """A4 page with the words of a Decree 30 document in the places LAYOUT points at."""
-    writer = PdfFileWriter(stream_xrefs=False)
-    font = writer.add_object(
-        generic.DictionaryObject(
-            {
-                pdf_name("/Type"): pdf_name("/Font"),
-                pdf_name("/Subtype"): pdf_name("/Type1"),
-                pdf_name("/BaseFont"): pdf_name("/Times-Roman"),
-                pdf_name("/Encoding"): pdf_name("/WinAnsiEncoding"),
-            }
-        )
-    )
     words = [
         (60, 780, b"SO NOI VU TINH MAU"),
         (60, 750, b"So:"),
@@ -85,18 +65,7 @@ def one_page_pdf() -> bytes:
         (405, 330, b"GIAM DOC"),
         (395, 235, b"Nguyen Van An"),
     ]
-    ops = b" ".join(b"BT /F1 13 Tf %d %d Td (%s) Tj ET" % word for word in words)
-    page = PageObject(
-        contents=writer.add_object(generic.StreamObject(stream_data=ops)),
-        media_box=generic.ArrayObject(generic.NumberObject(v) for v in (0, 0, 595, 842)),
-        resources=generic.DictionaryObject(
-            {pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): font})}
-        ),
-    )
-    writer.insert_page(page)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    return text_pdf([words])
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pdf_support import A4, LAYOUT, SIGNER_BOX, text_pdf
 from PIL import Image
 from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.misc import PdfStreamError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 from sqlmodel import Session, select
 
 from engine import documents
@@ -35,9 +34,7 @@ from signing import (
     FIELD_COPY,
     FIELD_SEAL,
     FIELD_SIGNER,
-    Box,
     DemoPKI,
-    FormLayout,
     SigningError,
     SigningKey,
     add_form_fields,
@@ -46,57 +43,21 @@ from signing import (
     draw_signature_image,
     electronic_copy,
     issue,
-    seal_over_signer,
     sign_attachment,
 )
 from storage import get_content
 from tests_support import DECISION, pdfsig_lines
 
 MM = 72 / 25.4
-A4 = (595.0, 842.0)
 SYMBOL = "05/QĐ-UBND"
 AGENCY = "DEMO Sở Nội vụ tỉnh Mẫu"
-SIGNER_BOX = Box(0, 360, 250, 520, 320)
-LAYOUT = FormLayout(
-    number=Box(0, 85, 745, 250, 765),
-    date=Box(0, 372, 745, 560, 765),
-    signer=SIGNER_BOX,
-    seal=seal_over_signer(SIGNER_BOX),
-)
 ISO_VIETNAM = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00$")
 
 
 def plain_pdf(pages: int = 1, size: tuple[float, float] = A4) -> bytes:
     """Pages of ASCII text in a standard font, as another program would make them."""
-    writer = PdfFileWriter(stream_xrefs=False)
-    font = writer.add_object(
-        generic.DictionaryObject(
-            {
-                pdf_name("/Type"): pdf_name("/Font"),
-                pdf_name("/Subtype"): pdf_name("/Type1"),
-                pdf_name("/BaseFont"): pdf_name("/Times-Roman"),
-            }
-        )
-    )
-    for number in range(1, pages + 1):
-        words = [
-            (60, 780, b"SO NOI VU TINH MAU"),
-            (60, 750, b"So:"),
-            (250, 650, b"PHU LUC %d" % number),
-            (405, 330, b"GIAM DOC"),
-        ]
-        ops = b" ".join(b"BT /F1 13 Tf %d %d Td (%s) Tj ET" % word for word in words)
-        page = PageObject(
-            contents=writer.add_object(generic.StreamObject(stream_data=ops)),
-            media_box=generic.ArrayObject(generic.FloatObject(v) for v in (0, 0, *size)),
-            resources=generic.DictionaryObject(
-                {pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): font})}
-            ),
-        )
-        writer.insert_page(page)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    words = [(60, 780, b"SO NOI VU TINH MAU"), (60, 750, b"So:"), (405, 330, b"GIAM DOC")]
+    return text_pdf([[*words, (250, 650, b"PHU LUC %d" % n)] for n in range(1, pages + 1)], size)
 
 
 @dataclass(frozen=True)

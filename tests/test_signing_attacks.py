@@ -12,29 +12,19 @@ from collections.abc import Callable
 
 import pdf_attacks as attacks
 import pytest
+from pdf_support import LAYOUT
 
 from signing import (
     FIELD_NUMBER,
-    Box,
     DemoPKI,
     DocumentReport,
-    FormLayout,
     SigningKey,
     add_form_fields,
     certify,
     draw_seal_image,
     draw_signature_image,
     issue,
-    seal_over_signer,
     verify_document,
-)
-
-SIGNER_BOX = Box(0, 360, 250, 520, 320)
-LAYOUT = FormLayout(
-    number=Box(0, 85, 745, 250, 765),
-    date=Box(0, 372, 745, 560, 765),
-    signer=SIGNER_BOX,
-    seal=seal_over_signer(SIGNER_BOX),
 )
 
 
