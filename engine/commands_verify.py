@@ -15,14 +15,6 @@ from signing import DocumentReport, SigningError, verify_document
 
 VERDICT_EXIT = {"valid": 0, "invalid": 1, "indeterminate": 2, "unsigned": 4}
 UNREADABLE_EXIT = 3
-_LABELS = {
-    "valid": "HỢP LỆ",
-    "invalid": "KHÔNG HỢP LỆ",
-    "indeterminate": "CHƯA XÁC ĐỊNH",
-    "unsigned": "KHÔNG CÓ CHỮ KÝ",
-}
-_KINDS = {"person": "cá nhân", "organisation": "cơ quan", "unknown": "không rõ loại"}
-_REVOCATION = {"good": "chưa thu hồi", "revoked": "ĐÃ THU HỒI", "unknown": "không rõ"}
 
 
 @app.command("verify")
@@ -118,20 +110,23 @@ def _unreadable(file: Path, problem: str, as_json: bool) -> NoReturn:
 
 
 def _print_report(file: Path, report: DocumentReport) -> None:
-    typer.echo(f"{file}: {_LABELS.get(report.verdict, report.verdict)}")
+    from engine.verify_report import CHANGES, COVERS, KINDS, REVOCATIONS, VERDICTS
+
+    typer.echo(f"{file}: {VERDICTS.get(report.verdict, report.verdict)}")
     for sig in report.signatures:
         when = sig.signing_time.strftime("%d/%m/%Y %H:%M:%S %z") if sig.signing_time else "?"
         stamp = " (có dấu thời gian)" if sig.timestamp_time else ""
         typer.echo(
-            f"  - {sig.field}: {sig.signer} ({sig.organisation or ''}), chứng thư "
-            f"{_KINDS.get(sig.kind, sig.kind)}, số sê-ri {sig.serial:x}, cấp bởi {sig.issuer}"
+            f"  - {sig.field}: {sig.signer} ({sig.organisation or ''}), "
+            f"{KINDS.get(sig.kind, sig.kind)}, số sê-ri {sig.serial:x}, cấp bởi {sig.issuer}"
         )
         typer.echo(
             f"      ký lúc {when}{stamp}; nguyên vẹn: {'có' if sig.intact else 'KHÔNG'}; tin cậy: "
             f"{'có' if sig.trusted else 'KHÔNG'}; thu hồi: "
-            f"{_REVOCATION.get(sig.revocation, sig.revocation)}; phạm vi: {sig.covers}; "
-            f"thay đổi sau khi ký: {sig.modification}; mức: {sig.level or '-'}; "
-            f"kết luận: {_LABELS.get(sig.verdict, sig.verdict)}"
+            f"{REVOCATIONS.get(sig.revocation, sig.revocation)}; phạm vi: "
+            f"{COVERS.get(sig.covers, sig.covers)}; thay đổi sau khi ký: "
+            f"{CHANGES.get(sig.modification, sig.modification)}; mức: {sig.level or '-'}; "
+            f"kết luận: {VERDICTS.get(sig.verdict, sig.verdict)}"
         )
         for problem in sig.problems:
             typer.echo(f"      ! {problem}")
