@@ -32,6 +32,8 @@ READERS = frozenset({"archivist", "clerk", "leader", "admin"})
 RESTRICTED_READERS = frozenset({"archivist", "leader", "admin"})
 """Roles that may find and read records whose access is 'restricted', or that belong to a
 restricted case file. The one place this rule lives: search asks ``may_see_restricted``."""
+KEEPERS = frozenset({"archivist", "admin"})
+"""Roles that run the archive's upkeep: rebuilding the index, fixity checks, LTV renewal."""
 RETRIEVED, REFUSED = "archive_retrieved", "archive_refused"
 """Audit events of a retrieval and of a refused one."""
 PDF_TYPE = "application/pdf"
@@ -60,6 +62,15 @@ _TYPES = {"pdf": PDF_TYPE, "docx": DOCX_TYPE, "json": JSON_TYPE, "xml": "applica
 def may_see_restricted(role: str) -> bool:
     """Whether a user with ``role`` may find and read restricted records."""
     return role in RESTRICTED_READERS
+
+
+def require_keeper(ws: Workspace, username: str, task: str) -> str:
+    """``username`` if they may run the archive's upkeep ``task`` (Vietnamese, for the refusal)."""
+    with Session(ws.db) as session:
+        user = user_named(session, username)
+    if user.role not in KEEPERS:
+        raise NotAllowed(f"{user.full_name} ({username}) không được {task}: việc của lưu trữ viên")
+    return username
 
 
 def is_restricted(record: ArchiveRecord, archive_file: ArchiveFile | None = None) -> bool:

@@ -41,10 +41,14 @@ def archive_get(
 
 @archive_app.command("log")
 def archive_log(
-    record_id: Annotated[str | None, typer.Argument()] = None, json: AsJson = False
+    as_user: AsUser,
+    record_id: Annotated[str | None, typer.Argument()] = None,
+    json: AsJson = False,
 ) -> None:
     """Nhật ký khai thác: ai lấy bản lưu nào, khi nào (cả những lần bị từ chối)."""
-    entries = archive.retrieval_log(workspace(), record_id)
+    ws = workspace()
+    archive.require_keeper(ws, as_user, "xem nhật ký khai thác lưu trữ")
+    entries = archive.retrieval_log(ws, record_id)
     if json:
         echo_json([{**asdict(e), "at": e.at.isoformat()} for e in entries])
         return
@@ -57,9 +61,11 @@ def archive_log(
 
 
 @archive_app.command("reindex")
-def archive_reindex(json: AsJson = False) -> None:
+def archive_reindex(as_user: AsUser, json: AsJson = False) -> None:
     """Dựng lại chỉ mục (bản lưu, hồ sơ, tìm kiếm toàn văn) chỉ từ kho lưu trữ."""
-    report = reindex(workspace())
+    ws = workspace()
+    archive.require_keeper(ws, as_user, "dựng lại chỉ mục lưu trữ")
+    report = reindex(ws)
     if json:
         echo_json(asdict(report))
         return

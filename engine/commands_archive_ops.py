@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from engine import disposal, schedules, transfer
+from engine import archive, disposal, schedules, transfer
 from engine.cli import AsUser, app, archive_app, echo_json, settings, workspace
 from engine.flows import configure_prefect
 from engine.text import vietnam_time
@@ -88,6 +88,7 @@ def _view_json(view: disposal.DisposalView, *, full: bool) -> dict[str, object]:
 
 @archive_app.command("check")
 def archive_check(
+    as_user: AsUser,
     record: Annotated[str | None, typer.Option(help="Chỉ kiểm tra một bản lưu.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -96,7 +97,9 @@ def archive_check(
     configure_prefect(current)  # engine.fixity imports prefect
     from engine import fixity
 
-    report = fixity.check_archive(workspace(), record_id=record)
+    ws = workspace()
+    archive.require_keeper(ws, as_user, "kiểm tra toàn vẹn kho lưu trữ")
+    report = fixity.check_archive(ws, record_id=record, actor=as_user)
     if as_json:
         echo_json(report.to_json())
     else:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from cryptography import x509
 
-from engine import audit, keys
+from engine import archive, audit, keys
 from engine.cli import AsUser, app, echo_json, settings, workspace
 from engine.db import transaction
 from engine.errors import InvalidInput, NotAllowed, NotFound
@@ -141,6 +141,7 @@ def pki_serve(
 
 @ltv_app.command("refresh")
 def ltv_refresh(
+    as_user: AsUser,
     within_days: Annotated[
         int, typer.Option("--within-days", help="Gia hạn khi dấu thời gian hết hạn trong N ngày.")
     ] = 90,
@@ -150,7 +151,9 @@ def ltv_refresh(
     configure_prefect(settings())
     from engine import ltv
 
-    report = ltv.refresh(workspace(), within_days=within_days, actor="cli")
+    ws = workspace()
+    archive.require_keeper(ws, as_user, "gia hạn dấu thời gian bản lưu")
+    report = ltv.refresh(ws, within_days=within_days, actor=as_user)
     if as_json:
         echo_json(report.to_json())
     else:

@@ -206,11 +206,12 @@ def test_the_archive_commands(tmp_path: Path) -> None:
 
     got = _vanthu(home, "archive", "get", record_id, "--as", "luutru", "--out", str(tmp_path / "o"))
     assert got.returncode == 0 and (tmp_path / "o" / "01-SNV-TCBC.pdf").exists()
-    log = _vanthu(home, "archive", "log", record_id)
+    log = _vanthu(home, "archive", "log", record_id, "--as", "luutru")
     assert log.stdout.strip().endswith(f"luutru (archivist)  đã lấy  {record_id}")
-    assert json.loads(_vanthu(home, "archive", "log", "--json").stdout)[0]["actor"] == "luutru"
+    logged = json.loads(_vanthu(home, "archive", "log", "--json", "--as", "luutru").stdout)
+    assert logged[0]["actor"] == "luutru"
 
-    reindexed = _vanthu(home, "archive", "reindex")
+    reindexed = _vanthu(home, "archive", "reindex", "--as", "luutru")
     assert reindexed.returncode == 0, reindexed.stderr
     assert reindexed.stdout.strip() == (
         "Đã dựng lại chỉ mục từ kho: 1 bản lưu (0 mới, 0 cập nhật), 1 hồ sơ."

@@ -95,19 +95,22 @@ def test_archive_check_command_exits_non_zero_and_names_the_record(tmp_path: Pat
     ws = open_workspace(load_settings(home))
     archived(ws, "SNV-2024-DI-VBDI-0009", retain_until=None, object_retention=False)
 
-    clean = vanthu(home, "archive", "check")
+    refused = vanthu(home, "archive", "check", "--as", "chuyenvien")
+    assert refused.returncode != 0 and "việc của lưu trữ viên" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+    clean = vanthu(home, "archive", "check", "--as", "luutru")
     assert clean.returncode == 0, clean.stderr
     assert "Kho lưu trữ toàn vẹn" in clean.stdout
 
     pdf = read_record(ws.store, "SNV-2024-DI-VBDI-0009").objects[0]
     flip_byte(ws.store, content_key(pdf.sha256))
-    damaged = vanthu(home, "archive", "check")
+    damaged = vanthu(home, "archive", "check", "--as", "luutru")
     assert damaged.returncode == 1
     assert "LỖI: bản lưu SNV-2024-DI-VBDI-0009: tệp pdf 'SNV-2024-DI-VBDI-0009.pdf'" in (
         damaged.stdout
     )
-    as_json = json.loads(vanthu(home, "archive", "check", "--json").stdout)
+    as_json = json.loads(vanthu(home, "archive", "check", "--as", "luutru", "--json").stdout)
     assert as_json["ok"] is False
     assert as_json["problems"][0]["record_id"] == "SNV-2024-DI-VBDI-0009"
-    unknown = vanthu(home, "archive", "check", "--record", "KHONG-CO")
+    unknown = vanthu(home, "archive", "check", "--as", "luutru", "--record", "KHONG-CO")
     assert unknown.returncode == 1 and unknown.stderr.startswith("Lỗi: không có bản lưu")

@@ -97,13 +97,13 @@ def test_ltv_refresh_renews_what_nears_expiry_as_a_new_revision(home: Path) -> N
     expiry = archival_timestamp_expiry(archived)
     assert expiry is not None and _stamps(archived) == 1
 
-    not_yet = _vanthu(home, "ltv", "refresh", "--within-days", "90", "--json")
+    not_yet = _vanthu(home, "ltv", "refresh", "--as", "luutru", "--within-days", "90", "--json")
     assert not_yet.returncode == 0, not_yet.stderr
     assert json.loads(not_yet.stdout)["not_due"] == 1
     assert read_record(ws.store, RECORD).revision == 1
 
     # the DEMO TSA certificate lasts years: a window past its expiry makes the record due
-    done = _vanthu(home, "ltv", "refresh", "--within-days", "3650")
+    done = _vanthu(home, "ltv", "refresh", "--as", "luutru", "--within-days", "3650")
     assert done.returncode == 0, done.stderr
     assert f"{RECORD}: đã gia hạn (phiên bản 2" in done.stdout
     assert "gia hạn 1" in done.stdout
@@ -130,5 +130,5 @@ def test_ltv_refresh_renews_what_nears_expiry_as_a_new_revision(home: Path) -> N
 
 
 def test_ltv_refresh_refuses_a_negative_window(home: Path) -> None:
-    refused = _vanthu(home, "ltv", "refresh", "--within-days", "-1")
+    refused = _vanthu(home, "ltv", "refresh", "--as", "luutru", "--within-days", "-1")
     assert refused.returncode == 1 and refused.stderr.startswith("Lỗi: số ngày"), refused.stderr
