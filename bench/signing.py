@@ -8,12 +8,15 @@ agency's seal signature (its image at real size) added, one incremental update
 
 - a batch of one-page seals (200 distinct documents by default), and 50-page seals;
 - the attachment stamp (``signing.sign_attachment``) on a one-page PDF, for comparison;
-- validations (``signing.verify_document``), per signature;
+- validations (``signing.verify_document``), per signature (wall and CPU time);
 - the baseline: ``pyhanko sign addsig … pkcs12`` into the same seal field and
   ``pyhanko sign validate``, one process per document, on a sample of the same files.
 
 Signing runs under the signing policy as shipped (chain, validity and revocation checked
-against the DEMO services); a second batch without the online revocation check shows its share.
+against the DEMO services). The policy is checked once per batch (one ``signing_policy`` block,
+at its first seal), so the timed batch is a block of its own; the check is also timed alone, and
+the seal's CPU time is shown with its share of that one check (the check's CPU time divided by
+the batch) and without it. Seals in a block without the online revocation check are timed too.
 
     python -m bench signing [--batch 200] [--cli-sample 10]
 """
@@ -213,7 +216,7 @@ def run(work: Path, batch: int, sample: int, big: int) -> None:
         fifties = [certified(setup, 50, i) for i in range(big)]
         seal(setup, ones[0], 0)  # first use prepares fonts and images (once per process)
         sign_attachment(document_pdf(1, 0), main_symbol="01/QĐ-SNV", key=setup.agency)
-
+    with signing_policy(shipped):  # one batch: the agency's certificate checked at its first seal
         started, cpu = time.perf_counter(), time.process_time()
         issued = [seal(setup, pdf, i) for i, pdf in enumerate(ones)]
         batch_s = time.perf_counter() - started
@@ -239,10 +242,11 @@ def run(work: Path, batch: int, sample: int, big: int) -> None:
         policy_ms[online] = per_call_ms([check] * 30)[1]
         policy_cpu_ms[online] = (time.process_time() - cpu) * 1000 / 30
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     checked = issued[:50]
     verdicts = [verify_document(pdf, setup.roots) for pdf in checked]
     validate_s = time.perf_counter() - started
+    validate_cpu_s = time.process_time() - cpu
     signatures = sum(len(v.signatures) for v in verdicts)
     bad = [v.verdict for v in verdicts if v.verdict != "valid"]
 
@@ -305,6 +309,7 @@ def run(work: Path, batch: int, sample: int, big: int) -> None:
     cli_seal_cpu = statistics.fmean(CLI_CPU_MS[: 2 * len(sign_cli) : 2])
     cli_big = statistics.fmean(big_cli)
     per_signature = validate_s * 1000 / signatures
+    per_signature_cpu = validate_cpu_s * 1000 / signatures
     cli_validate = statistics.fmean(validate_cli) / 2  # two signatures per issued document
     print(
         f"seal, 1 page   batch of {batch}: {batch_s:.2f} s, {seal_ms:.1f} ms each, "
@@ -317,15 +322,16 @@ def run(work: Path, batch: int, sample: int, big: int) -> None:
     )
     print(f"attachment stamp, 1 page: median {att_med:.1f} ms")
     print(
-        f"of which       the signing policy check (chain, validity, revocation) per signature: "
+        f"of which       the signing policy check (chain, validity, revocation), once per batch: "
         f"{policy_ms[True]:.1f} ms ({policy_cpu_ms[True]:.1f} ms CPU) with OCSP, "
-        f"{policy_ms[False]:.1f} ms without; the seal without it: "
-        f"{batch_cpu_ms - policy_cpu_ms[True]:.1f} ms CPU"
+        f"{policy_ms[False]:.1f} ms without; the seal's CPU time with its share of it: "
+        f"{batch_cpu_ms:.1f} ms, without it: {batch_cpu_ms - policy_cpu_ms[True] / batch:.1f} ms"
     )
     print(
         f"validation     {signatures} signatures in {len(checked)} documents: "
         f"{per_signature:.1f} ms per signature, {1000 / per_signature:.0f}/s  "
-        f"(target ≤ {VALIDATION_TARGET_MS:.0f} ms){'  NOT VALID: ' + str(bad) if bad else ''}"
+        f"(target ≤ {VALIDATION_TARGET_MS:.0f} ms); CPU time {per_signature_cpu:.1f} ms each"
+        f"{'  NOT VALID: ' + str(bad) if bad else ''}"
     )
     print(
         f"pyhanko CLI    addsig 1 page: {cli_seal:.0f} ms per document ({len(sign_cli)} runs); "

@@ -6,11 +6,13 @@ agencies' tools and foreign partners), through :class:`Problems`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESStatus, AdESSubIndic
@@ -313,7 +315,7 @@ def revocation_facts(
             continue
         for response in single:
             cert_id = response["cert_id"]
-            if cert_id["serial_number"].native != serial:
+            if cert_id["serial_number"].native != serial or not _same_issuer(cert_id, issuer):
                 continue
             embedded = data.dump() in embedded_ids
             status = response["cert_status"]
@@ -342,6 +344,17 @@ def revocation_facts(
         if best is None:
             best = RevocationFacts("good", embedded=embedded)
     return best or RevocationFacts()
+
+
+def _same_issuer(cert_id: asn1_ocsp.CertId, issuer: asn1_x509.Name) -> bool:
+    """Whether an OCSP answer's certificate ID names ``issuer``: the answers fetched for one
+    document's signatures are read together, and two CAs may use the same serial number."""
+    try:
+        algorithm = cert_id["hash_algorithm"]["algorithm"].native
+        digest = hashlib.new(algorithm, issuer.dump()).digest()
+    except (ValueError, TypeError):  # a hash we do not know: the serial alone decides
+        return True
+    return bool(cert_id["issuer_name_hash"].native == digest)
 
 
 def _revocation_at_signing(

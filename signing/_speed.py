@@ -1,4 +1,4 @@
-"""Two pyHanko 0.38 hot spots replaced by equivalents that do the same work faster.
+"""Three pyHanko 0.38 / asn1crypto hot spots replaced by equivalents that do the same work faster.
 
 Profiled on a one-page seal (``python -m bench.signing``):
 
@@ -10,8 +10,13 @@ Profiled on a one-page seal (``python -m bench.signing``):
 - The signing-certificate-v2 attribute is rebuilt from Python values for every signature and
   asn1crypto serialises it again each time it is nested (~9 ms). Its value depends only on
   the certificate, so it is built once per certificate and handed out parsed from its DER.
+- Validation compares certificate names (issuer and serial matching, the certificate
+  registry, finding an OCSP responder) after RFC 4518 string preparation, done one character
+  at a time and kept only on the parsed name object; every PDF and OCSP answer brings freshly
+  parsed copies of the same few Vietnamese names (~15% of a validation). The preparation
+  depends on the string alone, so its result is kept per process in a bounded table.
 
-Both are installed once, when the signing package is imported; nothing else changes.
+All are installed once, when the signing package is imported; nothing else changes.
 """
 
 from __future__ import annotations
@@ -74,10 +79,26 @@ def signing_certificate_v2(
 _ORIGINAL_SIGNING_CERTIFICATE_V2 = general.as_signing_certificate_v2
 
 
+_ORIGINAL_PREP = asn1_x509.NameTypeAndValue._ldap_string_prep
+
+
+@functools.lru_cache(maxsize=4096)
+def _prepared(value: str) -> str:
+    result: str = _ORIGINAL_PREP(None, value)
+    return result
+
+
+def _ldap_string_prep(self: asn1_x509.NameTypeAndValue, string: object) -> object:
+    if isinstance(string, str):
+        return _prepared(string)
+    return _ORIGINAL_PREP(self, string)
+
+
 def install() -> None:
-    """Put both replacements in place (idempotent)."""
+    """Put the replacements in place (idempotent)."""
     generic.read_hex_string_from_stream = read_hex_string
     attributes.as_signing_certificate_v2 = signing_certificate_v2
+    asn1_x509.NameTypeAndValue._ldap_string_prep = _ldap_string_prep
 
 
 install()

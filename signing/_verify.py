@@ -11,17 +11,22 @@ revocation attribute) first, then from the OCSP responders and CRLs the certific
 indeterminate. Before pyHanko runs, our own checks look at /ByteRange and /Contents, so that a
 malformed or wrapped signature is called by its name.
 
-What does not depend on the document (the trust roots, the validation policy, the fetcher) is
-built once per process and reused.
+What does not depend on the document (the trust roots, the validation policy, the fetcher
+backend, the thread's event loop) is built once per process and reused. The signatures of one
+file are judged at the same moment, so they share its validation data handlers: an OCSP answer
+or CRL fetched for one serves the others, and nothing fetched outlives the file's validation.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Coroutine, Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.keys import load_certs_from_pemder_data
@@ -77,7 +82,8 @@ from signing._report import DocumentReport, DocumentVerdict
 _DOCUMENT_TIMESTAMP = "/DocTimeStamp"
 _HEX = re.compile(rb"<[0-9A-Fa-f\s]*>")
 _BACKEND = RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT)
-"""One fetcher for the process: requests opens no long-lived state, so reuse is safe."""
+"""One fetcher backend for the process: it keeps nothing between validations (each gets fresh
+fetchers), so reuse is safe."""
 _REVOCATION = RevocationCheckingPolicy(
     ee_certificate_rule=RevocationCheckingRule.CHECK_IF_DECLARED,
     intermediate_ca_cert_rule=RevocationCheckingRule.CHECK_IF_DECLARED,
@@ -96,7 +102,42 @@ def verify_document(
     """
     setup = _setup(tuple(trust_roots), fetch)
     reader = read_pdf(pdf)
-    return run_sync(_verify(reader, setup, len(pdf)))
+    return _run(_verify(reader, setup, len(pdf)))
+
+
+_LOOPS = threading.local()
+
+
+def _run(coroutine: Coroutine[Any, Any, DocumentReport]) -> DocumentReport:
+    """Run on this thread's own event loop, kept for its next validation.
+
+    A loop per call (``asyncio.run``) costs a selector, a wake-up pipe and a fresh executor
+    thread for the fetches each time. Inside a running loop the coroutine goes to a thread of
+    its own (:func:`run_sync`).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return run_sync(coroutine)
+    loop: asyncio.AbstractEventLoop | None = getattr(_LOOPS, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _LOOPS.loop = loop
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        _cancel_leftovers(loop)
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """What one validation started and left running ends with it, as ``asyncio.run`` does."""
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,7 +193,8 @@ class _Document:
     has_dss_revinfo: bool
     timing: ValidationTimingInfo
     handlers: ValidationDataHandlers | None = None
-    """Validation data handlers shared by the basic validations: each CA is asked once."""
+    """Validation data handlers shared by the signatures judged with the document's own
+    knowledge (see :func:`_handlers`): each OCSP responder and CRL is asked once per file."""
 
 
 async def _verify(reader: PdfFileReader, setup: _Setup, size: int) -> DocumentReport:
@@ -263,8 +305,8 @@ async def _signature(document: _Document, context: Context, stamped_later: bool)
     best_time: datetime | None
     result: pyhanko_ades.AdESBasicValidationResult[PdfSignatureStatus]
     if has_timestamp is not None:
-        result = await _with_time(document, embedded, ria)
-        best_time = result.best_signature_time
+        timed = await _with_time(document, embedded, ria)
+        result, best_time = timed, timed.best_signature_time
     else:
         result = await _basic(document, embedded)
         best_time = None
@@ -294,13 +336,14 @@ async def _signature(document: _Document, context: Context, stamped_later: bool)
 
 async def _with_time(
     document: _Document, embedded: EmbeddedPdfSignature, ria: LocalKnowledge
-) -> pyhanko_ades.AdESBasicValidationResult:
+) -> pyhanko_ades.AdESWithTimeValidationResult:
     """ETSI's process for a signature with time: judged now, its timestamp as proof it existed
     then (a certificate revoked after the timestamp leaves it valid). Only when that cannot
     pass — the certificate has expired since — does the long-term process look at the PDF's
     own validation data and document timestamps (B-LT, B-LTA)."""
     spec = document.spec.signature_validation_spec
     known = spec.local_knowledge
+    handlers: ValidationDataHandlers | None = None
     if ria.known_ocsps or ria.known_crls:
         known = dataclasses.replace(
             known,
@@ -308,11 +351,14 @@ async def _with_time(
             known_crls=[*known.known_crls, *ria.known_crls],
         )
         spec = dataclasses.replace(spec, local_knowledge=known)
+    else:  # the document's own knowledge: share what its other signatures fetched
+        handlers = _handlers(document)
     result = await pyhanko_ades.ades_with_time_validation(
         embedded.signed_data,
         spec,
         timing_info=document.timing,
         raw_digest=embedded.compute_digest(),
+        validation_data_handlers=handlers,
         extra_status_kwargs=embedded.summarise_integrity_info(),
         status_cls=PdfSignatureStatus,
     )
@@ -331,15 +377,12 @@ _EXPIRED_SINCE = (
 async def _basic(
     document: _Document, embedded: EmbeddedPdfSignature
 ) -> pyhanko_ades.AdESBasicValidationResult:
-    spec = document.spec.signature_validation_spec
-    if document.handlers is None:
-        document.handlers = bootstrap_validation_data_handlers(spec, document.timing)
     result = await pyhanko_ades.ades_basic_validation(
         embedded.signed_data,
-        spec,
+        document.spec.signature_validation_spec,
         timing_info=document.timing,
         raw_digest=embedded.compute_digest(),
-        validation_data_handlers=document.handlers,
+        validation_data_handlers=_handlers(document),
     )
     status = result.api_status
     if status is None or isinstance(status, PdfSignatureStatus):
@@ -351,6 +394,15 @@ async def _basic(
     if kwargs.get("signer_reported_dt") is None:
         kwargs["signer_reported_dt"] = embedded.self_reported_timestamp
     return dataclasses.replace(result, api_status=PdfSignatureStatus(**kwargs))
+
+
+def _handlers(document: _Document) -> ValidationDataHandlers:
+    """The document's validation data handlers, made on first use: every signature of the file
+    is judged at the same moment, so an OCSP answer or CRL fetched for one serves the others."""
+    if document.handlers is None:
+        spec = document.spec.signature_validation_spec
+        document.handlers = bootstrap_validation_data_handlers(spec, document.timing)
+    return document.handlers
 
 
 def _revocation(
