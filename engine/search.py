@@ -28,7 +28,9 @@ score adds, for facts both engines answer from the index alone:
 Ties go to the most recently archived record first (the higher record key). Results are read
 tier by tier (highest score first), each tier newest first with a LIMIT, so a query that
 matches most of the archive stops after one page instead of sorting every match; the total is
-counted exactly up to ``COUNT_CAP`` and reported as "more than" beyond.
+counted exactly up to ``COUNT_CAP`` and reported as "more than" beyond. On PostgreSQL each of
+those reads takes a window of the newest matches from the index alone and checks the filters on
+that window only (``_window``), falling back to the join when a filter lets too few through.
 
 Snippets and highlights are cut in Python from the stored text, so both engines show the same.
 Restricted records (the record's or its file's access is "restricted") are only found by the
@@ -48,9 +50,10 @@ from functools import lru_cache
 from itertools import pairwise, product
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlalchemy import text as sql
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from engine.doctypes import document_types
 from engine.errors import InvalidInput
@@ -71,6 +74,9 @@ MAX_LIMIT = 500
 MAX_WINDOW = 2000
 """offset + limit may not go beyond this: a search is for finding, not for exporting."""
 COUNT_CAP = 200
+WINDOW_SLACK = 40
+"""PostgreSQL reads ``2 × wanted + WINDOW_SLACK`` of the newest matches and checks the filters
+on those only (engine.search._window), falling back to a join when too few pass."""
 SNIPPET_CHARS = 220
 
 _WORD = re.compile(r"[^\W_]+")
@@ -393,6 +399,9 @@ class _Sql:
 
     def __init__(self, postgres: bool) -> None:
         self.postgres = postgres
+        self.narrow = False
+        """Whether a filter only SQL answers lets few records through (then a window of
+        full-text matches would mostly fail, see ``_window``)."""
         self.where: list[str] = []
         self.params: dict[str, Any] = {}
 
@@ -410,18 +419,27 @@ class _Sql:
         """The engine's query for: every token of ``required``, one token of each group in
         ``any_of``, and for each group in ``absent``, not all of that group's tokens."""
         if self.postgres:
-            expression = " & ".join(required)
-            for group in any_of:
-                expression += " & (" + " | ".join(group) + ")"
-            for group in absent:
-                expression += " & !(" + " & ".join(group) + ")"
-            return f"t.tsv @@ to_tsquery('simple', {self.param(expression)})"
+            return f"t.tsv @@ {self.tsquery(required, absent, any_of)}"
         expression = " AND ".join(f'"{t}"' for t in required)
         for group in any_of:
             expression += " AND (" + " OR ".join(f'"{t}"' for t in group) + ")"
         for group in absent:
             expression += " NOT (" + " AND ".join(f'"{t}"' for t in group) + ")"
         return f"archive_fts MATCH {self.param(expression)}"
+
+    def tsquery(
+        self,
+        required: Sequence[str],
+        absent: Sequence[Sequence[str]] = (),
+        any_of: Sequence[Sequence[str]] = (),
+    ) -> str:
+        """PostgreSQL's tsquery for the same question as ``full_text``."""
+        expression = " & ".join(required)
+        for group in any_of:
+            expression += " & (" + " | ".join(group) + ")"
+        for group in absent:
+            expression += " & !(" + " & ".join(group) + ")"
+        return f"to_tsquery('simple', {self.param(expression)})"
 
 
 def _filter_tokens(query: SearchQuery) -> tuple[list[str], list[list[str]]]:
@@ -459,6 +477,13 @@ def _filter_tokens(query: SearchQuery) -> tuple[list[str], list[list[str]]]:
 
 def _filters(q: _Sql, query: SearchQuery, *, restricted: bool) -> None:
     """The filters the index does not answer (or not exactly), as SQL on the record."""
+    q.narrow = bool(
+        query.symbol
+        or query.file_code
+        or query.retention_years is not None
+        or query.permanent
+        or (query.agency_code and not _joined(query.agency_code))
+    )
     if query.symbol:
         q.where.append(f"upper(r.symbol) LIKE {q.param('%' + _like(query.symbol.upper()) + '%')}")
         if not q.postgres:
@@ -541,9 +566,7 @@ def run_search(engine: Engine, query: SearchQuery, *, restricted: bool) -> Searc
         total, exact = _count(
             connection, filters, (base, [], any_of) if base else None, len(ranked), needed
         )
-    page = ranked[query.offset : needed]
-    with Session(engine) as session:
-        hits = _hits(session, page, terms)
+        hits = _hits(connection, ranked[query.offset : needed], terms)
     return SearchResults(query=query, total=total, total_exact=exact, hits=tuple(hits))
 
 
@@ -563,8 +586,11 @@ def _source(q: _Sql, match: _Match | None) -> str:
 
 def _page(connection: Connection, filters: _Sql, match: _Match | None, limit: int) -> list[int]:
     """Up to ``limit`` record keys matching, newest archived first."""
-    q = _Sql(filters.postgres)
-    q.where, q.params = list(filters.where), dict(filters.params)
+    if filters.postgres and match is not None and not filters.narrow:
+        window = _window(connection, filters, match, limit, newest=True)
+        if window is not None:
+            return window
+    q = _copy(filters)
     source = _source(q, match)
     order = "archive_fts.rowid" if match is not None and not q.postgres else "r.id"
     statement = f"SELECT r.id {source} ORDER BY {order} DESC LIMIT {int(limit)}"
@@ -577,13 +603,59 @@ def _count(
     """(number of matches, whether exact): counted up to COUNT_CAP, "more than" beyond."""
     if found < needed:
         return found, True  # every tier was read to the end
+    cap = max(COUNT_CAP, needed)
+    window = None
+    if filters.postgres and match is not None and not filters.narrow:
+        window = _window(connection, filters, match, cap + 1, newest=False)
+    if window is not None:
+        counted = len(window)
+    else:
+        q = _copy(filters)
+        source = _source(q, match)
+        statement = f"SELECT count(*) FROM (SELECT 1 {source} LIMIT {cap + 1}) AS found"
+        counted = int(connection.execute(sql(statement), q.params).scalar_one())
+    return min(counted, cap), counted <= cap
+
+
+def _copy(filters: _Sql) -> _Sql:
     q = _Sql(filters.postgres)
     q.where, q.params = list(filters.where), dict(filters.params)
-    source = _source(q, match)
-    cap = max(COUNT_CAP, needed)
-    statement = f"SELECT count(*) FROM (SELECT 1 {source} LIMIT {cap + 1}) AS found"
-    counted = int(connection.execute(sql(statement), q.params).scalar_one())
-    return min(counted, cap), counted <= cap
+    return q
+
+
+def _window(
+    connection: Connection, filters: _Sql, match: _Match, wanted: int, *, newest: bool
+) -> list[int] | None:
+    """PostgreSQL: the first ``wanted`` keys that pass the filters among a window of the
+    newest full-text matches (of any matches, unordered, if not ``newest``: enough to count);
+    None when the window is full and too few of it pass (the caller then asks the join over
+    every match).
+
+    Two plain statements instead of one join, because the planner gets the join wrong both
+    ways: it probes ``archive_record`` for every match before the LIMIT (thousands of probes
+    for a common word), and it prices ``tsv @@ query`` as a cheap operator although each row's
+    tsvector sits in TOAST and costs 5-6 µs to fetch and decompress, so for a common word it
+    walks the whole table or key filtering row by row. The window comes from
+    ``archive_text_matches()`` (migration 0005): the ``probe`` newest records tested one by one
+    when that finds enough (a common word), else a bitmap scan of the GIN index, which answers
+    the AND / NOT question exactly without reading a tsvector. Only the window's records are
+    then checked against the filters, by key."""
+    size = 2 * wanted + WINDOW_SLACK
+    q = _copy(filters)
+    probe = 2 * size
+    candidates = f"SELECT archive_text_matches({q.tsquery(*match)}, {size}, {probe}, {newest})"
+    found = [int(pk) for pk in connection.execute(sql(candidates), q.params).scalars()]
+    if not found:
+        return []
+    where = " AND ".join(["r.id = ANY(:window)", *q.where])
+    checked = connection.execute(
+        sql(f"SELECT r.id FROM archive_record r WHERE {where}"), {**q.params, "window": found}
+    )
+    passing = {int(pk) for pk in checked.scalars()}
+    passed = [pk for pk in found if pk in passing]
+    if len(passed) >= wanted or len(found) < size:
+        return passed[:wanted]
+    return None
 
 
 def search(ws: Workspace, query: SearchQuery, *, username: str) -> SearchResults:
@@ -596,29 +668,31 @@ def search(ws: Workspace, query: SearchQuery, *, username: str) -> SearchResults
 # --- results and snippets ------------------------------------------------------------------
 
 
-def _hits(session: Session, ranked: list[tuple[int, int]], terms: _Terms) -> list[SearchHit]:
+def _hits(connection: Connection, ranked: list[tuple[int, int]], terms: _Terms) -> list[SearchHit]:
+    """The page's records with their highlights, read in one statement (the record, its
+    text without the tokens, its file's code)."""
     if not ranked:
         return []
-    ids = [pk for pk, _ in ranked]
-    records = {
-        r.id: r for r in session.exec(select(ArchiveRecord).where(col(ArchiveRecord.id).in_(ids)))
-    }
-    texts = {
-        t.record_pk: t
-        for t in session.exec(select(ArchiveText).where(col(ArchiveText.record_pk).in_(ids)))
-    }
-    file_ids = {r.file_id for r in records.values() if r.file_id is not None}
-    files = {
-        f.id: f.code
-        for f in session.exec(select(ArchiveFile).where(col(ArchiveFile.id).in_(file_ids)))
-    }
+    record, text, archive_file = (
+        ArchiveRecord.__table__,  # type: ignore[attr-defined]
+        ArchiveText.__table__,  # type: ignore[attr-defined]
+        ArchiveFile.__table__,  # type: ignore[attr-defined]
+    )
+    statement = (
+        sa_select(record, text.c.body, archive_file.c.code.label("file_code"))
+        .select_from(
+            record.outerjoin(text, text.c.record_pk == record.c.id).outerjoin(
+                archive_file, archive_file.c.id == record.c.file_id
+            )
+        )
+        .where(record.c.id.in_([pk for pk, _ in ranked]))
+    )
+    rows = {row.id: row for row in connection.execute(statement)}
     wanted = set(terms.folded)
     exact = set(terms.exact) if terms.diacritics else None
     hits = []
     for pk, score in ranked:
-        r = records[pk]
-        entry = texts.get(pk)
-        body = entry.body if entry is not None else ""
+        r = rows[pk]
         hits.append(
             SearchHit(
                 record_id=r.record_id,
@@ -632,12 +706,12 @@ def _hits(session: Session, ranked: list[tuple[int, int]], terms: _Terms) -> lis
                 agency_name=r.agency_name,
                 signer=r.signer,
                 direction=r.direction,
-                file_code=files.get(r.file_id) if r.file_id is not None else None,
+                file_code=r.file_code,
                 retention_years=r.retention_years,
                 access=r.access,
                 pages=r.pages,
                 subject_marked=tuple(mark(r.subject, wanted, exact)),
-                snippet=tuple(snippet(body, wanted, exact)),
+                snippet=tuple(snippet(r.body or "", wanted, exact)),
             )
         )
     return hits
@@ -684,15 +758,11 @@ def snippet(
     ]
     start = 0
     if positions:
-        best = (-1, 0)
-        for i, (begin, _, _) in enumerate(positions):
-            seen = {w for b, _, w in positions[i:] if b < begin + width}
-            if len(seen) > best[0]:
-                best = (len(seen), begin)
-        start = max(0, best[1] - width // 4)
+        best = _densest(positions, width)
+        start = max(0, best - width // 4)
         if start > 0:
             space = flat.find(" ", start)
-            start = space + 1 if 0 <= space < best[1] else start
+            start = space + 1 if 0 <= space < best else start
     end = min(len(flat), start + width)
     if end < len(flat):
         space = flat.rfind(" ", start, end)
@@ -704,6 +774,25 @@ def snippet(
     if end < len(flat):
         segments.append(Segment("…", False))
     return _merge(segments)
+
+
+def _densest(positions: Sequence[tuple[int, int, str]], width: int) -> int:
+    """Where the first stretch of ``width`` characters holding the most distinct query words
+    begins (at a query word), with a sliding window: a long text with many matches stays
+    linear."""
+    best, best_begin = -1, 0
+    counts: dict[str, int] = {}
+    right = 0
+    for begin, _, word in positions:
+        while right < len(positions) and positions[right][0] < begin + width:
+            counts[positions[right][2]] = counts.get(positions[right][2], 0) + 1
+            right += 1
+        if len(counts) > best:
+            best, best_begin = len(counts), begin
+        counts[word] -= 1
+        if not counts[word]:
+            del counts[word]
+    return best_begin
 
 
 def _merge(segments: list[Segment]) -> list[Segment]:
