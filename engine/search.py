@@ -34,7 +34,7 @@ that window only (``_window``), falling back to the join when a filter lets too 
 
 Snippets and highlights are cut in Python from the stored text, so both engines show the same.
 Restricted records (the record's or its file's access is "restricted") are only found by the
-roles in ``RESTRICTED_READERS``.
+roles ``engine.archive.may_see_restricted`` names.
 """
 
 from __future__ import annotations
@@ -55,16 +55,13 @@ from sqlalchemy import text as sql
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
+from engine.archive import may_see_restricted
 from engine.doctypes import document_types
 from engine.errors import InvalidInput
 from engine.models import ArchiveFile, ArchiveRecord, ArchiveText
 from engine.runtime import user_named
 from engine.text import VIETNAM, fold
 from engine.workspace import Workspace
-
-RESTRICTED_READERS = frozenset({"archivist", "leader", "admin"})
-"""Roles that may find and see records whose access is "restricted". The one place this rule
-lives: engine/archive.py and the CLI ask ``may_see_restricted``."""
 
 MAX_WORDS = 20_000
 """Words of full text indexed per record; a longer text is indexed up to there."""
@@ -82,11 +79,6 @@ SNIPPET_CHARS = 220
 _WORD = re.compile(r"[^\W_]+")
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+")
 _SCORE_EXACT, _SCORE_SUBJECT_PHRASE, _SCORE_PHRASE, _SCORE_SUBJECT_ALL = 8, 4, 2, 1
-
-
-def may_see_restricted(role: str) -> bool:
-    """Whether a user with ``role`` may find and see restricted records."""
-    return role in RESTRICTED_READERS
 
 
 # --- tokens -------------------------------------------------------------------------------
