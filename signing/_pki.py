@@ -450,30 +450,19 @@ def _builder(
     )
 
 
-def _ca_usage() -> x509.KeyUsage:
+def _key_usage(
+    *, signing: bool = False, non_repudiation: bool = False, ca: bool = False
+) -> x509.KeyUsage:
+    """Only what is asked: digitalSignature, nonRepudiation (PAdES validators expect both of a
+    signer), or keyCertSign + cRLSign for a CA."""
     return x509.KeyUsage(
-        digital_signature=False,
-        content_commitment=False,
+        digital_signature=signing,
+        content_commitment=non_repudiation,
         key_encipherment=False,
         data_encipherment=False,
         key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=True,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-def _signing_usage() -> x509.KeyUsage:
-    """digitalSignature + nonRepudiation: what PAdES validators expect of a signer."""
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=True,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
         encipher_only=False,
         decipher_only=False,
     )
@@ -485,7 +474,7 @@ def _self_signed_root(start: datetime, end: datetime) -> _Issued:
     cert = (
         _builder(name, name, key, start, end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-        .add_extension(_ca_usage(), critical=True)
+        .add_extension(_key_usage(ca=True), critical=True)
         .sign(key, hashes.SHA256())
     )
     return _Issued(key, cert)
@@ -532,24 +521,10 @@ def _sub_ca(
     builder = (
         _builder(_ca_name(common_name), root.cert.subject, key, start, end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_ca_usage(), critical=True)
+        .add_extension(_key_usage(ca=True), critical=True)
         .add_extension(_authority_key_id(root), critical=False)
     )
     return _Issued(key, _with_pointers(builder, where).sign(root.key, hashes.SHA256()))
-
-
-def _service_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
 
 
 def _responder(ca: _Issued, start: datetime, end: datetime) -> _Issued:
@@ -560,7 +535,7 @@ def _responder(ca: _Issued, start: datetime, end: datetime) -> _Issued:
     cert = (
         _builder(subject, ca.cert.subject, key, start, end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_service_usage(), critical=True)
+        .add_extension(_key_usage(signing=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
         .add_extension(x509.OCSPNoCheck(), critical=False)
         .add_extension(_authority_key_id(ca), critical=False)
@@ -575,7 +550,7 @@ def _tsa(root: _Issued, start: datetime, end: datetime, where: _Pointers) -> _Is
     builder = (
         _builder(_ca_name(TSA_CN), root.cert.subject, key, start, end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_signing_usage(), critical=True)
+        .add_extension(_key_usage(signing=True, non_repudiation=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .add_extension(_authority_key_id(root), critical=False)
     )
@@ -594,7 +569,7 @@ def _leaf(
     builder = _with_pointers(
         _builder(_subject(identity), ca.cert.subject, key, start, end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_signing_usage(), critical=True)
+        .add_extension(_key_usage(signing=True, non_repudiation=True), critical=True)
         .add_extension(_authority_key_id(ca), critical=False)
         .add_extension(
             x509.CertificatePolicies([x509.PolicyInformation(x509.ObjectIdentifier(policy), None)]),

@@ -243,26 +243,29 @@ def test_reindex_from_the_store_alone_gives_the_same_rows_and_search_results(
     assert audit.verify_chain(empty.db).intact
 
 
+def _received_and_handled(
+    ws: Any, filename: str, pdf: bytes, symbol: str, doc_type: str, subject: str
+) -> int:
+    """A document from the district received, registered, assigned, handled: then archived."""
+    request = documents.IncomingRequest(
+        sender="ỦY BAN NHÂN DÂN QUẬN BA ĐÌNH", symbol=symbol, doc_type=doc_type, subject=subject
+    )
+    doc = documents.receive_incoming(ws, "vanthu", documents.Upload(filename, pdf), request)
+    documents.act(ws, doc, "vanthu", "register")
+    documents.act(ws, doc, "giamdoc", "assign", choose="truongphong")
+    documents.act(ws, doc, "truongphong", "forward", choose="chuyenvien")
+    documents.act(ws, doc, "chuyenvien", "complete", comment="Xong")
+    return doc
+
+
 def test_an_incoming_document_is_archived_with_its_sender_and_signer(make_agency: Any) -> None:
     ws = make_agency()
     with Session(ws.db) as session:
         issued = documents.latest_file(session, issue_document(ws), "issued")
     pdf = get_content(ws.store, issued.sha256)
-    doc = documents.receive_incoming(
-        ws,
-        "vanthu",
-        documents.Upload("01-QD-SNV.pdf", pdf),
-        documents.IncomingRequest(
-            sender="ỦY BAN NHÂN DÂN QUẬN BA ĐÌNH",
-            symbol="01/QĐ-UBND",
-            doc_type="Quyết định",
-            subject="Về việc bổ nhiệm",
-        ),
+    doc = _received_and_handled(
+        ws, "01-QD-SNV.pdf", pdf, "01/QĐ-UBND", "Quyết định", "Về việc bổ nhiệm"
     )
-    documents.act(ws, doc, "vanthu", "register")
-    documents.act(ws, doc, "giamdoc", "assign", choose="truongphong")
-    documents.act(ws, doc, "truongphong", "forward", choose="chuyenvien")
-    documents.act(ws, doc, "chuyenvien", "complete", comment="Xong")
     record = _record(ws, doc)
     meta = read_record(ws.store, record.record_id).metadata
     assert record.direction == "incoming" and record.record_id.endswith("-DEN-VBDEN-0001")
@@ -291,21 +294,9 @@ def test_a_received_scan_is_ocred_in_vietnamese_kept_beside_the_original_and_sea
 ) -> None:
     ws = make_agency()
     scan = _scan(["ỦY BAN NHÂN DÂN", "THÔNG BÁO", "Về việc tuyển dụng viên chức năm 2026"])
-    doc = documents.receive_incoming(
-        ws,
-        "vanthu",
-        documents.Upload("thong-bao.pdf", scan),
-        documents.IncomingRequest(
-            sender="ỦY BAN NHÂN DÂN QUẬN BA ĐÌNH",
-            symbol="12/TB-UBND",
-            doc_type="Thông báo",
-            subject="Thông báo của Quận",
-        ),
+    doc = _received_and_handled(
+        ws, "thong-bao.pdf", scan, "12/TB-UBND", "Thông báo", "Thông báo của Quận"
     )
-    documents.act(ws, doc, "vanthu", "register")
-    documents.act(ws, doc, "giamdoc", "assign", choose="truongphong")
-    documents.act(ws, doc, "truongphong", "forward", choose="chuyenvien")
-    documents.act(ws, doc, "chuyenvien", "complete", comment="Xong")
     record = _record(ws, doc)
     manifest = read_record(ws.store, record.record_id)
     roles = {ref.role: ref for ref in manifest.objects}
