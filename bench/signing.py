@@ -285,24 +285,17 @@ def measure(work: Path, pki: DemoPKI, batch: int, sample: int, big: int) -> None
     cli_dir = work / "cli"
     cli_dir.mkdir()
     sign_cli, big_cli, validate_cli = [], [], []
+
+    def addsig(source: Path, out: Path) -> float:
+        """``pyhanko sign addsig`` into the seal field with the agency's PKCS#12 file."""
+        options = ("--field", SEAL_FIELD, "pkcs12", "--passfile", passfile)
+        return cli("sign", "addsig", *options, source, out, p12)
+
     for i, pdf in enumerate(ones[:sample]):
         source = cli_dir / f"in-{i}.pdf"
         source.write_bytes(pdf)
         out = cli_dir / f"out-{i}.pdf"
-        sign_cli.append(
-            cli(
-                "sign",
-                "addsig",
-                "--field",
-                SEAL_FIELD,
-                "pkcs12",
-                "--passfile",
-                passfile,
-                source,
-                out,
-                p12,
-            )
-        )
+        sign_cli.append(addsig(source, out))
         done = cli_dir / f"issued-{i}.pdf"
         done.write_bytes(issued[i])
         validate_cli.append(
@@ -320,20 +313,7 @@ def measure(work: Path, pki: DemoPKI, batch: int, sample: int, big: int) -> None
     for i, pdf in enumerate(fifties[: max(1, sample // 2)]):
         source = cli_dir / f"big-{i}.pdf"
         source.write_bytes(pdf)
-        big_cli.append(
-            cli(
-                "sign",
-                "addsig",
-                "--field",
-                SEAL_FIELD,
-                "pkcs12",
-                "--passfile",
-                passfile,
-                source,
-                cli_dir / f"big-out-{i}.pdf",
-                p12,
-            )
-        )
+        big_cli.append(addsig(source, cli_dir / f"big-out-{i}.pdf"))
 
     seal_ms = batch_s * 1000 / batch
     cli_seal = statistics.fmean(sign_cli)

@@ -33,7 +33,7 @@ from engine.runtime import user_named
 from engine.search import index_record, indexed_text
 from engine.text import vietnam_time
 from engine.workspace import Workspace
-from storage import ObjectExists, ObjectStore, extend_record_retention, read_record, revise_record
+from storage import ObjectExists, ObjectStore, extend_record_retention, revise_record
 
 ARCHIVIST = "archivist"
 ACCESS_LEVELS = ("public", "restricted")
@@ -404,9 +404,3 @@ def catalogue(ws: Workspace, code: str) -> Catalogue:
         if archive_file is None:
             raise NotFound(f"không có hồ sơ '{code}'")
         return Catalogue(_snapshot(session, archive_file), tuple(_records(session, archive_file)))
-
-
-def record_file_code(ws: Workspace, record_id: str) -> str | None:
-    """The code of the file the record belongs to, as its newest manifest says."""
-    value = read_record(ws.store, record_id).metadata.get("file")
-    return None if value is None else str(value)

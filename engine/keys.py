@@ -29,34 +29,24 @@ IMAGES = "images"
 SEAL_IMAGE = "seal.png"
 
 
-def _pki(ws: Workspace) -> DemoPKI:
+def pki(ws: Workspace) -> DemoPKI:
+    """The workspace's PKI, loaded once; its OCSP, CRL and TSA services answering."""
     cached = ws.caches.get("pki")
     if isinstance(cached, DemoPKI):
         return cached
     directory = ws.settings.effective_pki_dir
     if not directory.exists():
         raise ConfigError(f"không có thư mục khóa {directory} (chạy `vanthu setup-demo`)")
-    pki = load_demo_pki(directory)
-    if pki.port:  # OCSP, CRL and TSA: every signature and archival timestamp asks them
-        ensure_pki_services(pki)
-    ws.caches["pki"] = pki
-    return pki
-
-
-def pki(ws: Workspace) -> DemoPKI:
-    """The workspace's PKI, its services answering."""
-    return _pki(ws)
-
-
-def pki_services(ws: Workspace) -> str:
-    """Base URL of the PKI's OCSP, CRL and TSA services (started here if nobody answers)."""
-    return ensure_pki_services(_pki(ws))
+    loaded = load_demo_pki(directory)
+    if loaded.port:  # OCSP, CRL and TSA: every signature and archival timestamp asks them
+        ensure_pki_services(loaded)
+    ws.caches["pki"] = loaded
+    return loaded
 
 
 def tsa_url(ws: Workspace) -> str:
     """The RFC 3161 timestamping service the workspace's signatures and archives use."""
-    pki_services(ws)
-    return _pki(ws).tsa_url
+    return pki(ws).tsa_url
 
 
 def signing_policy(ws: Workspace, level: Level = "B-B") -> AbstractContextManager[SigningPolicy]:
@@ -76,21 +66,21 @@ def _key(ws: Workspace, cache_key: str, path: Path) -> SigningKey:
     cached = ws.caches.get(cache_key)
     if isinstance(cached, SigningKey):
         return cached
-    passphrase = _pki(ws).passphrase_file.read_bytes().strip()
+    passphrase = pki(ws).passphrase_file.read_bytes().strip()
     key = load_pkcs12(path, passphrase)
     ws.caches[cache_key] = key
     return key
 
 
 def personal_key(ws: Workspace, username: str) -> SigningKey:
-    people = _pki(ws).people
+    people = pki(ws).people
     if username not in people:
         raise ConfigError(f"người dùng '{username}' chưa có chứng thư số cá nhân")
     return _key(ws, f"key:{username}", people[username])
 
 
 def agency_key(ws: Workspace) -> SigningKey:
-    return _key(ws, "key:agency", _pki(ws).agency_p12)
+    return _key(ws, "key:agency", pki(ws).agency_p12)
 
 
 def _image(ws: Workspace, name: str) -> bytes:
@@ -109,5 +99,11 @@ def seal_image(ws: Workspace) -> bytes:
 
 
 def trust_roots(ws: Workspace) -> list[bytes]:
-    paths = ws.settings.trust_roots or [_pki(ws).root_cert]
-    return [path.read_bytes() for path in paths]
+    """The configured trust roots (PEM or DER), read once per workspace."""
+    cached = ws.caches.get("trust_roots")
+    if isinstance(cached, list):
+        return list(cached)
+    paths = ws.settings.trust_roots or [pki(ws).root_cert]
+    roots = [path.read_bytes() for path in paths]
+    ws.caches["trust_roots"] = roots
+    return list(roots)

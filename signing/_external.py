@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import Any
 
 from asn1crypto import algos, cms
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -39,6 +38,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from signing._aio import run_sync
+from signing._certs import to_asn1
 from signing._clock import now_in_vietnam
 from signing._errors import SigningError
 from signing._fields import form_fields, has_signatures, read_pdf
@@ -257,7 +257,7 @@ def _external_signer(
     signature: bytes | None,
 ) -> ExternalSigner:
     registry = SimpleCertificateStore()
-    registry.register_multiple([_to_asn1(c) for c in chain])
+    registry.register_multiple([to_asn1(c) for c in chain])
     public = certificate.public_key()
     size = getattr(public, "key_size", 2048)
     if isinstance(public, rsa.RSAPublicKey):
@@ -265,12 +265,8 @@ def _external_signer(
     else:  # ECDSA: a DER SEQUENCE of two integers
         algorithm, placeholder = "sha256_ecdsa", 2 * ((size + 7) // 8) + 9
     return ExternalSigner(
-        _to_asn1(certificate),
+        to_asn1(certificate),
         registry,
         signature_value=signature if signature is not None else placeholder,
         signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": algorithm}),
     )
-
-
-def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))

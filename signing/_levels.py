@@ -13,9 +13,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from asn1crypto import x509 as asn1_x509
-from cryptography.hazmat.primitives import serialization
-from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -27,6 +24,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
 from signing._aio import run_sync
+from signing._certs import asn1_roots, to_asn1
 from signing._errors import SigningError
 from signing._fields import read_pdf
 from signing._layout import FIELD_ATTACHMENT, FIELD_COPY, FIELD_SEAL, FIELD_SIGNER
@@ -38,6 +36,7 @@ from signing._policy import (
     check_signing_policy,
     passed_in_this_block,
     remember_passed,
+    self_signed_roots,
     validation_context,
 )
 from signing._signer import SigningKey
@@ -54,10 +53,7 @@ def policy_for(key: SigningKey) -> SigningPolicy:
     active = active_policy()
     if active is not None:
         return active
-    roots = tuple(
-        c.public_bytes(serialization.Encoding.DER) for c in key.chain if c.issuer == c.subject
-    )
-    return SigningPolicy(trust_roots=roots)
+    return SigningPolicy(trust_roots=self_signed_roots(key.chain))
 
 
 def enforce_policy(key: SigningKey, field_name: str | None) -> SigningPolicy:
@@ -86,7 +82,7 @@ def level_options(level: Level, policy: SigningPolicy, key: SigningKey) -> dict[
     if level in ("B-B", "B-T"):
         return {}
     context = validation_context(
-        _asn1_roots(policy.trust_roots), [_asn1(c) for c in key.chain], fetch=True
+        asn1_roots(policy.trust_roots), [to_asn1(c) for c in key.chain], fetch=True
     )
     return {
         "embed_validation_info": True,
@@ -191,22 +187,8 @@ async def _renew(pdf: bytes, roots: list[bytes], tsa_url: str) -> bytes:
 
 
 def _context(roots: list[bytes]) -> ValidationContext:
-    return validation_context(_asn1_roots(roots), fetch=True)
+    return validation_context(asn1_roots(roots), fetch=True)
 
 
 def _reader(pdf: bytes) -> PdfFileReader:
     return read_pdf(pdf)
-
-
-def _asn1_roots(data: Sequence[bytes]) -> list[asn1_x509.Certificate]:
-    roots: list[asn1_x509.Certificate] = []
-    for index, item in enumerate(data):
-        try:
-            roots.extend(load_certs_from_pemder_data(item))
-        except (ValueError, TypeError) as exc:
-            raise SigningError(f"chứng thư gốc tin cậy thứ {index + 1} không đọc được") from exc
-    return roots
-
-
-def _asn1(cert: Any) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))

@@ -15,13 +15,13 @@ from typing import Any
 
 import pkcs11
 from asn1crypto import algos, keys
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11 import exceptions as p11_errors
 from pyhanko.sign.pkcs11 import PKCS11Signer
 
+from signing._certs import to_asn1
 from signing._errors import SigningError
 from signing._signer import SigningKey, verify_digest_signature
 
@@ -65,8 +65,8 @@ class TokenKey(SigningKey):
         signer = _SerialisedSigner(
             session,
             self._lock,
-            signing_cert=_to_asn1(certificate),
-            ca_chain=[_to_asn1(c) for c in chain],
+            signing_cert=to_asn1(certificate),
+            ca_chain=[to_asn1(c) for c in chain],
             key_id=key.id,
             other_certs_to_pull=(),
             signature_mechanism=algos.SignedDigestAlgorithm(
@@ -238,7 +238,3 @@ def _require_matching(key: TokenKey, token_label: str) -> None:
 def _describe(exc: Exception) -> str:
     text = str(exc).strip()
     return text or type(exc).__name__
-
-
-def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))

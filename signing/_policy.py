@@ -30,6 +30,7 @@ from pyhanko_certvalidator.errors import (
 )
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
+from signing._certs import to_asn1
 from signing._errors import SigningError
 
 POLICY_PERSON = "2.25.31542874911526846011922177427578022797"
@@ -177,10 +178,10 @@ def check_signing_policy(
             f"chữ ký {'cá nhân' if kind == 'person' else 'của cơ quan (con dấu)'}"
         )
     if trust_roots is None:
-        trust_roots = active.trust_roots if active else _self_signed(chain)
+        trust_roots = active.trust_roots if active else self_signed_roots(chain)
     if check_revocation is None:
         check_revocation = active.check_revocation if active else True
-    roots = [_to_asn1(data) for data in _certificates(trust_roots, named)]
+    roots = [to_asn1(data) for data in _certificates(trust_roots, named)]
     if not roots:
         raise SigningError(f"chứng thư số ({named}): chưa cấu hình chứng thư gốc tin cậy nào")
     run_sync(_validate(certificate, chain, roots, named, moment, check_revocation))
@@ -195,9 +196,9 @@ async def _validate(
     check_revocation: bool,
 ) -> None:
     context = validation_context(
-        roots, [_to_asn1(c) for c in chain], moment=moment, fetch=check_revocation
+        roots, [to_asn1(c) for c in chain], moment=moment, fetch=check_revocation
     )
-    validator = CertificateValidator(_to_asn1(certificate), validation_context=context)
+    validator = CertificateValidator(to_asn1(certificate), validation_context=context)
     try:
         await validator.async_validate_usage(set(_SIGNING_USAGES))
     except RevokedError as exc:
@@ -279,7 +280,8 @@ def _revocation_text(exc: RevokedError) -> str:
     return text
 
 
-def _self_signed(chain: Sequence[x509.Certificate]) -> tuple[bytes, ...]:
+def self_signed_roots(chain: Sequence[x509.Certificate]) -> tuple[bytes, ...]:
+    """The self-signed certificates (roots) in ``chain``, DER-encoded."""
     return tuple(c.public_bytes(serialization.Encoding.DER) for c in chain if c.issuer == c.subject)
 
 
@@ -296,7 +298,3 @@ def _certificates(data: Sequence[bytes], named: str) -> list[x509.Certificate]:
                 f"chứng thư gốc tin cậy thứ {index + 1} không đọc được (kiểm tra {named})"
             ) from exc
     return certs
-
-
-def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))

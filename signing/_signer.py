@@ -14,7 +14,7 @@ from asn1crypto import algos
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -22,6 +22,7 @@ from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.signers import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from signing._certs import to_asn1
 from signing._errors import SigningError
 from signing._policy import CertificateKind, certificate_kind, common_name
 
@@ -71,7 +72,7 @@ class SigningKey:
         if signer is None:
             if key is None:
                 raise SigningError("cần khóa bí mật hoặc thiết bị ký để tạo khóa ký")
-            signer = _KeptKeySigner(key, _to_asn1(certificate), [_to_asn1(c) for c in chain])
+            signer = _KeptKeySigner(key, to_asn1(certificate), [to_asn1(c) for c in chain])
         self._signer = signer
 
     @property
@@ -175,7 +176,3 @@ def verify_digest_signature(certificate: x509.Certificate, digest: bytes, signat
     except (InvalidSignature, ValueError):
         return False
     return True
-
-
-def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))

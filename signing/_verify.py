@@ -29,7 +29,6 @@ from functools import lru_cache
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
-from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESIndeterminate, AdESPassed, AdESSubIndic
@@ -63,6 +62,7 @@ from pyhanko_certvalidator.policy_decl import (
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from signing._aio import run_sync
+from signing._certs import asn1_roots
 from signing._clock import now_in_vietnam
 from signing._errors import SigningError
 from signing._fields import read_pdf
@@ -149,7 +149,7 @@ class _Setup:
 
 @lru_cache(maxsize=16)
 def _setup(trust_roots: tuple[bytes, ...], fetch: bool) -> _Setup:
-    roots = tuple(_load_roots(trust_roots))
+    roots = tuple(asn1_roots(trust_roots))
     policy = CertValidationPolicySpec(
         trust_manager=SimpleTrustManager.build(trust_roots=roots),
         revinfo_policy=CertRevTrustPolicy(_REVOCATION),
@@ -168,16 +168,6 @@ def _setup(trust_roots: tuple[bytes, ...], fetch: bool) -> _Setup:
         key_usage_settings=PdfSignatureStatus.default_usage_constraints(),
     )
     return _Setup(roots, PdfSignatureValidationSpec(spec), fetch)
-
-
-def _load_roots(trust_roots: Sequence[bytes]) -> list[asn1_x509.Certificate]:
-    roots: list[asn1_x509.Certificate] = []
-    for index, data in enumerate(trust_roots):
-        try:
-            roots.extend(load_certs_from_pemder_data(data))
-        except (ValueError, TypeError) as exc:
-            raise SigningError(f"chứng thư gốc tin cậy thứ {index + 1} không đọc được") from exc
-    return roots
 
 
 @dataclasses.dataclass

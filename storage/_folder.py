@@ -55,17 +55,9 @@ class FolderStore:
         *,
         retain_until: datetime | None = None,
     ) -> None:
-        path = self._path(key)
-        until = normalise(retain_until) if retain_until is not None else None
-        try:
-            if path.is_file():
-                refuse_if_locked(key, self._read_retention(key), "ghi đè")
-            if until is not None:
-                self._write_retention(key, until)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(path, data, _READ_ONLY if until is not None else _WRITABLE)
-        except OSError as exc:
-            raise StorageError(f"không ghi được vào {self.root}: {exc.strerror}", key=key) from exc
+        if self._path(key).is_file():
+            refuse_if_locked(key, self._read_retention(key), "ghi đè")
+        self._write(key, data, retain_until, new=False)
 
     def create(
         self,
@@ -75,15 +67,19 @@ class FolderStore:
         *,
         retain_until: datetime | None = None,
     ) -> None:
+        if self._path(key).is_file():
+            raise ObjectExists("đã có đối tượng này trong kho; không ghi đè", key=key)
+        self._write(key, data, retain_until, new=True)
+
+    def _write(self, key: str, data: bytes, retain_until: datetime | None, *, new: bool) -> None:
+        """The retention sidecar first, then the object (read-only while retained)."""
         path = self._path(key)
         until = normalise(retain_until) if retain_until is not None else None
-        if path.is_file():
-            raise ObjectExists("đã có đối tượng này trong kho; không ghi đè", key=key)
         try:
             if until is not None:
                 self._write_retention(key, until)
             path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(path, data, _READ_ONLY if until is not None else _WRITABLE, new=True)
+            _write_atomically(path, data, _READ_ONLY if until is not None else _WRITABLE, new=new)
         except FileExistsError as exc:
             raise ObjectExists("đã có đối tượng này trong kho; không ghi đè", key=key) from exc
         except OSError as exc:
