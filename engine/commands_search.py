@@ -7,12 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
+from engine import retention
 from engine.cli import AsUser, archive_app, echo_json, workspace
 from engine.errors import InvalidInput
 from engine.search import SearchHit, SearchQuery, SearchResults, search
-from engine.text import fold, vietnam_time
-
-PERMANENT_WORDS = frozenset({"vinh vien", "vinh-vien", "vinhvien", "permanent"})
+from engine.text import vietnam_time
 
 
 def parse_day(value: str, option: str) -> date:
@@ -26,26 +25,9 @@ def parse_day(value: str, option: str) -> date:
     raise InvalidInput(f"{option}: ngày '{value}' không hợp lệ (viết dd/mm/yyyy, vd. 31/12/2026)")
 
 
-def parse_retention(value: str) -> tuple[int | None, bool]:
-    """(years, permanent) from "10", "10 năm" or "Vĩnh viễn"."""
-    text = fold(value).strip()
-    if text in PERMANENT_WORDS:
-        return None, True
-    digits = text.removesuffix("nam").strip()
-    if digits.isdigit() and int(digits) > 0:
-        return int(digits), False
-    raise InvalidInput(
-        f"--retention: thời hạn '{value}' không hợp lệ (số năm, vd. 10, hoặc 'Vĩnh viễn')"
-    )
-
-
-def retention_label(years: int | None) -> str:
-    return "Vĩnh viễn" if years is None else f"{years} năm"
-
-
 def hit_json(hit: SearchHit) -> dict[str, Any]:
     data = hit.to_json()
-    data["retention"] = retention_label(hit.retention_years)
+    data["retention"] = retention.label(hit.retention_years)
     return data
 
 
@@ -82,8 +64,9 @@ def archive_search(
     agency: Annotated[str | None, typer.Option("--agency", help="Mã cơ quan ban hành.")] = None,
     signer: Annotated[str | None, typer.Option("--signer", help="Người ký (một phần tên).")] = None,
     file_code: Annotated[str | None, typer.Option("--file", help="Mã hồ sơ.")] = None,
-    retention: Annotated[
-        str | None, typer.Option("--retention", help="Thời hạn bảo quản: số năm hoặc 'Vĩnh viễn'.")
+    retention_class: Annotated[
+        str | None,
+        typer.Option("--retention", help="Thời hạn bảo quản: Vĩnh viễn, 70, 50, 30, 20, 10, 5."),
     ] = None,
     direction: Annotated[
         str | None, typer.Option("--direction", help="outgoing (đi) hoặc incoming (đến).")
@@ -93,7 +76,8 @@ def archive_search(
     offset: Annotated[int, typer.Option("--offset", help="Bỏ qua bấy nhiêu kết quả đầu.")] = 0,
 ) -> None:
     """Tìm bản lưu theo nội dung và bộ lọc, xếp theo mức khớp, tô đậm chỗ khớp."""
-    years, permanent = parse_retention(retention) if retention else (None, False)
+    years = retention.parse_class(retention_class, "--retention") if retention_class else None
+    permanent = retention_class is not None and years is None
     query = SearchQuery(
         text=text,
         doc_type=doc_type,
@@ -129,7 +113,7 @@ def archive_search(
             details.append(f"Người ký: {hit.signer}")
         if hit.file_code:
             details.append(f"Hồ sơ: {hit.file_code}")
-        details.append(f"Bảo quản: {retention_label(hit.retention_years)}")
+        details.append(f"Bảo quản: {retention.label(hit.retention_years)}")
         if hit.access == "restricted":
             details.append("Hạn chế sử dụng")
         typer.echo("    " + " · ".join(d for d in details if d))
