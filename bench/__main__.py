@@ -1,4 +1,4 @@
-"""Run the benchmarks: `python -m bench [flow|signing|archive] [options]`; all of them by default.
+"""Run the benchmarks: `python -m bench [startup|flow|signing|archive] [options]`; all of them by default.
 
 Each benchmark prints its figures and its ratios against a baseline measured in the same run.
 """
@@ -9,6 +9,7 @@ import importlib
 import sys
 
 BENCHMARKS = {
+    "startup": "how soon the command line answers, against `python -c pass`",
     "flow": "approval → archive of one outgoing document, per step, against soffice alone",
     "signing": "seals and validations per second, against the pyhanko CLI per document",
     "archive": "archive ingest and search latency at 100 000 records, against a LIKE scan",

@@ -40,12 +40,12 @@ from sqlalchemy import insert
 from sqlalchemy import text as sql
 from sqlalchemy.engine import Engine
 
-from engine import db
-from engine.doctypes import document_types
-from engine.fulltext import extract_text
-from engine.models import ArchiveFile, ArchiveRecord, ArchiveText
-from engine.search import COUNT_CAP, SearchQuery, index_entry, index_record, run_search
-from engine.text import fold
+from engine.archive.extraction import extract_text
+from engine.archive.search import COUNT_CAP, SearchQuery, index_entry, index_record, run_search
+from engine.core import db
+from engine.core.doctypes import document_types
+from engine.core.models import ArchiveFile, ArchiveRecord, ArchiveText
+from engine.core.text import fold
 from storage import NewObject, ObjectStore, open_store, write_record
 
 ROOT = Path(__file__).resolve().parent.parent

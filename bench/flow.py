@@ -18,12 +18,15 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from engine import documents, outbox
-from engine.agency import DEMO_AGENCY, DEMO_PEOPLE, create_demo_agency, create_demo_keys
-from engine.config import load_settings
-from engine.workspace import Workspace, open_workspace
+from engine.automation import open_workspace
+from engine.core.agency import DEMO_AGENCY, DEMO_PEOPLE, create_demo_agency
+from engine.core.config import load_settings
+from engine.core.workspace import Workspace
+from engine.outgoing import DraftRequest, create_outgoing, render_request
+from engine.signatures import create_demo_keys
+from engine.workflow import act, outbox
 
-DECISION = documents.DraftRequest(
+DECISION = DraftRequest(
     doc_type="Quyết định",
     subject="Về việc ban hành Quy chế văn thư, lưu trữ của Sở",
     signer="phogiamdoc",
@@ -42,13 +45,13 @@ def _agency(home: Path) -> Workspace:
 
 
 def _one_document(ws: Workspace, shares: dict[str, list[float]]) -> float:
-    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
-    documents.act(ws, doc, "chuyenvien", "submit")
+    doc = create_outgoing(ws, "chuyenvien", DECISION)
+    act(ws, doc, "chuyenvien", "submit")
     started = time.perf_counter()
     timed = [
-        ("approve", lambda: documents.act(ws, doc, "truongphong", "approve")),
-        ("sign", lambda: documents.act(ws, doc, "phogiamdoc", "sign")),
-        ("issue", lambda: documents.act(ws, doc, "vanthu", "issue")),
+        ("approve", lambda: act(ws, doc, "truongphong", "approve")),
+        ("sign", lambda: act(ws, doc, "phogiamdoc", "sign")),
+        ("issue", lambda: act(ws, doc, "vanthu", "issue")),
     ]
     for label, action in timed:
         t0 = time.perf_counter()
@@ -63,7 +66,7 @@ def _one_document(ws: Workspace, shares: dict[str, list[float]]) -> float:
 
 def _soffice_baseline(ws: Workspace, work: Path, runs: int) -> list[float]:
     docx = work / "draft.docx"
-    docx.write_bytes(documents.render_request(ws, "chuyenvien", DECISION).data)
+    docx.write_bytes(render_request(ws, "chuyenvien", DECISION).data)
     times = []
     for i in range(runs):
         t0 = time.perf_counter()

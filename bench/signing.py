@@ -46,24 +46,26 @@ from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 
 from signing import (
     Box,
-    DemoPKI,
     FormLayout,
-    Identity,
     SigningKey,
     SigningPolicy,
     add_form_fields,
     certify,
     check_signing_policy,
-    create_demo_pki,
-    draw_seal_image,
-    draw_signature_image,
-    ensure_pki_services,
     issue,
     load_pkcs12,
     seal_over_signer,
     sign_attachment,
     signing_policy,
     verify_document,
+)
+from signing.demo import (
+    DemoPKI,
+    Identity,
+    create_demo_pki,
+    draw_seal_image,
+    draw_signature_image,
+    ensure_pki_services,
 )
 
 SEAL_TARGET_MS = 15.0
@@ -203,7 +205,9 @@ def main(argv: list[str]) -> None:
 def services_in_their_own_process(pki: DemoPKI) -> Iterator[None]:
     """The DEMO OCSP, CRL and TSA answer from another process, as a CA's services would: their
     work is not counted in the signing and validation figures."""
-    code = "import sys; from pathlib import Path; from signing import load_demo_pki, serve_pki; "
+    code = (
+        "import sys; from pathlib import Path; from signing.demo import load_demo_pki, serve_pki; "
+    )
     code += "serve_pki(load_demo_pki(Path(sys.argv[1])))"
     server = subprocess.Popen([sys.executable, "-c", code, str(pki.directory)])
     try:

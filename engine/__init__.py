@@ -1,27 +1,12 @@
-"""The Vanthu engine: workflow definitions and runtime, registers, audit, automated steps, CLI.
+"""The Vanthu engine, in layers; a lower layer never imports a higher one (``lint-imports``).
 
-Callers outside the engine use these names; everything else is internal.
+- ``engine.core``: configuration, database and models, workflow definitions, the workspace,
+  audit chain, registers, calendar, errors, the agency's log file.
+- ``engine.workflow`` | ``engine.signatures``: instances, tasks, actions, inbox, the outbox of
+  automated steps | the agency's keys and trust roots, verification reports.
+- ``engine.outgoing`` | ``engine.incoming`` | ``engine.archive``: the journeys and the record.
+- ``engine.automation``: the steps assembled, Prefect workers and schedules.
+- ``engine.http``, ``engine.cli``: the faces.
+
+Nothing is imported here, so importing one module never loads the whole engine.
 """
-
-from engine.config import Settings, load_settings
-from engine.errors import (
-    ConfigError,
-    ConversionError,
-    DefinitionError,
-    EngineError,
-    InvalidInput,
-    NotAllowed,
-    NotFound,
-)
-
-__all__ = [
-    "ConfigError",
-    "ConversionError",
-    "DefinitionError",
-    "EngineError",
-    "InvalidInput",
-    "NotAllowed",
-    "NotFound",
-    "Settings",
-    "load_settings",
-]

@@ -1,4 +1,4 @@
-"""`python -m engine` is the `vanthu` command."""
+"""`python -m engine` runs the `vanthu` command."""
 
 from engine.cli import main
 

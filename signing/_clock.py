@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from vanthu import clock
+
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def now_in_vietnam() -> datetime:
-    return datetime.now(VIETNAM)
+    return clock.now().astimezone(VIETNAM)
 
 
 def in_vietnam(moment: datetime | None) -> datetime | None:

@@ -14,7 +14,7 @@ import secrets
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -27,6 +27,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsag
 
 from signing._errors import SigningError
 from signing._policy import POLICY_ORGANISATION, POLICY_PERSON, common_name
+from vanthu import clock
 
 MANIFEST = "pki.json"
 ROOT_CN = "DEMO RootCA chuyên dùng Vanthu"
@@ -145,7 +146,7 @@ def create_demo_pki(
     if valid_days < 1:
         raise SigningError(f"thời hạn chứng thư phải từ 1 ngày trở lên, không phải {valid_days}")
     directory.mkdir(parents=True, exist_ok=True)
-    start = datetime.now(UTC) - timedelta(hours=1)
+    start = clock.now() - timedelta(hours=1)
     ca_end = start + timedelta(days=valid_days + 365)
     end = start + timedelta(days=valid_days)
     port = port or free_port()

@@ -32,6 +32,7 @@ from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBack
 
 from signing._certs import to_asn1
 from signing._errors import SigningError
+from vanthu import clock
 
 POLICY_PERSON = "2.25.31542874911526846011922177427578022797"
 POLICY_ORGANISATION = "2.25.191665362681007844120921738243261692431"
@@ -161,7 +162,7 @@ def check_signing_policy(
 
     active = active_policy()
     named = f"{common_name(certificate.subject)}, sê-ri {certificate.serial_number:x}"
-    moment = at or datetime.now(UTC)
+    moment = at or clock.now()
     if moment < certificate.not_valid_before_utc:
         raise SigningError(
             f"chứng thư số ({named}) chưa có hiệu lực: có hiệu lực từ "

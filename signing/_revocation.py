@@ -21,6 +21,7 @@ from cryptography import x509
 from signing._errors import SigningError
 from signing._pki import DemoPKI, IssuedCertificate, issued_certificates
 from signing._policy import reason_text
+from vanthu import clock
 
 REVOCATIONS = "revocations.json"
 REASONS: dict[str, x509.ReasonFlags] = {
@@ -69,7 +70,7 @@ def revoke(
     if not found.issuer:
         raise SigningError("không thu hồi được chứng thư gốc (root) bằng danh sách thu hồi")
     # OCSP and CRLs carry whole seconds: round down, so the very next signature sees it
-    moment = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    moment = (at or clock.now()).astimezone(UTC).replace(microsecond=0)
     with _locked(pki):
         current = _read(pki)
         if serial in current:

@@ -21,7 +21,7 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -47,6 +47,7 @@ from signing._pki import (
     load_demo_pki,
 )
 from signing._revocation import Revocation, revocations, revoked_by
+from vanthu import clock
 
 CRL_LIFETIME = timedelta(minutes=10)
 OCSP_LIFETIME = timedelta(minutes=10)
@@ -224,11 +225,11 @@ class _Server(ThreadingHTTPServer):
         since = self.authorities[ca_id].cert.not_valid_before_utc
         if revoked:
             since = max(since, max(r.revoked_at for _, r in revoked))
-        return min(since, datetime.now(UTC))
+        return min(since, clock.now())
 
     def crl(self, ca_id: str) -> bytes:
         authority = self.authorities[ca_id]
-        now = datetime.now(UTC)
+        now = clock.now()
         revoked = revoked_by(self.pki, ca_id)
         builder = (
             x509.CertificateRevocationListBuilder()
@@ -268,7 +269,7 @@ class _Server(ThreadingHTTPServer):
             ).public_bytes(serialization.Encoding.DER)
         known = {c.serial for c in issued_certificates(self.pki) if c.issuer == ca_id}
         revoked = revocations(self.pki).get(request.serial_number)
-        now = datetime.now(UTC)
+        now = clock.now()
         since = self.known_since(ca_id, revoked_by(self.pki, ca_id))
         if request.serial_number not in known:
             status, when, reason = ocsp.OCSPCertStatus.UNKNOWN, None, None

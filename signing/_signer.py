@@ -7,7 +7,7 @@ wears the same :class:`SigningKey` interface around pyHanko's PKCS#11 signer.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from asn1crypto import algos
@@ -25,6 +25,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from signing._certs import to_asn1
 from signing._errors import SigningError
 from signing._policy import CertificateKind, certificate_kind, common_name
+from vanthu import clock
 
 _PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -121,7 +122,7 @@ class SigningKey:
 
     def check_usable(self, now: datetime | None = None) -> None:
         """Refuse to sign with a certificate outside its validity period."""
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         cert = self._certificate
         if now < cert.not_valid_before_utc:
             raise SigningError(

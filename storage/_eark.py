@@ -25,7 +25,6 @@ import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from storage._eark_xml import (
 from storage._errors import IntegrityError, ObjectNotFound, StorageError
 from storage._records import _manifest_key, _revision_key, list_revisions
 from storage._store import ObjectStore
+from vanthu import clock
 
 _PACKAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
@@ -70,7 +70,7 @@ def export_package(
         raise StorageError(f"gói {package_id}: một bản lưu được nêu hai lần")
     if package_type not in ("SIP", "AIP", "DIP"):
         raise StorageError(f"loại gói {package_type!r} không hợp lệ (SIP, AIP hoặc DIP)")
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     records = [_collect(store, record_id) for record_id in record_ids]
     try:
         description = json.dumps(dict(file_metadata), ensure_ascii=False, sort_keys=True, indent=2)

@@ -11,7 +11,6 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote
@@ -21,6 +20,7 @@ from storage._eark_xml import CSIP, SHA256, XLINK, q
 from storage._errors import ObjectExists, StorageError
 from storage._records import RecordManifest, _manifest_key, _revision_key, read_record
 from storage._store import ObjectStore
+from vanthu import clock
 
 MAX_PACKAGE_BYTES = 20 * 2**30
 """Uncompressed bytes a package may hold before ``verify_package`` calls it oversize."""
@@ -306,7 +306,7 @@ def import_package(store: ObjectStore, path: Path) -> list[str]:
             _refuse_conflict(store, record_id, revision, manifest)
         for (record_id, revision), (manifest, body) in sorted(manifests.items()):
             until = manifest.retain_until
-            future = until if until is not None and until > datetime.now(UTC) else None
+            future = until if until is not None and until > clock.now() else None
             for ref in manifest.objects:
                 data = _read_entry(archive, by_sha[ref.sha256])
                 put_content(store, data, ref.content_type, retain_until=future)

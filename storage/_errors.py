@@ -1,38 +1,58 @@
-"""The storage package's exception root: what went wrong, on which key, and whether to retry."""
+"""The storage package's errors: :class:`StorageError` under Vanthu's one root.
+
+``retryable`` is True only when trying again may help (a timeout, a server that did not answer
+or answered 5xx); a missing object, a changed one or a bad URL never heals by itself.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
+
+from vanthu.errors import Kind, VanthuError
 
 
-class StorageError(Exception):
-    """A store operation failed.
+class StorageError(VanthuError):
+    """A store operation failed."""
 
-    ``retryable`` is True only when trying again may help (a timeout, a server that did not
-    answer or answered 5xx); a missing object, a changed one or a bad URL never heals by itself.
-    """
+    code = "storage.error"
+    kind = Kind.FAILED
+    LABELS: ClassVar[dict[str, tuple[str, str]]] = {
+        **VanthuError.LABELS,
+        "key": ("đối tượng '{}'", "object '{}'"),
+    }
 
-    def __init__(self, message: str, *, key: str | None = None, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, message: str, message_en: str | None = None, *, key: str | None = None, **fields: Any
+    ) -> None:
+        super().__init__(message, message_en or message, key=key, **fields)
         self.key = key
-        self.retryable = retryable
+        if self.retryable and self.code == StorageError.code:
+            self.code = "storage.unavailable"
 
     def __str__(self) -> str:
-        text = f"{self.message} (đối tượng '{self.key}')" if self.key else self.message
+        text = super().__str__()
         return f"{text}; lỗi tạm thời, có thể thử lại" if self.retryable else text
 
 
 class ObjectNotFound(StorageError):
     """No object under this key."""
 
+    code = "storage.not_found"
+    kind = Kind.NOT_FOUND
+
 
 class IntegrityError(StorageError):
     """An object's content no longer matches its SHA-256."""
 
+    code = "storage.integrity"
+
 
 class ObjectExists(StorageError):
     """A create-only write found the key already taken (another writer got there first)."""
+
+    code = "storage.exists"
+    kind = Kind.CONFLICT
 
 
 class RetentionError(StorageError):
@@ -41,6 +61,17 @@ class RetentionError(StorageError):
     ``until`` is the retention date (UTC) that forbids it.
     """
 
-    def __init__(self, message: str, *, key: str | None = None, until: datetime) -> None:
-        super().__init__(message, key=key)
+    code = "storage.retention"
+    kind = Kind.CONFLICT
+
+    def __init__(
+        self,
+        message: str,
+        message_en: str | None = None,
+        *,
+        key: str | None = None,
+        until: datetime,
+        **fields: Any,
+    ) -> None:
+        super().__init__(message, message_en, key=key, until=until, **fields)
         self.until = until

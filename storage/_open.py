@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from storage._errors import StorageError
 from storage._folder import FolderStore
 from storage._retention import PERMANENT
-from storage._s3 import S3Store, S3Target
 from storage._store import ObjectStore
+from vanthu import clock
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _S3_OPTIONS = ("secure", "region", "timeout", "max_retention_years")
@@ -33,13 +34,17 @@ def open_store(url: str) -> ObjectStore:
             raise StorageError(f"URL kho lưu trữ thiếu đường dẫn thư mục: {url!r}")
         return FolderStore(Path(path).expanduser().resolve())
     if parts.scheme == "s3":
-        return S3Store(_s3_target(parts.netloc, parts.path, parts.query))
+        # lazy: minio costs ~0.2 s at start-up, needed only for an S3 store
+        from storage._s3 import S3Store, S3Target
+
+        return S3Store(S3Target(**_s3_target(parts.netloc, parts.path, parts.query)))
     raise StorageError(
         f"kho lưu trữ '{parts.scheme}://' không được hỗ trợ (dùng file:// hoặc s3://)"
     )
 
 
-def _s3_target(netloc: str, path: str, query: str) -> S3Target:
+def _s3_target(netloc: str, path: str, query: str) -> dict[str, Any]:
+    """The S3Target's fields from the URL's parts, each checked."""
     credentials, _, endpoint = netloc.rpartition("@")
     access_key, _, secret_key = credentials.partition(":")
     bucket = path.strip("/")
@@ -51,7 +56,7 @@ def _s3_target(netloc: str, path: str, query: str) -> S3Target:
     _check_endpoint(endpoint, shown)
     _check_bucket(bucket, shown)
     options = _options(query, shown)
-    return S3Target(
+    return dict(
         endpoint=endpoint,
         access_key=unquote(access_key),
         secret_key=unquote(secret_key),
@@ -116,7 +121,7 @@ def _max_retention(value: str | None, shown: str) -> datetime:
         raise StorageError(
             f"{shown}: max_retention_years={value!r} không hợp lệ (số năm, từ 1 đến 7000)"
         )
-    today = datetime.now(UTC).replace(microsecond=0)
+    today = clock.now().replace(microsecond=0)
     try:
         return today.replace(year=today.year + int(value))
     except ValueError:  # 29 February

@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from storage._content import content_key, put_content
@@ -24,6 +24,7 @@ from storage._errors import ObjectExists, ObjectNotFound, StorageError
 from storage._keys import check_key
 from storage._retention import normalise
 from storage._store import ObjectStore
+from vanthu import clock
 
 _PREFIX = "records/"
 _SUFFIX = ".json"
@@ -176,9 +177,7 @@ def write_record(
     if store.exists(key):
         return _same_or_refuse(store, record_id, refs)
     until = normalise(retain_until) if retain_until is not None else None
-    manifest = RecordManifest(
-        record_id, datetime.now(UTC), refs, dict(metadata), retain_until=until
-    )
+    manifest = RecordManifest(record_id, clock.now(), refs, dict(metadata), retain_until=until)
     body = manifest.to_json()  # refuse bad metadata before writing anything
     for item in objects:
         put_content(store, item.data, item.content_type, retain_until=until)
@@ -230,7 +229,7 @@ def revise_record(
             objects=kept + tuple(by_role.values()),
             metadata=merged,
             revision=current.revision + 1,
-            revised_at=datetime.now(UTC),
+            revised_at=clock.now(),
             reason=reason.strip(),
         )
         body = revision.to_json()

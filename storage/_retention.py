@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from storage._errors import RetentionError, StorageError
+from vanthu import clock
 
 PERMANENT = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 """'Vĩnh viễn': the latest date a store keeps unless its server allows less (then extended)."""
@@ -27,7 +28,7 @@ def shown(until: datetime) -> str:
 
 def refuse_if_locked(key: str, until: datetime | None, action: str) -> None:
     """Raise RetentionError when ``until`` is still ahead; ``action`` is 'xóa' or 'ghi đè'."""
-    if until is not None and until > datetime.now(UTC):
+    if until is not None and until > clock.now():
         raise RetentionError(
             f"không được {action} trước khi hết thời hạn lưu trữ {shown(until)}",
             key=key,

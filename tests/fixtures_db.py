@@ -11,9 +11,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from engine.agency import DEMO_AGENCY, DEMO_PEOPLE, create_demo_agency, create_demo_keys
-from engine.config import load_settings
-from engine.workspace import Workspace, open_workspace
+from engine.automation import open_workspace
+from engine.core.agency import DEMO_AGENCY, DEMO_PEOPLE, create_demo_agency
+from engine.core.config import load_settings
+from engine.core.workspace import Workspace
+from engine.signatures import create_demo_keys
 
 PG_ADMIN_URL = os.environ.get("VANTHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 _pg_state: dict[str, bool] = {}

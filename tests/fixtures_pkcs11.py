@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import (
     pkcs12,
 )
 
-from signing import DemoPKI, ensure_pki_services, load_demo_pki
+from signing.demo import DemoPKI, ensure_pki_services, load_demo_pki
 
 SOFTHSM_MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
 PIN = "246810"

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from signing import (
-    DemoPKI,
-    Identity,
-    SigningKey,
-    create_demo_pki,
-    ensure_pki_services,
-    load_pkcs12,
-)
+from signing import SigningKey, load_pkcs12
+from signing.demo import DemoPKI, Identity, create_demo_pki, ensure_pki_services
 
 DEMO_AGENCY = Identity(
     common_name="DEMO Sở Nội vụ tỉnh Mẫu",

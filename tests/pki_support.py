@@ -12,19 +12,21 @@ from fixtures_pki import DEMO_OFFICIALS as OFFICIALS
 from pdf_support import LAYOUT, text_pdf
 
 from signing import (
-    DemoPKI,
     Level,
     SigningKey,
     SigningPolicy,
     add_form_fields,
     certify,
+    issue,
+    load_pkcs12,
+    signing_policy,
+)
+from signing.demo import (
+    DemoPKI,
     create_demo_pki,
     draw_seal_image,
     draw_signature_image,
     ensure_pki_services,
-    issue,
-    load_pkcs12,
-    signing_policy,
 )
 
 NUMBER = "07/QĐ-SNV"

@@ -14,12 +14,16 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from engine import archive, audit, files, search
-from engine.config import load_settings
-from engine.errors import InvalidInput, NotAllowed, NotFound
-from engine.models import ArchiveRecord, AuditEvent
-from engine.text import VIETNAM, vietnam_time
-from engine.workspace import Workspace, open_workspace
+from engine.archive import case_files as files
+from engine.archive import records as archive
+from engine.archive import search
+from engine.automation import open_workspace
+from engine.core import audit
+from engine.core.config import load_settings
+from engine.core.errors import InvalidInput, NotAllowed, NotFound
+from engine.core.models import ArchiveRecord, AuditEvent
+from engine.core.text import VIETNAM, vietnam_time
+from engine.core.workspace import Workspace
 from storage import content_key, list_revisions, read_record
 from tests_support import LETTER, issue_document
 

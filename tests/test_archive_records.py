@@ -13,13 +13,20 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from sqlmodel import Session, col, select
 
-from engine import archive, audit, documents, files, retention, search
-from engine.config import load_settings
-from engine.errors import ConfigError, InvalidInput, NotAllowed
-from engine.models import ArchiveFile, ArchiveRecord
-from engine.reindex import reindex
-from engine.text import VIETNAM, vietnam_time
-from engine.workspace import Workspace, open_workspace
+from engine.archive import case_files as files
+from engine.archive import records as archive
+from engine.archive import retention, search
+from engine.archive.reindex import reindex
+from engine.automation import open_workspace
+from engine.core import audit
+from engine.core.config import load_settings
+from engine.core.errors import ConfigError, InvalidInput, NotAllowed
+from engine.core.models import ArchiveFile, ArchiveRecord
+from engine.core.text import VIETNAM, vietnam_time
+from engine.core.workspace import Workspace
+from engine.incoming import IncomingRequest, receive_incoming
+from engine.workflow import Upload, act
+from engine.workflow.files import latest_file
 from storage import content_key, get_content, read_record
 from tests_support import DECISION, LETTER, issue_document
 
@@ -247,21 +254,21 @@ def _received_and_handled(
     ws: Any, filename: str, pdf: bytes, symbol: str, doc_type: str, subject: str
 ) -> int:
     """A document from the district received, registered, assigned, handled: then archived."""
-    request = documents.IncomingRequest(
+    request = IncomingRequest(
         sender="ỦY BAN NHÂN DÂN QUẬN BA ĐÌNH", symbol=symbol, doc_type=doc_type, subject=subject
     )
-    doc = documents.receive_incoming(ws, "vanthu", documents.Upload(filename, pdf), request)
-    documents.act(ws, doc, "vanthu", "register")
-    documents.act(ws, doc, "giamdoc", "assign", choose="truongphong")
-    documents.act(ws, doc, "truongphong", "forward", choose="chuyenvien")
-    documents.act(ws, doc, "chuyenvien", "complete", comment="Xong")
+    doc = receive_incoming(ws, "vanthu", Upload(filename, pdf), request)
+    act(ws, doc, "vanthu", "register")
+    act(ws, doc, "giamdoc", "assign", choose="truongphong")
+    act(ws, doc, "truongphong", "forward", choose="chuyenvien")
+    act(ws, doc, "chuyenvien", "complete", comment="Xong")
     return doc
 
 
 def test_an_incoming_document_is_archived_with_its_sender_and_signer(make_agency: Any) -> None:
     ws = make_agency()
     with Session(ws.db) as session:
-        issued = documents.latest_file(session, issue_document(ws), "issued")
+        issued = latest_file(session, issue_document(ws), "issued")
     pdf = get_content(ws.store, issued.sha256)
     doc = _received_and_handled(
         ws, "01-QD-SNV.pdf", pdf, "01/QĐ-UBND", "Quyết định", "Về việc bổ nhiệm"

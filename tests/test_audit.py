@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from engine import audit
-from engine.db import make_engine, transaction, upgrade
+from engine.core import audit
+from engine.core.db import make_engine, transaction, upgrade
 
 
 def _chain(database_url: str, events: int = 5):  # type: ignore[no-untyped-def]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.calendar import VIETNAM_TIME, add_working_days, is_working_day, load_holidays
-from engine.errors import ConfigError
+from engine.core.calendar import VIETNAM_TIME, add_working_days, is_working_day, load_holidays
+from engine.core.errors import ConfigError
 
 HOLIDAYS = load_holidays()
 

@@ -49,7 +49,7 @@ def _draft(home: Path, tmp_path: Path, subject: str, signer: str) -> str:
         "Như Điều 2;",
     )
     assert created.returncode == 0, created.stderr
-    return created.stdout.strip().rsplit("#", 1)[1]
+    return created.stdout.splitlines()[0].rsplit("#", 1)[1]
 
 
 def _new_agency(home: Path) -> Path:

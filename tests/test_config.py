@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import load_settings, write_settings_file
-from engine.errors import ConfigError
+from engine.core.config import load_settings, write_settings_file
+from engine.core.errors import ConfigError
 
 
 def test_defaults_keep_everything_in_the_agency_folder(tmp_path: Path) -> None:

@@ -14,9 +14,10 @@ import pytest
 from docx import Document
 from test_drafts import example
 
-from engine.conversion import docx_to_pdf, find_form_layout
-from engine.drafts import MOTTO, NATIONAL_TITLE, DraftContent, render_draft
-from engine.errors import ConversionError
+from engine.core.errors import ConversionError
+from engine.core.programs import docx_to_pdf
+from engine.outgoing.conversion import find_form_layout
+from engine.outgoing.drafts import MOTTO, NATIONAL_TITLE, DraftContent, render_draft
 from signing import Box, FormLayout, seal_over_signer
 
 MM = 72 / 25.4

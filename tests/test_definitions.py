@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.definitions import (
+from engine.automation import PLUGINS
+from engine.core.definitions import (
     ActionName,
     PersonRule,
     Role,
@@ -16,11 +17,10 @@ from engine.definitions import (
     load_definition,
     load_definitions,
 )
-from engine.errors import DefinitionError
-from engine.steps import STEP_FUNCTIONS
+from engine.core.errors import DefinitionError
 from workflows import DEFINITIONS_DIR
 
-STEPS = frozenset(STEP_FUNCTIONS)
+STEPS = frozenset(PLUGINS.steps)
 
 # Every kind of step and rule once: a parallel consultation, a person chosen by the action before.
 BASE = """\

@@ -12,12 +12,14 @@ import pytest
 from sqlmodel import Session, select
 from test_cli import _new_agency, vanthu
 
-from engine import disposal, documents, outbox
-from engine.audit import verify_chain
-from engine.config import load_settings
-from engine.db import transaction
-from engine.errors import NotAllowed
-from engine.models import (
+from engine.archive import disposal
+from engine.archive.search import index_record, indexed_text
+from engine.automation import open_workspace
+from engine.core.audit import verify_chain
+from engine.core.config import load_settings
+from engine.core.db import transaction
+from engine.core.errors import NotAllowed
+from engine.core.models import (
     ArchiveFile,
     ArchiveRecord,
     AuditEvent,
@@ -25,9 +27,10 @@ from engine.models import (
     DocumentFile,
     OutboxItem,
 )
-from engine.search import index_record, indexed_text
-from engine.text import fold
-from engine.workspace import Workspace, open_workspace
+from engine.core.text import fold
+from engine.core.workspace import Workspace
+from engine.outgoing import create_outgoing
+from engine.workflow import act, outbox
 from storage import (
     NewObject,
     RetentionError,
@@ -110,8 +113,8 @@ def wait_until(moment: datetime) -> None:
 
 
 def approve(ws: Workspace, number: int) -> None:
-    documents.act(ws, number, "chanhvanphong", "approve")
-    documents.act(ws, number, "giamdoc", "approve")
+    act(ws, number, "chanhvanphong", "approve")
+    act(ws, number, "giamdoc", "approve")
 
 
 def object_keys(ws: Workspace, record_id: str) -> list[str]:
@@ -141,10 +144,10 @@ def _dispose_one_expired(ws: Workspace) -> None:
         ws, "luutru", ["SNV-2020-DI-VBDI-0001"], "Hết thời hạn bảo quản 5 năm"
     )
     assert open_task_steps(ws, number) == ["review"]
-    documents.act(ws, number, "chanhvanphong", "approve")
+    act(ws, number, "chanhvanphong", "approve")
     assert open_task_steps(ws, number) == ["decide"]
     assert all(ws.store.exists(key) for key in keys)  # nothing leaves before the last approval
-    documents.act(ws, number, "giamdoc", "approve", comment="Đồng ý hủy")
+    act(ws, number, "giamdoc", "approve", comment="Đồng ý hủy")
 
     assert not any(ws.store.exists(key) for key in keys)
     assert not ws.store.exists("records/SNV-2020-DI-VBDI-0001.json")
@@ -258,11 +261,11 @@ def test_a_returned_proposal_goes_back_to_the_archivist_with_the_comment(make_ag
     number = disposal.propose(ws, "luutru", ["HET-HAN"], "Hết thời hạn bảo quản")
     with pytest.raises(NotAllowed, match="đã có trong tờ trình hủy #"):
         disposal.propose(ws, "luutru", ["HET-HAN"], "Lần nữa")
-    documents.act(ws, number, "chanhvanphong", "approve")
-    documents.act(ws, number, "giamdoc", "return", comment="Bổ sung ý kiến hội đồng")
+    act(ws, number, "chanhvanphong", "approve")
+    act(ws, number, "giamdoc", "return", comment="Bổ sung ý kiến hội đồng")
     assert open_task_steps(ws, number) == ["revise"]
     assert ws.store.exists(object_keys(ws, "HET-HAN")[0])
-    documents.act(ws, number, "luutru", "submit")
+    act(ws, number, "luutru", "submit")
     approve(ws, number)
     view = disposal.show_disposal(ws, number)
     assert view.state == "disposed" and view.waiting_at == ()
@@ -298,7 +301,7 @@ def test_content_another_record_still_holds_is_kept(make_agency):  # type: ignor
 def test_the_documents_working_copies_leave_with_its_record(make_agency):  # type: ignore[no-untyped-def]
     """Drafts kept with the document (every version) hold the same text: they go too."""
     ws = make_agency()
-    doc = documents.create_outgoing(ws, "chuyenvien", LETTER)
+    doc = create_outgoing(ws, "chuyenvien", LETTER)
     with Session(ws.db) as session:
         drafts = session.exec(select(DocumentFile).where(DocumentFile.document_id == doc)).all()
     assert drafts and all(ws.store.exists(content_key(f.sha256)) for f in drafts)

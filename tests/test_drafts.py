@@ -14,8 +14,8 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt
 
-from engine.drafts import NATIONAL_TITLE, DraftContent, check_docx, render_draft
-from engine.errors import InvalidInput
+from engine.core.errors import InvalidInput
+from engine.outgoing.drafts import NATIONAL_TITLE, DraftContent, check_docx, render_draft
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "drafts"
 

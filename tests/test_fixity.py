@@ -12,10 +12,11 @@ from sqlmodel import Session, select
 from test_cli import _new_agency, vanthu
 from test_disposal import archived
 
-from engine.config import load_settings
-from engine.fixity import ProblemKind, check_archive
-from engine.models import ArchiveRecord, AuditEvent
-from engine.workspace import Workspace, open_workspace
+from engine.archive.fixity import ProblemKind, check_archive
+from engine.automation import open_workspace
+from engine.core.config import load_settings
+from engine.core.models import ArchiveRecord, AuditEvent
+from engine.core.workspace import Workspace
 from storage import content_key, read_record
 from tests_support import issue_document
 

@@ -14,12 +14,12 @@ from fixtures_db import WorkspaceFactory
 from fpdf import FPDF
 from PIL import Image
 
-from engine.db import transaction
-from engine.errors import InvalidInput
-from engine.fulltext import ExtractedText, extract_text
-from engine.models import ArchiveRecord
-from engine.search import SearchQuery, index_record, search
-from engine.text import fold
+from engine.archive.extraction import ExtractedText, extract_text
+from engine.archive.search import SearchQuery, index_record, search
+from engine.core.db import transaction
+from engine.core.errors import InvalidInput
+from engine.core.models import ArchiveRecord
+from engine.core.text import fold
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 DECISION = (

@@ -7,10 +7,12 @@ import json
 import pytest
 from sqlmodel import Session
 
-from engine import documents
-from engine.errors import InvalidInput, NotAllowed
-from engine.models import Document
-from engine.workspace import Workspace
+from engine.core.errors import InvalidInput, NotAllowed
+from engine.core.models import Document
+from engine.core.workspace import Workspace
+from engine.incoming import IncomingRequest, receive_incoming
+from engine.workflow import Upload, act
+from engine.workflow.files import latest_file
 from storage import get_content
 from tests_support import archived_documents, issue_document, open_task_steps
 
@@ -18,15 +20,15 @@ from tests_support import archived_documents, issue_document, open_task_steps
 def _received_pdf(ws: Workspace) -> bytes:
     doc = issue_document(ws)
     with Session(ws.db) as session:
-        return get_content(ws.store, documents.latest_file(session, doc, "issued").sha256)
+        return get_content(ws.store, latest_file(session, doc, "issued").sha256)
 
 
 def _receive(ws: Workspace, pdf: bytes) -> int:
-    return documents.receive_incoming(
+    return receive_incoming(
         ws,
         "vanthu",
-        documents.Upload("01-QD-SNV.pdf", pdf),
-        documents.IncomingRequest(
+        Upload("01-QD-SNV.pdf", pdf),
+        IncomingRequest(
             sender="SỞ NỘI VỤ",
             symbol="01/QĐ-SNV",
             doc_type="Quyết định",
@@ -49,14 +51,14 @@ def test_an_incoming_document_is_verified_registered_assigned_and_archived(
     doc = _receive(ws, _received_pdf(ws))
     assert _verdict(ws, doc) == "valid"
     assert open_task_steps(ws, doc) == ["register"]
-    documents.act(ws, doc, "vanthu", "register")
+    act(ws, doc, "vanthu", "register")
     with pytest.raises(InvalidInput, match="head"):  # the leader must name the lead unit's head
-        documents.act(ws, doc, "giamdoc", "assign")
-    documents.act(ws, doc, "giamdoc", "assign", choose="truongphong")
+        act(ws, doc, "giamdoc", "assign")
+    act(ws, doc, "giamdoc", "assign", choose="truongphong")
     with pytest.raises(NotAllowed):  # only the chosen head handles it
-        documents.act(ws, doc, "phapche", "complete", comment="Xong")
-    documents.act(ws, doc, "truongphong", "forward", choose="chuyenvien")
-    documents.act(ws, doc, "chuyenvien", "complete", comment="Đã triển khai")
+        act(ws, doc, "phapche", "complete", comment="Xong")
+    act(ws, doc, "truongphong", "forward", choose="chuyenvien")
+    act(ws, doc, "chuyenvien", "complete", comment="Đã triển khai")
     with Session(ws.db) as session:
         document = session.get(Document, doc)
         assert document is not None and document.number == 1
@@ -74,9 +76,9 @@ def test_a_tampered_pdf_is_received_with_an_invalid_verdict(make_agency) -> None
 
 def test_only_clerks_receive_and_only_pdfs(make_agency) -> None:  # type: ignore[no-untyped-def]
     ws = make_agency()
-    request = documents.IncomingRequest("UBND", "1/UBND", "Công văn", "Thử")
+    request = IncomingRequest("UBND", "1/UBND", "Công văn", "Thử")
     with pytest.raises(InvalidInput, match="PDF"):
-        documents.receive_incoming(ws, "vanthu", documents.Upload("a.pdf", b"PK\x03\x04"), request)
+        receive_incoming(ws, "vanthu", Upload("a.pdf", b"PK\x03\x04"), request)
     with pytest.raises(NotAllowed):
-        pdf = documents.Upload("a.pdf", b"%PDF-1.7")
-        documents.receive_incoming(ws, "chuyenvien", pdf, request)
+        pdf = Upload("a.pdf", b"%PDF-1.7")
+        receive_incoming(ws, "chuyenvien", pdf, request)

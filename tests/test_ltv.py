@@ -16,20 +16,14 @@ from pki_support import LAYOUT, one_page_pdf
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlmodel import Session, col, select
 
-from engine import keys
-from engine.config import load_settings
-from engine.db import transaction
-from engine.models import ArchiveRecord, AuditEvent
-from engine.workspace import Workspace, open_workspace
-from signing import (
-    add_form_fields,
-    archival_timestamp_expiry,
-    certify,
-    draw_seal_image,
-    draw_signature_image,
-    issue,
-    verify_document,
-)
+from engine.automation import open_workspace
+from engine.core.config import load_settings
+from engine.core.db import transaction
+from engine.core.models import ArchiveRecord, AuditEvent
+from engine.core.workspace import Workspace
+from engine.signatures import keys
+from signing import add_form_fields, archival_timestamp_expiry, certify, issue, verify_document
+from signing.demo import draw_seal_image, draw_signature_image
 from storage import NewObject, get_content, list_revisions, read_record, write_record
 
 RECORD = "SNV-2026-QD-00007"

@@ -6,9 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import engine.models  # noqa: F401  (registers the tables)
-from engine.db import make_engine, upgrade
-from engine.search import include_object
+import engine.core.models  # noqa: F401  (registers the tables)
+from engine.core.db import include_object, make_engine, upgrade
 
 
 def test_migrations_match_the_models(database_url: str) -> None:

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlmodel import select
 
-from engine.db import make_engine, transaction, upgrade
-from engine.models import Agency, Register
-from engine.numbering import format_symbol, next_number, symbol_hint
+from engine.core.db import make_engine, transaction, upgrade
+from engine.core.models import Agency, Register
+from engine.core.registers import format_symbol, next_number, symbol_hint
 
 
 def _register(database_url: str) -> tuple[str, int]:

@@ -8,18 +8,19 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from engine import documents, outbox
-from engine.models import Document, OutboxItem, RegisterCounter
-from engine.workspace import Workspace
+from engine.core.models import Document, OutboxItem, RegisterCounter
+from engine.core.workspace import Workspace
+from engine.outgoing import create_outgoing
+from engine.workflow import act, outbox
 from tests_support import DECISION, open_task_steps
 
 
 def _at_issue(ws: Workspace) -> int:
-    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
-    documents.act(ws, doc, "chuyenvien", "submit")
-    documents.act(ws, doc, "truongphong", "approve")
+    doc = create_outgoing(ws, "chuyenvien", DECISION)
+    act(ws, doc, "chuyenvien", "submit")
+    act(ws, doc, "truongphong", "approve")
     outbox.run_pending(ws)
-    documents.act(ws, doc, "phogiamdoc", "sign")
+    act(ws, doc, "phogiamdoc", "sign")
     return doc
 
 
@@ -33,9 +34,9 @@ def test_steps_wait_in_the_outbox_until_a_runner_takes_them(
     database_url: str,  # type: ignore[no-untyped-def]
 ) -> None:
     ws = make_agency(database_url, steps_runner="worker")
-    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
-    documents.act(ws, doc, "chuyenvien", "submit")
-    documents.act(ws, doc, "truongphong", "approve")
+    doc = create_outgoing(ws, "chuyenvien", DECISION)
+    act(ws, doc, "chuyenvien", "submit")
+    act(ws, doc, "truongphong", "approve")
     assert _items(ws)["convert"].state == "pending"
     assert open_task_steps(ws, doc) == []
     runs = outbox.run_pending(ws)
@@ -56,7 +57,7 @@ def test_a_failed_seal_is_retried_after_the_fix_and_numbers_once(
     real = passphrase.read_bytes()
     passphrase.write_bytes(b"wrong passphrase")  # an administrator's mistake
     ws.caches.clear()
-    documents.act(ws, doc, "vanthu", "issue")
+    act(ws, doc, "vanthu", "issue")
     runs = outbox.run_pending(ws)
     assert [(r.step, r.ok) for r in runs] == [("number", True), ("seal", False)]
     assert _items(ws)["seal"].state == "failed"  # a wrong key is not worth retrying by itself
@@ -77,7 +78,7 @@ def test_a_worker_that_died_mid_step_is_replaced_after_its_lease(
 ) -> None:
     ws = make_agency(database_url, steps_runner="worker")
     doc = _at_issue(ws)
-    documents.act(ws, doc, "vanthu", "issue")
+    act(ws, doc, "vanthu", "issue")
     claimed = outbox.claim(ws)  # this worker now "dies" without finishing
     assert claimed is not None and claimed.step_id == "number"
     assert outbox.run_pending(ws) == []  # the lease still holds
@@ -100,7 +101,7 @@ def test_a_worker_that_died_mid_step_is_replaced_after_its_lease(
 def test_running_a_finished_item_again_changes_nothing(make_agency) -> None:  # type: ignore[no-untyped-def]
     ws = make_agency(steps_runner="worker")
     doc = _at_issue(ws)
-    documents.act(ws, doc, "vanthu", "issue")
+    act(ws, doc, "vanthu", "issue")
     outbox.run_pending(ws)
     number_item = _items(ws)["number"]
     run = outbox.execute(ws, number_item)  # a duplicate delivery of the same item

@@ -8,10 +8,15 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from engine import archive, audit, documents, keys
-from engine.errors import NotAllowed
-from engine.models import ArchiveRecord, Document, OutboxItem
-from engine.workspace import Workspace
+from engine.archive import records as archive
+from engine.core import audit
+from engine.core.errors import NotAllowed
+from engine.core.models import ArchiveRecord, Document, OutboxItem
+from engine.core.workspace import Workspace
+from engine.outgoing import create_outgoing
+from engine.signatures import keys
+from engine.workflow import act
+from engine.workflow.files import latest_file
 from signing import verify_document
 from storage import get_content, read_record
 from tests_support import (
@@ -26,7 +31,7 @@ from tests_support import (
 
 def _issued_pdf(ws: Workspace, doc: int) -> bytes:
     with Session(ws.db) as session:
-        issued = documents.latest_file(session, doc, "issued")
+        issued = latest_file(session, doc, "issued")
     return get_content(ws.store, issued.sha256)
 
 
@@ -84,13 +89,13 @@ def test_registers_number_per_type_and_the_letter_takes_the_unit(agency: Workspa
 
 def test_only_the_named_signer_signs(make_agency) -> None:  # type: ignore[no-untyped-def]
     ws = make_agency()
-    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
-    documents.act(ws, doc, "chuyenvien", "submit")
-    documents.act(ws, doc, "truongphong", "approve")
+    doc = create_outgoing(ws, "chuyenvien", DECISION)
+    act(ws, doc, "chuyenvien", "submit")
+    act(ws, doc, "truongphong", "approve")
     assert open_task_steps(ws, doc) == ["sign"]
     with pytest.raises(NotAllowed, match="Phạm Minh Đức"):
-        documents.act(ws, doc, "giamdoc", "sign")
-    documents.act(ws, doc, "phogiamdoc", "return", comment="Xem lại Điều 2")
+        act(ws, doc, "giamdoc", "sign")
+    act(ws, doc, "phogiamdoc", "return", comment="Xem lại Điều 2")
     assert open_task_steps(ws, doc) == ["draft"]
 
 

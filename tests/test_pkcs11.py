@@ -11,14 +11,12 @@ from fixtures_pkcs11 import Tokens
 from pdf_support import LAYOUT, text_pdf
 
 from signing import (
-    DemoPKI,
     PreparedSignature,
     SigningError,
     SigningPolicy,
     TokenKey,
     add_form_fields,
     certify,
-    draw_signature_image,
     finish_signature,
     open_pkcs11_key,
     prepare_certification,
@@ -26,6 +24,7 @@ from signing import (
     verify_digest_signature,
     verify_document,
 )
+from signing.demo import DemoPKI, draw_signature_image
 from tests_support import pdfsig_lines
 
 

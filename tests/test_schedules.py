@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from test_cli import _new_agency, vanthu
 
-from engine import schedules
-from engine.flows import configure_prefect
-from engine.text import VIETNAM
+from engine.automation import schedules
+from engine.automation.worker import configure_prefect
+from engine.core.text import VIETNAM
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def prefect_ready(home: Path) -> Iterator[None]:
     """Prefect's state in the agency folder; the flow-run heartbeat off (it costs a second)."""
-    from engine.config import load_settings
+    from engine.core.config import load_settings
 
     configure_prefect(load_settings(home))
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -54,7 +54,7 @@ def test_the_schedules_run_at_night_vietnam_time() -> None:
 
 
 def test_deployments_carry_cron_timezone_flow_and_agency(home: Path, prefect_ready: None) -> None:
-    from engine.config import load_settings
+    from engine.core.config import load_settings
 
     deployments = schedules.deployments(load_settings(home))
     assert [d.name for d in deployments] == [s.name for s in schedules.SCHEDULES]
@@ -68,8 +68,7 @@ def test_deployments_carry_cron_timezone_flow_and_agency(home: Path, prefect_rea
 
 
 def test_each_flow_runs_once(home: Path, prefect_ready: None) -> None:
-    from engine.fixity import archive_check_flow
-    from engine.ltv import ltv_refresh_flow
+    from engine.automation.flows import archive_check_flow, ltv_refresh_flow
 
     checked = archive_check_flow(str(home))
     assert checked["ok"] is True and checked["records"] == 0

@@ -14,12 +14,12 @@ import pytest
 from fixtures_db import WorkspaceFactory
 from sqlmodel import select
 
-from engine.db import transaction
-from engine.errors import InvalidInput, NotFound
-from engine.models import ArchiveFile, ArchiveRecord, ArchiveText
-from engine.search import SearchQuery, index_record, remove_from_index, search
-from engine.text import fold
-from engine.workspace import Workspace
+from engine.archive.search import SearchQuery, index_record, remove_from_index, search
+from engine.core.db import transaction
+from engine.core.errors import InvalidInput, NotFound
+from engine.core.models import ArchiveFile, ArchiveRecord, ArchiveText
+from engine.core.text import fold
+from engine.core.workspace import Workspace
 
 
 def _at(day: str) -> datetime:
@@ -196,7 +196,7 @@ def test_each_filter(ws: Workspace) -> None:
 def test_a_large_total_is_counted_up_to_a_cap(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("engine.search.COUNT_CAP", 2)
+    monkeypatch.setattr("engine.archive.search.COUNT_CAP", 2)
     results = search(ws, SearchQuery(text="bo nhiem", limit=1), username="luutru")
     assert (results.total, results.total_exact) == (2, False)
     assert [h.record_id for h in results.hits] == ["R4"]
@@ -210,7 +210,7 @@ def test_the_same_results_when_too_few_of_the_window_pass(
     # PostgreSQL checks the filters on a window of the newest matches and asks the join when
     # too few pass; a window one record too small makes the hidden R4 fill it.
     pages = [_ids(ws, "bo nhiem", username="chuyenvien", limit=1, offset=k) for k in range(3)]
-    monkeypatch.setattr("engine.search.WINDOW_SLACK", -1)
+    monkeypatch.setattr("engine.archive.search.WINDOW_SLACK", -1)
     small = [_ids(ws, "bo nhiem", username="chuyenvien", limit=1, offset=k) for k in range(3)]
     assert small == pages == [["R1"], ["R3"], ["R2"]]
     results = search(ws, SearchQuery(text="bo nhiem", limit=1), username="chuyenvien")

@@ -20,14 +20,20 @@ import uvicorn
 from fixtures_pkcs11 import Tokens
 from sqlmodel import Session, select
 
-from engine import agent, audit, documents, keys
-from engine.api import create_app
-from engine.config import write_settings_file
-from engine.errors import ConfigError, NotAllowed
-from engine.models import SignRequest
-from engine.signrequests import create_agent_token, registration_digest
-from engine.workspace import Workspace
-from signing import DemoPKI, TokenKey, load_pkcs12, open_pkcs11_key, verify_document
+from engine.core import audit
+from engine.core.config import write_settings_file
+from engine.core.errors import ConfigError, NotAllowed
+from engine.core.models import SignRequest
+from engine.core.workspace import Workspace
+from engine.http import agent
+from engine.http.api import create_app
+from engine.outgoing import create_outgoing
+from engine.outgoing.agents import create_agent_token, registration_digest
+from engine.signatures import keys
+from engine.workflow import act, inbox
+from engine.workflow.files import latest_file
+from signing import TokenKey, load_pkcs12, open_pkcs11_key, verify_document
+from signing.demo import DemoPKI
 from storage import get_content
 from tests_support import DECISION, open_task_steps, pdfsig_lines
 
@@ -152,9 +158,9 @@ def _sign_agent(
 
 
 def _approved_decision(ws: Workspace) -> int:
-    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
-    documents.act(ws, doc, "chuyenvien", "submit")
-    documents.act(ws, doc, "truongphong", "approve")
+    doc = create_outgoing(ws, "chuyenvien", DECISION)
+    act(ws, doc, "chuyenvien", "submit")
+    act(ws, doc, "truongphong", "approve")
     return doc
 
 
@@ -180,15 +186,15 @@ def _leader_signs_and_clerk_issues(
     leader = _token_file(ws, "phogiamdoc", tmp_path)
     doc = _approved_decision(ws)
     with pytest.raises(ConfigError, match="chưa đăng ký chứng thư số"):
-        documents.act(ws, doc, "phogiamdoc", "sign")  # no agent has registered a certificate
+        act(ws, doc, "phogiamdoc", "sign")  # no agent has registered a certificate
 
     first = _sign_agent(ws, server, leader, pkcs11_tokens, "phogiamdoc")
     assert first.returncode == 0, first.stderr
     assert "Đã đăng ký chứng thư số" in first.stdout and "Đã ký" not in first.stdout
 
-    move = documents.act(ws, doc, "phogiamdoc", "sign", comment="Đồng ý ban hành")
+    move = act(ws, doc, "phogiamdoc", "sign", comment="Đồng ý ban hành")
     assert move.now_at == ("sign",) and open_task_steps(ws, doc) == ["sign"]
-    [entry] = documents.inbox(ws, "phogiamdoc")
+    [entry] = inbox(ws, "phogiamdoc")
     assert entry.document_id == doc and "chờ ký số trên thiết bị" in entry.step
     [waiting] = _requests(ws, doc)
     assert waiting.state == "waiting"
@@ -205,9 +211,9 @@ def _leader_signs_and_clerk_issues(
     assert open_task_steps(ws, doc) == ["issue"]
     assert [r.state for r in _requests(ws, doc)] == ["signed"]
 
-    documents.act(ws, doc, "vanthu", "issue")
+    act(ws, doc, "vanthu", "issue")
     with Session(ws.db) as session:
-        issued = get_content(ws.store, documents.latest_file(session, doc, "issued").sha256)
+        issued = get_content(ws.store, latest_file(session, doc, "issued").sha256)
     report = verify_document(issued, keys.trust_roots(ws))
     assert report.verdict == "valid", report
     leader_sig, seal = report.signatures
@@ -228,7 +234,7 @@ def _register_and_request(
     mine = _client(server, create_agent_token(ws, "phogiamdoc")[1])
     agent.register(mine, key, "phogiamdoc")
     doc = _approved_decision(ws)
-    documents.act(ws, doc, "phogiamdoc", "sign")
+    act(ws, doc, "phogiamdoc", "sign")
     return doc, mine, _client(server, create_agent_token(ws, "giamdoc")[1])
 
 
@@ -260,7 +266,7 @@ def test_a_tampered_or_foreign_signature_leaves_the_document_waiting(
     assert open_task_steps(ws, doc) == ["sign"]
     assert [r.state for r in _requests(ws, doc)] == ["waiting"]
     with Session(ws.db) as session, pytest.raises(Exception, match="signed"):
-        documents.latest_file(session, doc, "signed")
+        latest_file(session, doc, "signed")
     assert audit.verify_chain(ws.db).intact
 
 
@@ -269,7 +275,7 @@ def test_returning_the_document_cancels_the_waiting_signature(
 ) -> None:
     ws = agent_agency
     doc, mine, theirs = _register_and_request(ws, server, leader_token)
-    documents.act(ws, doc, "phogiamdoc", "return", comment="Sửa Điều 2")
+    act(ws, doc, "phogiamdoc", "return", comment="Sửa Điều 2")
     assert [r.state for r in _requests(ws, doc)] == ["cancelled"]
     with closing(mine), closing(theirs):
         assert mine.get("/api/agent/requests").json() == []
@@ -318,7 +324,7 @@ def test_only_the_users_own_trusted_personal_certificate_registers(
 
     doc = _approved_decision(ws)
     with pytest.raises(ConfigError, match="chưa đăng ký chứng thư số"):
-        documents.act(ws, doc, "phogiamdoc", "sign")
+        act(ws, doc, "phogiamdoc", "sign")
     assert open_task_steps(ws, doc) == ["sign"]
 
 

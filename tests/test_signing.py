@@ -37,17 +37,15 @@ from signing import (
     FIELD_SEAL,
     FIELD_SIGNER,
     Box,
-    DemoPKI,
     FormLayout,
     SigningError,
     SigningKey,
     add_form_fields,
     certify,
-    draw_seal_image,
-    draw_signature_image,
     issue,
     verify_document,
 )
+from signing.demo import DemoPKI, draw_seal_image, draw_signature_image
 
 NUMBER = "05/QĐ-UBND"
 DATE = "ngày 05 tháng 01 năm 2026"

@@ -24,27 +24,25 @@ from pyhanko.pdf_utils.misc import PdfStreamError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlmodel import Session, select
 
-from engine import documents
-from engine.copies import add_attachment, make_copy, signed_attachments
-from engine.errors import InvalidInput, NotAllowed
-from engine.models import Agency, AuditEvent, Document, DocumentFile
-from engine.workspace import Workspace
+from engine.core.errors import InvalidInput, NotAllowed
+from engine.core.models import Agency, AuditEvent, Document, DocumentFile
+from engine.core.workspace import Workspace
+from engine.outgoing import add_attachment, create_outgoing, make_copy, signed_attachments
+from engine.workflow import Upload, act
 from signing import (
     FIELD_ATTACHMENT,
     FIELD_COPY,
     FIELD_SEAL,
     FIELD_SIGNER,
-    DemoPKI,
     SigningError,
     SigningKey,
     add_form_fields,
     certify,
-    draw_seal_image,
-    draw_signature_image,
     electronic_copy,
     issue,
     sign_attachment,
 )
+from signing.demo import DemoPKI, draw_seal_image, draw_signature_image
 from storage import get_content
 from tests_support import DECISION, pdfsig_lines
 
@@ -345,16 +343,16 @@ def test_appearances_as_seen(issued: Issued, agency_key: SigningKey, tmp_path: P
 
 
 def _issue_with_attachment(ws: Workspace, attachment: bytes) -> int:
-    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
-    first = documents.Upload("phu-luc.pdf", plain_pdf())
+    doc = create_outgoing(ws, "chuyenvien", DECISION)
+    first = Upload("phu-luc.pdf", plain_pdf())
     assert add_attachment(ws, doc, "chuyenvien", first) == 1
     # the same name again replaces it; another name is a second attachment
-    assert add_attachment(ws, doc, "chuyenvien", documents.Upload("phu-luc.pdf", attachment)) == 1
-    assert add_attachment(ws, doc, "chuyenvien", documents.Upload("bang-ke.pdf", first.data)) == 2
-    documents.act(ws, doc, "chuyenvien", "submit")
-    documents.act(ws, doc, "truongphong", "approve")
-    documents.act(ws, doc, DECISION.signer, "sign")
-    documents.act(ws, doc, "vanthu", "issue")
+    assert add_attachment(ws, doc, "chuyenvien", Upload("phu-luc.pdf", attachment)) == 1
+    assert add_attachment(ws, doc, "chuyenvien", Upload("bang-ke.pdf", first.data)) == 2
+    act(ws, doc, "chuyenvien", "submit")
+    act(ws, doc, "truongphong", "approve")
+    act(ws, doc, DECISION.signer, "sign")
+    act(ws, doc, "vanthu", "issue")
     return doc
 
 
@@ -403,19 +401,19 @@ def ws_agency_name(ws: Workspace) -> str:
 
 def test_attachments_are_pdfs_from_the_drafter_only(agency: Workspace) -> None:
     ws = agency
-    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
+    doc = create_outgoing(ws, "chuyenvien", DECISION)
     with pytest.raises(InvalidInput, match=r"\.pdf"):
-        add_attachment(ws, doc, "chuyenvien", documents.Upload("phu-luc.docx", b"PK\x03\x04"))
+        add_attachment(ws, doc, "chuyenvien", Upload("phu-luc.docx", b"PK\x03\x04"))
     with pytest.raises(InvalidInput, match="không phải tệp PDF"):
-        add_attachment(ws, doc, "chuyenvien", documents.Upload("phu-luc.pdf", b"<html>"))
+        add_attachment(ws, doc, "chuyenvien", Upload("phu-luc.pdf", b"<html>"))
     broken = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
     with pytest.raises(InvalidInput, match=r"phu-luc\.pdf: tệp PDF hỏng"):
-        add_attachment(ws, doc, "chuyenvien", documents.Upload("phu-luc.pdf", broken))
+        add_attachment(ws, doc, "chuyenvien", Upload("phu-luc.pdf", broken))
     big = b"%PDF-1.7\n" + b"0" * ws.settings.max_upload_bytes + b"\n%%EOF\n"
     with pytest.raises(InvalidInput, match="giới hạn"):
-        add_attachment(ws, doc, "chuyenvien", documents.Upload("to.pdf", big))
+        add_attachment(ws, doc, "chuyenvien", Upload("to.pdf", big))
     with pytest.raises(NotAllowed):
-        add_attachment(ws, doc, "vanthu", documents.Upload("phu-luc.pdf", plain_pdf()))
+        add_attachment(ws, doc, "vanthu", Upload("phu-luc.pdf", plain_pdf()))
     with pytest.raises(InvalidInput, match="chưa ban hành"):
         make_copy(ws, doc, "vanthu")
 

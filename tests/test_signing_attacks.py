@@ -16,16 +16,14 @@ from pdf_support import LAYOUT
 
 from signing import (
     FIELD_NUMBER,
-    DemoPKI,
     DocumentReport,
     SigningKey,
     add_form_fields,
     certify,
-    draw_seal_image,
-    draw_signature_image,
     issue,
     verify_document,
 )
+from signing.demo import DemoPKI, draw_seal_image, draw_signature_image
 
 
 @pytest.fixture(scope="module")

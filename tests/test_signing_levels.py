@@ -23,13 +23,13 @@ from signing import (
     add_form_fields,
     archival_timestamp_expiry,
     certify,
-    draw_signature_image,
     make_archival,
     renew_archival_timestamp,
     signing_policy,
     verify_document,
 )
 from signing._pki import free_port
+from signing.demo import draw_signature_image
 from tests_support import pdfsig_lines
 
 

@@ -14,16 +14,14 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from PIL import Image
 
-from signing import (
+from signing import SigningError, SigningKey, load_pkcs12
+from signing.demo import (
     DemoPKI,
     Identity,
-    SigningError,
-    SigningKey,
     create_demo_pki,
     draw_seal_image,
     draw_signature_image,
     load_demo_pki,
-    load_pkcs12,
 )
 
 

@@ -23,22 +23,18 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from sqlmodel import Session, col, select
 
-from engine.config import load_settings
-from engine.models import AuditEvent
-from engine.workspace import open_workspace
-from signing import (
+from engine.automation import open_workspace
+from engine.core.config import load_settings
+from engine.core.models import AuditEvent
+from signing import SigningError, check_signing_policy, load_pkcs12, signing_policy, verify_document
+from signing.demo import (
     Identity,
-    SigningError,
-    check_signing_policy,
     create_demo_pki,
     ensure_pki_services,
     issue_demo_certificate,
     load_demo_pki,
-    load_pkcs12,
     revoke,
-    signing_policy,
     stop_pki_services,
-    verify_document,
 )
 
 

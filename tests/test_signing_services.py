@@ -21,13 +21,12 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 from pki_support import Keys, make_keys
 
-from signing import (
+from signing import SigningError, load_pkcs12
+from signing.demo import (
     Identity,
-    SigningError,
     issue_demo_certificate,
     issued_certificates,
     load_demo_pki,
-    load_pkcs12,
     revoke,
 )
 
@@ -217,7 +216,7 @@ def test_tsa_token_verifies_with_openssl(keys: Keys, tmp_path: Path) -> None:
 
 _OTHER_PROCESS = """
 import sys
-from signing import ensure_pki_services, load_demo_pki, revoke
+from signing.demo import ensure_pki_services, load_demo_pki, revoke
 pki = load_demo_pki(sys.argv[1])
 print(ensure_pki_services(pki))
 revoke(pki, int(sys.argv[2], 16), "superseded")

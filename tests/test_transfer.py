@@ -14,13 +14,15 @@ import pytest
 from sqlmodel import Session, select
 from test_cli import vanthu
 
-from engine import files, transfer
-from engine.agency import create_demo_agency
-from engine.config import load_settings
-from engine.errors import NotAllowed
-from engine.models import ArchiveFile, ArchiveRecord, AuditEvent
-from engine.search import indexed_text
-from engine.workspace import Workspace, open_workspace
+from engine.archive import case_files as files
+from engine.archive import transfer
+from engine.archive.search import indexed_text
+from engine.automation import open_workspace
+from engine.core.agency import create_demo_agency
+from engine.core.config import load_settings
+from engine.core.errors import NotAllowed
+from engine.core.models import ArchiveFile, ArchiveRecord, AuditEvent
+from engine.core.workspace import Workspace
 from storage import PackageRejected, content_key, read_record
 from tests_support import issue_document
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from engine import documents, keys
-from engine.agency import create_demo_agency
-from engine.config import load_settings, write_settings_file
-from engine.workspace import open_workspace
+from engine.automation import open_workspace
+from engine.core.agency import create_demo_agency
+from engine.core.config import load_settings, write_settings_file
+from engine.signatures import keys
+from engine.workflow.files import latest_file
 from storage import get_content
 from tests_support import issue_document
 
@@ -57,7 +58,7 @@ def agency(tmp_path_factory: pytest.TempPathFactory, demo_keys: Path) -> Agency:
     create_demo_agency(ws)
     doc = issue_document(ws)
     with Session(ws.db) as session:
-        pdf = get_content(ws.store, documents.latest_file(session, doc, "issued").sha256)
+        pdf = get_content(ws.store, latest_file(session, doc, "issued").sha256)
     issued = home / "issued.pdf"
     issued.write_bytes(pdf)
     keys.trust_roots(ws)  # starts the DEMO PKI's OCSP/CRL services in this process

@@ -12,25 +12,27 @@ import pytest
 import yaml
 from sqlmodel import Session, select
 
-from engine import audit, documents
-from engine.errors import InvalidInput, NotAllowed
-from engine.models import DocumentFile, Task
-from engine.workspace import Workspace
+from engine.core import audit
+from engine.core.errors import InvalidInput, NotAllowed
+from engine.core.models import DocumentFile, Task
+from engine.core.workspace import Workspace
+from engine.outgoing import DraftRequest, create_outgoing, render_request, upload_version
+from engine.workflow import Upload, act, inbox
 from tests_support import DECISION, open_task_steps
 
 
 def _submitted(ws: Workspace) -> int:
-    doc = documents.create_outgoing(ws, "chuyenvien", DECISION)
-    documents.act(ws, doc, "chuyenvien", "submit")
+    doc = create_outgoing(ws, "chuyenvien", DECISION)
+    act(ws, doc, "chuyenvien", "submit")
     return doc
 
 
 def test_a_draft_waits_in_the_authors_inbox_only(agency: Workspace) -> None:
-    doc = documents.create_outgoing(agency, "chuyenvien", DECISION)
-    assert [e.document_id for e in documents.inbox(agency, "chuyenvien")] == [doc]
-    assert documents.inbox(agency, "truongphong") == []
+    doc = create_outgoing(agency, "chuyenvien", DECISION)
+    assert [e.document_id for e in inbox(agency, "chuyenvien")] == [doc]
+    assert inbox(agency, "truongphong") == []
     with pytest.raises(NotAllowed, match="truongphong"):
-        documents.act(agency, doc, "truongphong", "approve")
+        act(agency, doc, "truongphong", "approve")
 
 
 def test_only_the_head_of_the_drafting_unit_reviews(agency: Workspace) -> None:
@@ -41,61 +43,57 @@ def test_only_the_head_of_the_drafting_unit_reviews(agency: Workspace) -> None:
         ("vanthu", "issue"),
     ]:
         with pytest.raises(NotAllowed):
-            documents.act(agency, doc, intruder, action)
+            act(agency, doc, intruder, action)
     with pytest.raises(NotAllowed, match="approve"):
-        documents.act(agency, doc, "truongphong", "sign")
+        act(agency, doc, "truongphong", "sign")
     assert open_task_steps(agency, doc) == ["review"]
 
 
 def test_only_specialists_draft_and_only_leaders_sign(agency: Workspace) -> None:
     with pytest.raises(NotAllowed):
-        documents.create_outgoing(agency, "vanthu", DECISION)
+        create_outgoing(agency, "vanthu", DECISION)
     with pytest.raises(InvalidInput, match="lãnh đạo"):
-        documents.create_outgoing(
-            agency, "chuyenvien", documents.DraftRequest("Quyết định", "X", "truongphong", ("a",))
+        create_outgoing(
+            agency, "chuyenvien", DraftRequest("Quyết định", "X", "truongphong", ("a",))
         )
     with pytest.raises(InvalidInput, match="Nghị định 30"):
-        documents.create_outgoing(
-            agency, "chuyenvien", documents.DraftRequest("Sắc lệnh", "X", "giamdoc", ("a",))
-        )
+        create_outgoing(agency, "chuyenvien", DraftRequest("Sắc lệnh", "X", "giamdoc", ("a",)))
 
 
 def test_return_needs_a_comment_and_keeps_every_version(agency: Workspace) -> None:
     doc = _submitted(agency)
     with pytest.raises(InvalidInput, match="ý kiến"):
-        documents.act(agency, doc, "truongphong", "return")
-    documents.act(agency, doc, "truongphong", "return", comment="Bổ sung căn cứ")
+        act(agency, doc, "truongphong", "return")
+    act(agency, doc, "truongphong", "return", comment="Bổ sung căn cứ")
     assert open_task_steps(agency, doc) == ["draft"]
     with pytest.raises(NotAllowed):  # the reviewer does not hold the draft
-        documents.upload_version(
-            agency, doc, "truongphong", documents.render_request(agency, "chuyenvien", DECISION)
-        )
-    version = documents.upload_version(
-        agency, doc, "chuyenvien", documents.render_request(agency, "chuyenvien", DECISION), "v2"
+        upload_version(agency, doc, "truongphong", render_request(agency, "chuyenvien", DECISION))
+    version = upload_version(
+        agency, doc, "chuyenvien", render_request(agency, "chuyenvien", DECISION), "v2"
     )
     assert version == 2
     with Session(agency.db) as session:
         drafts = session.exec(select(DocumentFile).where(DocumentFile.kind == "draft")).all()
     assert [d.version for d in drafts] == [1, 2]
-    documents.act(agency, doc, "chuyenvien", "submit")
+    act(agency, doc, "chuyenvien", "submit")
     assert open_task_steps(agency, doc) == ["review"]
 
 
 def test_consultation_waits_for_every_branch_then_returns_to_review(agency: Workspace) -> None:
     doc = _submitted(agency)
-    documents.act(agency, doc, "truongphong", "consult")
+    act(agency, doc, "truongphong", "consult")
     assert open_task_steps(agency, doc) == ["consult_legal", "consult_office"]
-    documents.act(agency, doc, "phapche", "comment", comment="Đồng ý")
+    act(agency, doc, "phapche", "comment", comment="Đồng ý")
     assert open_task_steps(agency, doc) == ["consult_office"]
     with pytest.raises(NotAllowed):  # a branch answers once
-        documents.act(agency, doc, "phapche", "comment", comment="Lại")
-    documents.act(agency, doc, "chanhvanphong", "comment", comment="Đồng ý")
+        act(agency, doc, "phapche", "comment", comment="Lại")
+    act(agency, doc, "chanhvanphong", "comment", comment="Đồng ý")
     assert open_task_steps(agency, doc) == ["review"]
 
 
 def test_every_action_is_in_the_audit_chain(agency: Workspace) -> None:
     doc = _submitted(agency)
-    documents.act(agency, doc, "truongphong", "return", comment="Sửa")
+    act(agency, doc, "truongphong", "return", comment="Sửa")
     with Session(agency.db) as session:
         tasks = session.exec(select(Task).where(Task.action != None)).all()  # noqa: E711
     assert [(t.step_id, t.action) for t in tasks] == [("draft", "submit"), ("review", "return")]
@@ -134,9 +132,9 @@ def test_a_second_review_step_in_yaml_changes_the_flow(
     )
     ws = make_agency(workflows_dir=folder, steps_runner="worker")
     doc = _submitted(ws)
-    documents.act(ws, doc, "truongphong", "approve")
+    act(ws, doc, "truongphong", "approve")
     assert open_task_steps(ws, doc) == ["office_review"]
-    documents.act(ws, doc, "chanhvanphong", "return", comment="Thể thức chưa đúng")
+    act(ws, doc, "chanhvanphong", "return", comment="Thể thức chưa đúng")
     assert open_task_steps(ws, doc) == ["draft"]
 
 
@@ -152,8 +150,8 @@ def test_an_own_docx_without_the_decree_30_signer_block_is_refused_at_upload(
     own.add_paragraph("Nội dung tự soạn, không có khối chữ ký.")
     buffer = io.BytesIO()
     own.save(buffer)
-    upload = documents.Upload("tu-soan.docx", buffer.getvalue())
+    upload = Upload("tu-soan.docx", buffer.getvalue())
     with pytest.raises(InvalidInput, match=r"tu-soan\.docx: không tìm thấy"):
-        documents.create_outgoing(agency, "chuyenvien", DECISION, upload)
+        create_outgoing(agency, "chuyenvien", DECISION, upload)
     with Session(agency.db) as session:
         assert session.exec(select(DocumentFile)).all() == []  # nothing half-stored

@@ -7,11 +7,13 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from engine import documents, search
-from engine.models import ArchiveRecord, Task, WorkflowInstance
-from engine.workspace import Workspace
+from engine.archive import search
+from engine.core.models import ArchiveRecord, Task, WorkflowInstance
+from engine.core.workspace import Workspace
+from engine.outgoing import DraftRequest, create_outgoing
+from engine.workflow import act
 
-DECISION = documents.DraftRequest(
+DECISION = DraftRequest(
     doc_type="Quyết định",
     subject="Về việc bổ nhiệm Phó Trưởng phòng Tổ chức, biên chế",
     signer="phogiamdoc",
@@ -23,7 +25,7 @@ DECISION = documents.DraftRequest(
     ),
     recipients=("Như Điều 2;",),
 )
-LETTER = documents.DraftRequest(
+LETTER = DraftRequest(
     doc_type="Công văn",
     subject="Về việc đôn đốc báo cáo công tác văn thư",
     signer="giamdoc",
@@ -62,13 +64,13 @@ def archived_documents(ws: Workspace, text: str, **filters: object) -> list[int]
     return [by_record[h.record_id] for h in hits]
 
 
-def issue_document(ws: Workspace, request: documents.DraftRequest = DECISION) -> int:
+def issue_document(ws: Workspace, request: DraftRequest = DECISION) -> int:
     """Drive one outgoing document from draft to archive with the inline runner."""
-    doc = documents.create_outgoing(ws, "chuyenvien", request)
-    documents.act(ws, doc, "chuyenvien", "submit")
-    documents.act(ws, doc, "truongphong", "approve")
-    documents.act(ws, doc, request.signer, "sign")
-    documents.act(ws, doc, "vanthu", "issue")
+    doc = create_outgoing(ws, "chuyenvien", request)
+    act(ws, doc, "chuyenvien", "submit")
+    act(ws, doc, "truongphong", "approve")
+    act(ws, doc, request.signer, "sign")
+    act(ws, doc, "vanthu", "issue")
     return doc
 
 

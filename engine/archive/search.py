@@ -1,0 +1,797 @@
+"""Full-text search over archive records, the same results on SQLite and PostgreSQL.
+
+Indexing: the record's subject, metadata and full text are cut into words in Python and
+written to ``archive_text.tokens`` as a bag of ASCII tokens (letters and digits):
+
+- each word folded: lower case, no diacritics, đ → d ("Quyết định" → ``quyet dinh``);
+- each word with diacritics in its exact form, as a code (``zx…``: "bổ" and "bồ" differ);
+- each pair of adjacent words, folded (``zb…``), so a phrase is found without word positions;
+- the subject's words and pairs once more, marked (``zs…``, ``zp…``);
+- the facts a record never changes: type, agency, signer, number, direction, year and month
+  of issue (``zt…``, ``zg…``, ``zn…``, ``zk…``, ``zd…``, ``zy…``, ``zm…``), so those filters
+  are answered by the index too (file, retention, access and exact dates are checked in SQL).
+
+SQLite's FTS5 (``ascii`` tokenizer, ``detail=none``) and PostgreSQL's
+``strip(to_tsvector('simple', tokens))`` with a GIN index cut that string into exactly the same
+tokens, and every question asked of them is a plain AND / NOT of tokens, so both engines find
+exactly the same records.
+
+Ranking: a record is found when it holds every folded query word and passes the filters. Its
+score adds, for facts both engines answer from the index alone:
+
+- 8: every query word is there in the exact form typed (only counts when the query has
+  diacritics: "bổ nhiệm" puts "bổ nhiệm" above "bồ nhiềm" and "bo nhiem");
+- 4: the subject (trích yếu) holds the query as a phrase (every adjacent pair);
+- 2: the text or metadata hold the query as a phrase (every adjacent pair);
+- 1: the subject holds every query word.
+
+Ties go to the most recently archived record first (the higher record key). Results are read
+tier by tier (highest score first), each tier newest first with a LIMIT, so a query that
+matches most of the archive stops after one page instead of sorting every match; the total is
+counted exactly up to ``COUNT_CAP`` and reported as "more than" beyond. On PostgreSQL each of
+those reads takes a window of the newest matches from the index alone and checks the filters on
+that window only (``_window``), falling back to the join when a filter lets too few through.
+
+Snippets and highlights are cut in Python from the stored text, so both engines show the same.
+Restricted records (the record's or its file's access is "restricted") are only found by the
+roles ``engine.archive.records.may_see_restricted`` names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import pairwise, product
+from typing import Any
+
+from sqlalchemy import select as sa_select
+from sqlalchemy import text as sql
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, select
+
+from engine.archive.records import may_see_restricted
+from engine.core.doctypes import document_types
+from engine.core.errors import InvalidInput
+from engine.core.models import ArchiveFile, ArchiveRecord, ArchiveText
+from engine.core.text import VIETNAM, fold
+from engine.core.users import user_named
+from engine.core.workspace import Workspace
+
+MAX_WORDS = 20_000
+"""Words of full text indexed per record; a longer text is indexed up to there."""
+MAX_TOKEN = 60
+"""Longer 'words' (hashes, base64 …) are not indexed."""
+MAX_LIMIT = 500
+MAX_WINDOW = 2000
+"""offset + limit may not go beyond this: a search is for finding, not for exporting."""
+COUNT_CAP = 200
+WINDOW_SLACK = 40
+"""PostgreSQL reads ``2 × wanted + WINDOW_SLACK`` of the newest matches and checks the filters
+on those only (engine.archive.search._window), falling back to a join when too few pass."""
+SNIPPET_CHARS = 220
+
+_WORD = re.compile(r"[^\W_]+")
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+")
+_SCORE_EXACT, _SCORE_SUBJECT_PHRASE, _SCORE_PHRASE, _SCORE_SUBJECT_ALL = 8, 4, 2, 1
+
+
+# --- tokens -------------------------------------------------------------------------------
+
+
+def _code(word: str, prefix: str) -> str:
+    digest = hashlib.blake2b(word.encode("utf-8"), digest_size=6).hexdigest()
+    return prefix + "".join(chr(ord("a") + int(c, 16)) for c in digest)
+
+
+@lru_cache(maxsize=200_000)
+def word_tokens(word: str) -> tuple[str, str] | None:
+    """(folded, exact) tokens of one word as the index stores them; None if not indexed.
+    Cached: a Vietnamese text uses a few thousand distinct syllables."""
+    lowered = unicodedata.normalize("NFC", word).lower()
+    if len(lowered) > MAX_TOKEN:
+        return None
+    folded = fold(lowered)
+    if not _ASCII_TOKEN.fullmatch(folded):
+        folded = _code(folded, "zu")  # letters outside Vietnamese and English
+    exact = folded if lowered == folded else _code(lowered, "zx")
+    return folded, exact
+
+
+def tokenize(text: str) -> list[tuple[str, str]]:
+    """The (folded, exact) token pairs of ``text``, in order."""
+    found = map(word_tokens, _WORD.findall(unicodedata.normalize("NFC", text)))
+    return [pair for pair in found if pair is not None]
+
+
+def _pair(a: str, b: str, prefix: str = "zb") -> str:
+    """One token for two adjacent folded words; the length keeps "ab c" apart from "a bc"."""
+    return f"{prefix}{len(a)}{a}{b}"
+
+
+def _pairs(folded: Sequence[str], prefix: str = "zb") -> list[str]:
+    return [_pair(a, b, prefix) for a, b in pairwise(folded)]
+
+
+def _metadata_text(record: ArchiveRecord, file_code: str | None) -> str:
+    parts = [
+        record.record_id,
+        record.doc_type,
+        record.symbol or "",
+        str(record.number) if record.number is not None else "",
+        record.agency_name,
+        record.agency_code,
+        record.register_name or "",
+        record.signer or "",
+        file_code or "",
+    ]
+    return " | ".join(p for p in parts if p)
+
+
+def index_tokens(subject: str, metadata: Iterable[str], text: str) -> str:
+    """The index string for a record: folded words, exact forms, adjacent pairs, subject marks.
+    Each piece of metadata is its own phrase (no pair runs from one field into the next)."""
+    fields = [tokenize(subject), *(tokenize(m) for m in metadata), tokenize(text)[:MAX_WORDS]]
+    bag: set[str] = set()
+    for words in fields:
+        folded = [f for f, _ in words]
+        bag.update(folded)
+        bag.update(e for _, e in words)
+        bag.update(_pairs(folded))
+    subject_words = [f for f, _ in fields[0]]
+    bag.update("zs" + f for f in subject_words)
+    bag.update(_pairs(subject_words, "zp"))
+    return " ".join(sorted(bag))
+
+
+def index_entry(
+    record: ArchiveRecord, text: str, *, file_code: str | None = None
+) -> dict[str, Any]:
+    """The ``archive_text`` row for ``record`` (for bulk loads with executemany)."""
+    if record.id is None:
+        raise ValueError("index_entry needs a record that has been flushed (record.id)")
+    text = unicodedata.normalize("NFC", text)
+    metadata = _metadata_text(record, file_code).split(" | ")
+    facts = " ".join(fact_tokens(record))
+    return {
+        "record_pk": record.id,
+        "tokens": f"{index_tokens(record.subject, metadata, text)} {facts}",
+        "body": text,
+    }
+
+
+def _joined(value: str) -> str:
+    return "".join(f for f, _ in tokenize(value))
+
+
+def fact_tokens(record: ArchiveRecord) -> list[str]:
+    """Tokens for the facts a record never changes after archiving (type, agency, signer,
+    number, direction, month of issue), so the filters on them are answered by the index."""
+    facts = ["zt" + _joined(record.doc_type), "zd" + record.direction]
+    if record.agency_code:
+        facts.append("zg" + _joined(record.agency_code))
+    facts += ["zn" + f for f, _ in tokenize(record.signer or "")]
+    if record.number is not None:
+        facts.append(f"zk{record.number}")
+    if record.issued_at is not None:
+        local = _vietnam(record.issued_at)
+        facts += [f"zy{local.year:04d}", f"zm{local.year:04d}{local.month:02d}"]
+    return facts
+
+
+def index_record(session: Session, record: ArchiveRecord, text: str) -> None:
+    """Insert or replace ``record``'s entry in the full-text index, in ``session``'s
+    transaction. ``text`` is the record's full text (engine.archive.extraction.extract_text)."""
+    if record.id is None:
+        session.add(record)
+        session.flush()
+    file_code = None
+    if record.file_id is not None:
+        archive_file = session.get(ArchiveFile, record.file_id)
+        file_code = archive_file.code if archive_file is not None else None
+    entry = index_entry(record, text, file_code=file_code)
+    existing = session.get(ArchiveText, record.id)
+    if existing is None:
+        session.add(ArchiveText(**entry))
+    else:
+        for key, value in entry.items():
+            setattr(existing, key, value)
+        session.add(existing)
+    session.flush()
+
+
+def remove_from_index(session: Session, record_id: str) -> None:
+    """Drop the record's entry from the full-text index (before the record itself goes)."""
+    record = session.exec(select(ArchiveRecord).where(ArchiveRecord.record_id == record_id)).first()
+    if record is None or record.id is None:
+        return
+    existing = session.get(ArchiveText, record.id)
+    if existing is not None:
+        session.delete(existing)
+        session.flush()
+
+
+def indexed_text(session: Session, record_id: str) -> str | None:
+    """The full text stored for a record, None if it is not indexed."""
+    record = session.exec(select(ArchiveRecord).where(ArchiveRecord.record_id == record_id)).first()
+    if record is None or record.id is None:
+        return None
+    entry = session.get(ArchiveText, record.id)
+    return entry.body if entry is not None else None
+
+
+# --- queries ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """Free text and filters. Dates are calendar days in Vietnam time, both ends included.
+    ``retention_years`` filters one retention class; ``permanent`` (True) the Vĩnh viễn one."""
+
+    text: str = ""
+    doc_type: str | None = None  # "Quyết định", "QĐ" or "quyet dinh"
+    number: int | None = None
+    symbol: str | None = None  # "05/QĐ-SNV", or a part of it
+    date_from: date | None = None
+    date_to: date | None = None
+    agency_code: str | None = None
+    signer: str | None = None  # words of the name ("tran thi"), diacritics optional
+    file_code: str | None = None
+    retention_years: int | None = None
+    permanent: bool | None = None
+    direction: str | None = None  # outgoing | incoming
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of a snippet; ``match`` marks a query word."""
+
+    text: str
+    match: bool
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    record_id: str
+    score: int
+    doc_type: str
+    number: int | None
+    symbol: str | None
+    subject: str
+    issued_at: datetime | None
+    agency_code: str
+    agency_name: str
+    signer: str | None
+    direction: str
+    file_code: str | None
+    retention_years: int | None
+    access: str
+    pages: int | None
+    subject_marked: tuple[Segment, ...]
+    snippet: tuple[Segment, ...]
+
+    def subject_text(self, start: str = "«", end: str = "»") -> str:
+        return render(self.subject_marked, start, end)
+
+    def snippet_text(self, start: str = "«", end: str = "»") -> str:
+        return render(self.snippet, start, end)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain values for ``--json``: dates in ISO 8601, highlights as <mark> (HTML-escaped)."""
+        data = asdict(self)
+        del data["subject_marked"], data["snippet"]
+        data["issued_at"] = self.issued_at.isoformat() if self.issued_at else None
+        data["issued_date"] = (
+            _vietnam(self.issued_at).date().isoformat() if self.issued_at else None
+        )
+        data["subject_html"] = render_html(self.subject_marked)
+        data["snippet_html"] = render_html(self.snippet)
+        data["snippet"] = self.snippet_text("", "")
+        data["matches"] = sorted({s.text for s in self.snippet + self.subject_marked if s.match})
+        return data
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: SearchQuery
+    total: int
+    """Matches counted; when ``total_exact`` is false there are more than this."""
+    total_exact: bool = True
+    hits: tuple[SearchHit, ...] = field(default_factory=tuple)
+
+
+def render(segments: Sequence[Segment], start: str = "«", end: str = "»") -> str:
+    return "".join(f"{start}{s.text}{end}" if s.match else s.text for s in segments)
+
+
+def render_html(segments: Sequence[Segment]) -> str:
+    return "".join(
+        f"<mark>{html.escape(s.text)}</mark>" if s.match else html.escape(s.text) for s in segments
+    )
+
+
+@dataclass(frozen=True)
+class _Terms:
+    folded: tuple[str, ...]
+    exact: tuple[str, ...]
+
+    @property
+    def diacritics(self) -> bool:
+        return self.folded != self.exact
+
+    def features(self) -> list[tuple[int, tuple[str, ...]]]:
+        """(score, tokens that must all be present) for each ranking fact that applies."""
+        facts: list[tuple[int, tuple[str, ...]]] = []
+        if self.diacritics:
+            facts.append((_SCORE_EXACT, tuple(dict.fromkeys(self.exact))))
+        if len(self.folded) == 1:
+            facts.append((_SCORE_SUBJECT_PHRASE, ("zs" + self.folded[0],)))
+        else:
+            facts.append((_SCORE_SUBJECT_PHRASE, tuple(_pairs(self.folded, "zp"))))
+            facts.append((_SCORE_PHRASE, tuple(_pairs(self.folded))))
+            facts.append((_SCORE_SUBJECT_ALL, tuple(dict.fromkeys("zs" + f for f in self.folded))))
+        return facts
+
+
+def _terms(text: str) -> _Terms:
+    pairs = tokenize(text)
+    return _Terms(tuple(f for f, _ in pairs), tuple(e for _, e in pairs))
+
+
+def _tiers(terms: _Terms) -> list[tuple[int, list[tuple[str, ...]], list[tuple[str, ...]]]]:
+    """(score, facts that hold, facts that do not) for every possible score, best first.
+    Combinations that cannot happen (a subject phrase without the words in the subject or
+    without the phrase anywhere) are left out."""
+    facts = terms.features()
+    tiers = []
+    for held in product((True, False), repeat=len(facts)):
+        scores = {score for (score, _), h in zip(facts, held, strict=True) if h}
+        impossible = _SCORE_PHRASE not in scores or _SCORE_SUBJECT_ALL not in scores
+        if _SCORE_SUBJECT_PHRASE in scores and len(terms.folded) > 1 and impossible:
+            continue
+        tiers.append(
+            (
+                sum(scores),
+                [t for (_, t), h in zip(facts, held, strict=True) if h],
+                [t for (_, t), h in zip(facts, held, strict=True) if not h],
+            )
+        )
+    return sorted(tiers, key=lambda tier: -tier[0])
+
+
+def _vietnam(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(VIETNAM)
+
+
+def _day_start_utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), VIETNAM).astimezone(UTC).replace(tzinfo=None)
+
+
+def resolve_doc_type(value: str) -> str:
+    """The Decree 30 type name for a name, an abbreviation or either without diacritics."""
+    wanted = fold(value.strip())
+    for name, abbr in document_types().items():
+        if wanted == fold(name) or (abbr is not None and wanted == fold(abbr)):
+            return name
+    known = ", ".join(document_types())
+    raise InvalidInput(f"không có loại văn bản '{value}' (các loại: {known})")
+
+
+class _Sql:
+    """One statement's WHERE parts and parameters, for the dialect at hand."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+        self.narrow = False
+        """Whether a filter only SQL answers lets few records through (then a window of
+        full-text matches would mostly fail, see ``_window``)."""
+        self.where: list[str] = []
+        self.params: dict[str, Any] = {}
+
+    def param(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def full_text(
+        self,
+        required: Sequence[str],
+        absent: Sequence[Sequence[str]] = (),
+        any_of: Sequence[Sequence[str]] = (),
+    ) -> str:
+        """The engine's query for: every token of ``required``, one token of each group in
+        ``any_of``, and for each group in ``absent``, not all of that group's tokens."""
+        if self.postgres:
+            return f"t.tsv @@ {self.tsquery(required, absent, any_of)}"
+        expression = " AND ".join(f'"{t}"' for t in required)
+        for group in any_of:
+            expression += " AND (" + " OR ".join(f'"{t}"' for t in group) + ")"
+        for group in absent:
+            expression += " NOT (" + " AND ".join(f'"{t}"' for t in group) + ")"
+        return f"archive_fts MATCH {self.param(expression)}"
+
+    def tsquery(
+        self,
+        required: Sequence[str],
+        absent: Sequence[Sequence[str]] = (),
+        any_of: Sequence[Sequence[str]] = (),
+    ) -> str:
+        """PostgreSQL's tsquery for the same question as ``full_text``."""
+        expression = " & ".join(required)
+        for group in any_of:
+            expression += " & (" + " | ".join(group) + ")"
+        for group in absent:
+            expression += " & !(" + " & ".join(group) + ")"
+        return f"to_tsquery('simple', {self.param(expression)})"
+
+
+def _filter_tokens(query: SearchQuery) -> tuple[list[str], list[list[str]]]:
+    """(tokens every match must have, groups of which a match must have one) for filters."""
+    required: list[str] = []
+    any_of: list[list[str]] = []
+    if query.doc_type:
+        required.append("zt" + _joined(resolve_doc_type(query.doc_type)))
+    if query.number is not None:
+        required.append(f"zk{query.number}")
+    if query.agency_code and _joined(query.agency_code):
+        required.append("zg" + _joined(query.agency_code))
+    if query.signer:
+        required += ["zn" + f for f, _ in tokenize(query.signer)]
+    if query.direction:
+        if query.direction not in ("outgoing", "incoming"):
+            raise InvalidInput(f"chiều văn bản '{query.direction}' phải là outgoing hoặc incoming")
+        required.append("zd" + query.direction)
+    if query.date_from is not None or query.date_to is not None:
+        first = query.date_from or date(1900, 1, 1)
+        last = query.date_to or date(2200, 12, 31)
+        months = (last.year - first.year) * 12 + last.month - first.month + 1
+        if months <= 36:
+            any_of.append(
+                [
+                    f"zm{(first.year * 12 + first.month - 1 + i) // 12:04d}"
+                    f"{(first.month - 1 + i) % 12 + 1:02d}"
+                    for i in range(months)
+                ]
+            )
+        elif last.year - first.year <= 60:
+            any_of.append([f"zy{y:04d}" for y in range(first.year, last.year + 1)])
+    return required, any_of
+
+
+def _filters(q: _Sql, query: SearchQuery, *, restricted: bool) -> None:
+    """The filters the index does not answer (or not exactly), as SQL on the record."""
+    q.narrow = bool(
+        query.symbol
+        or query.file_code
+        or query.retention_years is not None
+        or query.permanent
+        or (query.agency_code and not _joined(query.agency_code))
+    )
+    if query.symbol:
+        q.where.append(f"upper(r.symbol) LIKE {q.param('%' + _like(query.symbol.upper()) + '%')}")
+        if not q.postgres:
+            q.where[-1] += " ESCAPE '\\'"
+    if query.date_from is not None:
+        q.where.append(f"r.issued_at >= {q.param(_day_start_utc(query.date_from))}")
+    if query.date_to is not None:
+        end = _day_start_utc(query.date_to + timedelta(days=1))
+        q.where.append(f"r.issued_at < {q.param(end)}")
+    if query.agency_code and not _joined(query.agency_code):
+        q.where.append(f"upper(r.agency_code) = {q.param(query.agency_code.strip().upper())}")
+    if query.file_code:
+        code = q.param(query.file_code.strip())
+        q.where.append(f"r.file_id IN (SELECT id FROM archive_file WHERE code = {code})")
+    if query.permanent:
+        q.where.append("r.retention_years IS NULL")
+    elif query.retention_years is not None:
+        q.where.append(f"r.retention_years = {q.param(query.retention_years)}")
+    q.where.append("r.disposed_at IS NULL")  # disposed: the objects are gone
+    if not restricted:
+        q.where.append("r.access <> 'restricted'")
+        q.where.append(
+            "(r.file_id IS NULL OR r.file_id NOT IN "
+            "(SELECT id FROM archive_file WHERE access = 'restricted'))"
+        )
+
+
+def _like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _validate(query: SearchQuery) -> None:
+    if not 1 <= query.limit <= MAX_LIMIT:
+        raise InvalidInput(f"số kết quả (--limit) phải từ 1 đến {MAX_LIMIT}, nhận {query.limit}")
+    if query.offset < 0:
+        raise InvalidInput(f"vị trí bắt đầu (offset) không được âm, nhận {query.offset}")
+    if query.offset + query.limit > MAX_WINDOW:
+        raise InvalidInput(
+            f"chỉ xem được {MAX_WINDOW} kết quả đầu; thu hẹp câu tìm hoặc thêm bộ lọc"
+        )
+    if query.date_from and query.date_to and query.date_from > query.date_to:
+        raise InvalidInput(
+            f"ngày bắt đầu {query.date_from:%d/%m/%Y} sau ngày kết thúc {query.date_to:%d/%m/%Y}"
+        )
+    if query.retention_years is not None and query.retention_years <= 0:
+        raise InvalidInput(f"thời hạn bảo quản phải là số năm dương, nhận {query.retention_years}")
+
+
+_Match = tuple[list[str], list[list[str]], list[list[str]]]
+"""A full-text condition: (required tokens, groups not all present, groups one present)."""
+
+
+def run_search(engine: Engine, query: SearchQuery, *, restricted: bool) -> SearchResults:
+    """The search itself, for a caller that has decided whether restricted records count."""
+    _validate(query)
+    postgres = engine.dialect.name == "postgresql"
+    terms = _terms(query.text)
+    if query.text.strip() and not terms.folded:
+        raise InvalidInput(f"câu tìm '{query.text}' không có chữ hay số nào để tìm")
+    filters = _Sql(postgres)
+    _filters(filters, query, restricted=restricted)
+    facts, any_of = _filter_tokens(query)
+    base = list(dict.fromkeys([*terms.folded, *facts]))
+    needed = query.offset + query.limit
+    ranked: list[tuple[int, int]] = []
+    with engine.connect() as connection:
+        if not base:
+            ranked = [(pk, 0) for pk in _page(connection, filters, None, needed)]
+        elif not terms.folded:
+            ranked = [(pk, 0) for pk in _page(connection, filters, (base, [], any_of), needed)]
+        else:
+            for score, held, absent in _tiers(terms):
+                required = list(dict.fromkeys([*base, *(t for group in held for t in group)]))
+                match = (required, [list(g) for g in absent], any_of)
+                ranked.extend(
+                    (pk, score) for pk in _page(connection, filters, match, needed - len(ranked))
+                )
+                if len(ranked) >= needed:
+                    break
+        total, exact = _count(
+            connection, filters, (base, [], any_of) if base else None, len(ranked), needed
+        )
+        hits = _hits(connection, ranked[query.offset : needed], terms)
+    return SearchResults(query=query, total=total, total_exact=exact, hits=tuple(hits))
+
+
+def _source(q: _Sql, match: _Match | None) -> str:
+    """FROM … WHERE … for the filters in ``q`` plus, if given, a full-text condition."""
+    where = list(q.where)
+    if match is None:
+        source = "FROM archive_record r"
+    elif q.postgres:
+        source = "FROM archive_record r JOIN archive_text t ON t.record_pk = r.id"
+        where.insert(0, q.full_text(match[0], match[1], match[2]))
+    else:
+        source = "FROM archive_fts JOIN archive_record r ON r.id = archive_fts.rowid"
+        where.insert(0, q.full_text(match[0], match[1], match[2]))
+    return source + (" WHERE " + " AND ".join(where) if where else "")
+
+
+def _page(connection: Connection, filters: _Sql, match: _Match | None, limit: int) -> list[int]:
+    """Up to ``limit`` record keys matching, newest archived first."""
+    if filters.postgres and match is not None and not filters.narrow:
+        window = _window(connection, filters, match, limit, newest=True)
+        if window is not None:
+            return window
+    q = _copy(filters)
+    source = _source(q, match)
+    order = "archive_fts.rowid" if match is not None and not q.postgres else "r.id"
+    statement = f"SELECT r.id {source} ORDER BY {order} DESC LIMIT {int(limit)}"
+    return [int(row[0]) for row in connection.execute(sql(statement), q.params)]
+
+
+def _count(
+    connection: Connection, filters: _Sql, match: _Match | None, found: int, needed: int
+) -> tuple[int, bool]:
+    """(number of matches, whether exact): counted up to COUNT_CAP, "more than" beyond."""
+    if found < needed:
+        return found, True  # every tier was read to the end
+    cap = max(COUNT_CAP, needed)
+    window = None
+    if filters.postgres and match is not None and not filters.narrow:
+        window = _window(connection, filters, match, cap + 1, newest=False)
+    if window is not None:
+        counted = len(window)
+    else:
+        q = _copy(filters)
+        source = _source(q, match)
+        statement = f"SELECT count(*) FROM (SELECT 1 {source} LIMIT {cap + 1}) AS found"
+        counted = int(connection.execute(sql(statement), q.params).scalar_one())
+    return min(counted, cap), counted <= cap
+
+
+def _copy(filters: _Sql) -> _Sql:
+    q = _Sql(filters.postgres)
+    q.where, q.params = list(filters.where), dict(filters.params)
+    return q
+
+
+def _window(
+    connection: Connection, filters: _Sql, match: _Match, wanted: int, *, newest: bool
+) -> list[int] | None:
+    """PostgreSQL: the first ``wanted`` keys that pass the filters among a window of the
+    newest full-text matches (of any matches, unordered, if not ``newest``: enough to count);
+    None when the window is full and too few of it pass (the caller then asks the join over
+    every match).
+
+    Two plain statements instead of one join, because the planner gets the join wrong both
+    ways: it probes ``archive_record`` for every match before the LIMIT (thousands of probes
+    for a common word), and it prices ``tsv @@ query`` as a cheap operator although each row's
+    tsvector sits in TOAST and costs 5-6 µs to fetch and decompress, so for a common word it
+    walks the whole table or key filtering row by row. The window comes from
+    ``archive_text_matches()`` (migration 0005): the ``probe`` newest records tested one by one
+    when that finds enough (a common word), else a bitmap scan of the GIN index, which answers
+    the AND / NOT question exactly without reading a tsvector. Only the window's records are
+    then checked against the filters, by key."""
+    size = 2 * wanted + WINDOW_SLACK
+    q = _copy(filters)
+    probe = 2 * size
+    candidates = f"SELECT archive_text_matches({q.tsquery(*match)}, {size}, {probe}, {newest})"
+    found = [int(pk) for pk in connection.execute(sql(candidates), q.params).scalars()]
+    if not found:
+        return []
+    where = " AND ".join(["r.id = ANY(:window)", *q.where])
+    checked = connection.execute(
+        sql(f"SELECT r.id FROM archive_record r WHERE {where}"), {**q.params, "window": found}
+    )
+    passing = {int(pk) for pk in checked.scalars()}
+    passed = [pk for pk in found if pk in passing]
+    if len(passed) >= wanted or len(found) < size:
+        return passed[:wanted]
+    return None
+
+
+def search(ws: Workspace, query: SearchQuery, *, username: str) -> SearchResults:
+    """Records matching ``query`` that ``username`` may see, best first, with snippets."""
+    with Session(ws.db) as session:
+        role = user_named(session, username).role
+    return run_search(ws.db, query, restricted=may_see_restricted(role))
+
+
+# --- results and snippets ------------------------------------------------------------------
+
+
+def _hits(connection: Connection, ranked: list[tuple[int, int]], terms: _Terms) -> list[SearchHit]:
+    """The page's records with their highlights, read in one statement (the record, its
+    text without the tokens, its file's code)."""
+    if not ranked:
+        return []
+    record, text, archive_file = (
+        ArchiveRecord.__table__,  # type: ignore[attr-defined]
+        ArchiveText.__table__,  # type: ignore[attr-defined]
+        ArchiveFile.__table__,  # type: ignore[attr-defined]
+    )
+    statement = (
+        sa_select(record, text.c.body, archive_file.c.code.label("file_code"))
+        .select_from(
+            record.outerjoin(text, text.c.record_pk == record.c.id).outerjoin(
+                archive_file, archive_file.c.id == record.c.file_id
+            )
+        )
+        .where(record.c.id.in_([pk for pk, _ in ranked]))
+    )
+    rows = {row.id: row for row in connection.execute(statement)}
+    wanted = set(terms.folded)
+    exact = set(terms.exact) if terms.diacritics else None
+    hits = []
+    for pk, score in ranked:
+        r = rows[pk]
+        hits.append(
+            SearchHit(
+                record_id=r.record_id,
+                score=score,
+                doc_type=r.doc_type,
+                number=r.number,
+                symbol=r.symbol,
+                subject=r.subject,
+                issued_at=r.issued_at,
+                agency_code=r.agency_code,
+                agency_name=r.agency_name,
+                signer=r.signer,
+                direction=r.direction,
+                file_code=r.file_code,
+                retention_years=r.retention_years,
+                access=r.access,
+                pages=r.pages,
+                subject_marked=tuple(mark(r.subject, wanted, exact)),
+                snippet=tuple(snippet(r.body or "", wanted, exact)),
+            )
+        )
+    return hits
+
+
+def mark(text: str, wanted: set[str], exact: set[str] | None = None) -> list[Segment]:
+    """``text`` cut into segments, words whose folded form is a query word marked.
+
+    With ``exact`` (the exact forms of a query typed with diacritics) only the words in
+    exactly that form, or written without any diacritics, are marked ("bổ nhiệm" marks "bổ"
+    and "bo" but not "bộ"), unless ``text`` has no such word: then every folded match is."""
+    found = [
+        (m, pair)
+        for m in _WORD.finditer(text)
+        if (pair := word_tokens(m.group())) is not None and pair[0] in wanted
+    ]
+    if exact is not None:
+        strict = [(m, p) for m, p in found if p[1] in exact or p[0] == p[1]]
+        found = strict or found
+    segments: list[Segment] = []
+    last = 0
+    for match, _ in found:
+        if match.start() > last:
+            segments.append(Segment(text[last : match.start()], False))
+        segments.append(Segment(match.group(), True))
+        last = match.end()
+    if last < len(text):
+        segments.append(Segment(text[last:], False))
+    return _merge(segments)
+
+
+def snippet(
+    body: str, wanted: set[str], exact: set[str] | None = None, *, width: int = SNIPPET_CHARS
+) -> list[Segment]:
+    """The stretch of ``body`` (about ``width`` characters) holding the most distinct query
+    words, cut at word boundaries, with "…" where the text goes on."""
+    flat = " ".join(body.split())
+    if not flat:
+        return []
+    positions = [
+        (m.start(), m.end(), pair[0])
+        for m in _WORD.finditer(flat)
+        if (pair := word_tokens(m.group())) is not None and pair[0] in wanted
+    ]
+    start = 0
+    if positions:
+        best = _densest(positions, width)
+        start = max(0, best - width // 4)
+        if start > 0:
+            space = flat.find(" ", start)
+            start = space + 1 if 0 <= space < best else start
+    end = min(len(flat), start + width)
+    if end < len(flat):
+        space = flat.rfind(" ", start, end)
+        end = space if space > start else end
+    piece = flat[start:end]
+    segments = mark(piece, wanted, exact)
+    if start > 0:
+        segments.insert(0, Segment("…", False))
+    if end < len(flat):
+        segments.append(Segment("…", False))
+    return _merge(segments)
+
+
+def _densest(positions: Sequence[tuple[int, int, str]], width: int) -> int:
+    """Where the first stretch of ``width`` characters holding the most distinct query words
+    begins (at a query word), with a sliding window: a long text with many matches stays
+    linear."""
+    best, best_begin = -1, 0
+    counts: dict[str, int] = {}
+    right = 0
+    for begin, _, word in positions:
+        while right < len(positions) and positions[right][0] < begin + width:
+            counts[positions[right][2]] = counts.get(positions[right][2], 0) + 1
+            right += 1
+        if len(counts) > best:
+            best, best_begin = len(counts), begin
+        counts[word] -= 1
+        if not counts[word]:
+            del counts[word]
+    return best_begin
+
+
+def _merge(segments: list[Segment]) -> list[Segment]:
+    merged: list[Segment] = []
+    for s in segments:
+        if merged and not s.match and not merged[-1].match:
+            merged[-1] = Segment(merged[-1].text + s.text, False)
+        else:
+            merged.append(s)
+    return merged

@@ -1,0 +1,224 @@
+"""Transfer to the historical archive: a closed case file as an E-ARK CSIP package, and back.
+
+The package itself (METS, PREMIS, checksums, zip) is storage's (storage.export_package); here
+are the rules around it: only an archivist, only a closed file, the file's Thông tư 05/2025
+metadata, every record it still holds; on import the package is verified first, then records
+and file enter the store and the database, indexed for search. Importing twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from engine.archive import case_files as files
+from engine.archive.records import record_fields, stored_text
+from engine.archive.search import index_record
+from engine.core import audit
+from engine.core.db import transaction
+from engine.core.errors import InvalidInput, NotAllowed, NotFound
+from engine.core.models import Agency, ArchiveFile, ArchiveRecord
+from engine.core.users import user_named
+from engine.core.workspace import Workspace
+from storage import (
+    PackageRejected,
+    StorageError,
+    export_package,
+    import_package,
+    read_record,
+    verify_package,
+)
+from vanthu import clock
+
+TRANSFERRERS = frozenset({"archivist"})
+FILE_METADATA = "metadata/descriptive/ho-so.json"
+"""Where a package keeps the case file's metadata (storage/_eark.py writes it)."""
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path
+    file_code: str
+    records: tuple[str, ...]
+    sha256: str
+    """Of the zip, as audited: the receiving archive can compare."""
+
+
+@dataclass(frozen=True)
+class Imported:
+    file_code: str
+    records: tuple[str, ...]
+    new_records: tuple[str, ...]
+    """Records that were not in the database before (empty on a second import)."""
+
+
+def _transferrer(session: Session, username: str) -> None:
+    user = user_named(session, username)
+    if user.role not in TRANSFERRERS:
+        raise NotAllowed(f"{username} ({user.role}) không được chuyển giao hồ sơ lưu trữ")
+
+
+def package_id(file_code: str) -> str:
+    return f"ho-so-{file_code}"
+
+
+def export_file(ws: Workspace, file_code: str, out: Path, username: str) -> Exported:
+    """Write the closed file ``file_code`` as a CSIP zip at ``out`` (a path or a folder)."""
+    with Session(ws.db) as session:
+        _transferrer(session, username)
+        archive_file = session.exec(
+            select(ArchiveFile).where(ArchiveFile.code == file_code)
+        ).first()
+        if archive_file is None:
+            raise NotFound(f"không có hồ sơ '{file_code}'")
+        if archive_file.state != "closed":
+            raise NotAllowed(f"hồ sơ {file_code} chưa đóng; chỉ chuyển giao hồ sơ đã đóng")
+        agency = session.exec(select(Agency).order_by(col(Agency.id))).first()
+    catalogue = files.catalogue(ws, file_code)
+    records = tuple(r.record_id for r in catalogue.records if r.disposed_at is None)
+    metadata = dict(catalogue.snapshot)
+    metadata["records"] = list(records)
+    metadata["documents"] = len(records)
+    metadata["exported_at"] = clock.now().isoformat()
+    if not records:
+        raise InvalidInput(f"hồ sơ {file_code} không còn bản lưu nào để chuyển giao")
+    if not out.is_dir() and not out.parent.is_dir():
+        raise InvalidInput(f"{out.parent}: không có thư mục này")
+    path = export_package(
+        ws.store,
+        package_id=package_id(file_code),
+        file_metadata=metadata,
+        record_ids=records,
+        out=out,
+        agency=agency.name if agency else None,
+    )
+    digest = _sha256(path)
+    with transaction(ws.db) as session:
+        audit.append(
+            session,
+            actor=username,
+            event="archive_file_exported",
+            detail={
+                "file": file_code,
+                "records": list(records),
+                "package": path.name,
+                "sha256": digest,
+            },
+        )
+    return Exported(path, file_code, records, digest)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(path: Path) -> list[str]:
+    """What is wrong with the package at ``path`` (Vietnamese, one line each); empty when sound."""
+    if not path.is_file():
+        return [f"{path}: không có tệp này"]
+    return verify_package(path)
+
+
+def _file_metadata(path: Path) -> dict[str, Any]:
+    """The case file's metadata from a package that verified."""
+    with zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if n.split("/", 1)[-1] == FILE_METADATA]
+        if len(names) != 1:
+            raise PackageRejected(path, [f"gói không có {FILE_METADATA} (siêu dữ liệu hồ sơ)"])
+        try:
+            data = json.loads(archive.read(names[0]).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise PackageRejected(path, [f"{FILE_METADATA}: không đọc được ({exc})"]) from exc
+    if not isinstance(data, dict) or not data.get("code") or not data.get("title"):
+        raise PackageRejected(path, [f"{FILE_METADATA}: thiếu mã hoặc tiêu đề hồ sơ"])
+    return data
+
+
+def import_file(ws: Workspace, path: Path, username: str) -> Imported:
+    """Verify, then bring the package's records and case file into the store and database."""
+    with Session(ws.db) as session:
+        _transferrer(session, username)
+    problems = verify(path)
+    if problems:
+        raise PackageRejected(path, problems)
+    metadata = _file_metadata(path)
+    code = str(metadata["code"])
+    with Session(ws.db) as session:
+        existing = session.exec(select(ArchiveFile).where(ArchiveFile.code == code)).first()
+        if existing is not None and existing.state != "closed":
+            raise InvalidInput(f"đã có hồ sơ '{code}' đang mở ở đây; không nhập đè")
+    record_ids = import_package(ws.store, path)  # verifies again, refuses conflicting content
+    manifests = {rid: read_record(ws.store, rid) for rid in record_ids}
+    with transaction(ws.db) as session:
+        archive_file = _imported_file(session, metadata, username)
+        assert archive_file.id is not None
+        new: list[str] = []
+        for rid, manifest in manifests.items():
+            row = session.exec(select(ArchiveRecord).where(ArchiveRecord.record_id == rid)).first()
+            if row is not None:
+                if row.file_id != archive_file.id:
+                    raise InvalidInput(f"bản lưu {rid} đã có ở đây trong một hồ sơ khác")
+                continue
+            try:
+                fields = record_fields(manifest)
+            except StorageError as exc:
+                raise PackageRejected(path, [str(exc)]) from exc
+            row = ArchiveRecord(**fields, file_id=archive_file.id)
+            session.add(row)
+            session.flush()
+            index_record(session, row, stored_text(ws.store, manifest))
+            new.append(rid)
+        audit.append(
+            session,
+            actor=username,
+            event="archive_file_imported",
+            detail={
+                "file": code,
+                "records": sorted(manifests),
+                "new_records": new,
+                "package": path.name,
+                "sha256": _sha256(path),
+            },
+        )
+    return Imported(code, tuple(sorted(manifests)), tuple(new))
+
+
+def _imported_file(session: Session, metadata: dict[str, Any], username: str) -> ArchiveFile:
+    code = str(metadata["code"])
+    found = session.exec(select(ArchiveFile).where(ArchiveFile.code == code)).first()
+    if found is not None:
+        return found
+    years = metadata.get("retention_years")
+    archive_file = ArchiveFile(
+        code=code,
+        title=str(metadata["title"]),
+        retention_years=int(years) if years is not None else None,
+        access=str(metadata.get("access") or "public"),
+        language=str(metadata.get("language") or "vi"),
+        keywords=str(metadata.get("keywords") or ""),
+        state="closed",
+        opened_by=str(metadata.get("opened_by") or username),
+        opened_at=_time(metadata.get("opened_at")) or clock.now(),
+        closed_by=str(metadata.get("closed_by") or username),
+        closed_at=_time(metadata.get("closed_at")) or clock.now(),
+    )
+    if archive_file.access not in ("public", "restricted"):
+        archive_file.access = "restricted"  # an unknown level is read as the stricter one
+    session.add(archive_file)
+    session.flush()
+    return archive_file
+
+
+def _time(value: Any) -> datetime | None:
+    return None if value in (None, "") else datetime.fromisoformat(str(value))

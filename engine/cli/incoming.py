@@ -1,0 +1,44 @@
+"""The clerk's commands for incoming documents (văn bản đến)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from engine.cli.app import AsUser, incoming_app, workspace
+from engine.cli.files import read_upload
+
+
+@incoming_app.command("receive")
+def incoming_receive(
+    file: Path,
+    as_user: AsUser,
+    sender: Annotated[str, typer.Option("--from", help="Cơ quan ban hành.")],
+    symbol: Annotated[str, typer.Option(help="Số, ký hiệu của văn bản đến.")],
+    doc_type: Annotated[str, typer.Option("--type", help="Tên loại văn bản.")],
+    subject: Annotated[str, typer.Option(help="Trích yếu.")],
+) -> None:
+    """Tiếp nhận văn bản đến (PDF); chữ ký số được kiểm tra ngay khi nhận."""
+    from engine.incoming import IncomingRequest, receive_incoming
+    from engine.signatures.labels import VERDICTS
+    from engine.workflow.documents import document_view
+
+    ws = workspace()
+    upload = read_upload(file, "FILE", ws.settings.max_upload_bytes)
+    request = IncomingRequest(sender=sender, symbol=symbol, doc_type=doc_type, subject=subject)
+    document_id = receive_incoming(ws, as_user, upload, request)
+    view = document_view(ws, document_id)
+    typer.echo(f"Đã tiếp nhận văn bản đến #{document_id}: {symbol} của {sender}")
+    if view.document.number is not None:
+        typer.echo(f"  Số đến: {view.document.number}")
+    if view.verification is not None:
+        verdict = str(view.verification.get("verdict"))
+        typer.echo(f"  Chữ ký số: {VERDICTS.get(verdict, verdict)}")
+        for reason in view.verification.get("reasons") or []:
+            typer.echo(f"    - {reason}")
+    if ws.settings.steps_runner == "worker" and view.document.number is None:
+        typer.echo("  Kiểm tra chữ ký và vào sổ chờ `vanthu worker` chạy.")
+    if view.waiting_at:
+        typer.echo(f"  Đang ở: {', '.join(view.waiting_at)}")

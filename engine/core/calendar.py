@@ -1,0 +1,90 @@
+"""Working days: deadlines count Monday to Friday and skip Vietnamese public holidays.
+
+The holiday list is configuration (engine/data/holidays.yaml): the Government fixes the exact
+days off each year, and an agency corrects the file when an announcement differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.core.errors import ConfigError
+
+HOLIDAYS_FILE = Path(__file__).parent / "data" / "holidays.yaml"
+
+VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
+"""Vietnam keeps UTC+7 all year; a working day is a day on the agency's wall calendar."""
+
+
+def is_working_day(day: date, holidays: Collection[date]) -> bool:
+    """Monday to Friday and not a public holiday (or a weekday swapped into a holiday)."""
+    return day.weekday() < 5 and day not in holidays
+
+
+def add_working_days(start: datetime, days: int, holidays: Collection[date]) -> datetime:
+    """The moment ``days`` working days after ``start``, at the same time of day.
+
+    Work that arrives on a weekend or a holiday counts from the next working day, so it still
+    gets ``days`` whole working days: Saturday 10:00 plus one is Tuesday 10:00, like Monday 10:00.
+    An aware ``start`` is counted on Vietnam's calendar (18:00 UTC on a Friday is already Saturday
+    in Hà Nội) and returned in its own zone; a naive one is taken as Vietnam's local time.
+    """
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise ValueError(f"days must be a whole number of at least 1, not {days!r}")
+    local = start.astimezone(VIETNAM_TIME) if start.tzinfo is not None else start
+    while not is_working_day(local.date(), holidays):
+        local += timedelta(days=1)
+    while days:
+        local += timedelta(days=1)
+        if is_working_day(local.date(), holidays):
+            days -= 1
+    return local.astimezone(start.tzinfo) if start.tzinfo is not None else local
+
+
+def load_holidays(path: Path | None = None) -> frozenset[date]:
+    """Read the holiday list: per year, single dates or [first, last] ranges."""
+    path = path or HOLIDAYS_FILE
+    try:
+        years = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: không đọc được danh sách ngày nghỉ: {exc}") from exc
+    except ValueError as exc:  # PyYAML builds dates while parsing: 2026-13-01 fails there
+        raise ConfigError(f"{path}: có ngày không có thật trong lịch ({exc})") from exc
+    if not isinstance(years, dict):
+        raise ConfigError(f"{path}: cần các năm (2026:, 2027:...), mỗi năm một danh sách ngày nghỉ")
+    days: set[date] = set()
+    for year, entries in years.items():
+        if not isinstance(year, int) or isinstance(year, bool) or not isinstance(entries, list):
+            raise ConfigError(f"{path}: mục '{year}' phải là một năm kèm danh sách ngày nghỉ")
+        for entry in entries:
+            days.update(_days_of(path, year, entry))
+    return frozenset(days)
+
+
+def _days_of(path: Path, year: int, entry: Any) -> list[date]:
+    """The days of one entry: a date, or an inclusive [first, last] range inside ``year``."""
+    first, last = (entry, entry) if _is_day(entry) else _pair(entry)
+    if not (_is_day(first) and _is_day(last) and first <= last):
+        raise ConfigError(
+            f"{path}: năm {year}: mục '{entry}' không phải ngày (YYYY-MM-DD) "
+            "hoặc khoảng [ngày đầu, ngày cuối]"
+        )
+    if first.year != year or last.year != year:
+        raise ConfigError(f"{path}: năm {year}: mục '{entry}' nằm ngoài năm {year}")
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _is_day(value: Any) -> bool:
+    """A calendar day; a YAML timestamp with a time of day is a mistake here."""
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def _pair(entry: Any) -> tuple[Any, Any]:
+    if isinstance(entry, list) and len(entry) == 2:
+        return entry[0], entry[1]
+    return None, None

@@ -1,0 +1,328 @@
+"""Database tables. SQLModel for persistence only; values passed around are dataclasses.
+
+Times are stored in UTC; what users see is shown in Vietnam time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from vanthu import clock
+
+
+def utcnow() -> datetime:
+    return clock.now()
+
+
+class Agency(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=20)  # "SNV", used in symbols: 05/QĐ-SNV
+    name: str = Field(max_length=200)  # "SỞ NỘI VỤ"
+    parent_name: str | None = Field(default=None, max_length=200)  # "ỦY BAN NHÂN DÂN TỈNH MẪU"
+    place: str = Field(max_length=100)  # "Hà Nội"
+    leader_title: str = Field(default="GIÁM ĐỐC", max_length=100)  # head of agency, for "KT. …"
+
+
+class Unit(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("agency_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    code: str = Field(max_length=20)  # "VP", "PC", "TCCB"
+    name: str = Field(max_length=200)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    full_name: str = Field(max_length=200)
+    role: str = Field(max_length=20, index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    title: str = Field(max_length=100)  # "Phó Giám đốc"
+    active: bool = True
+
+
+class Register(SQLModel, table=True):
+    """A register (sổ đăng ký): one number sequence per year."""
+
+    __table_args__ = (UniqueConstraint("agency_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    code: str = Field(max_length=20)
+    name: str = Field(max_length=200)
+    direction: str = Field(max_length=10)  # outgoing | incoming
+    type_abbr: str | None = Field(default=None, max_length=10)  # "QĐ"; None: every other type
+
+
+class RegisterCounter(SQLModel, table=True):
+    __tablename__ = "register_counter"
+    register_id: int = Field(foreign_key="register.id", primary_key=True)
+    year: int = Field(primary_key=True)
+    last_number: int = 0
+
+
+class Document(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("register_id", "year", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    direction: str = Field(max_length=10)  # outgoing | incoming
+    doc_type: str = Field(max_length=50)  # "Quyết định"
+    type_abbr: str | None = Field(default=None, max_length=10)
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    unit_id: int = Field(foreign_key="unit.id")  # drafting (or handling) unit
+    author_id: int = Field(foreign_key="user.id")
+    signer_id: int | None = Field(default=None, foreign_key="user.id")
+    recipients: str = Field(default="", sa_column=Column(Text, nullable=False))  # one per line
+    urgency: str | None = Field(default=None, max_length=20)
+    register_id: int | None = Field(default=None, foreign_key="register.id")
+    year: int | None = None
+    number: int | None = None
+    symbol: str | None = Field(default=None, max_length=60, index=True)  # "05/QĐ-SNV"
+    issued_at: datetime | None = None
+    sender: str | None = Field(default=None, max_length=200)  # incoming: issuing agency
+    sender_symbol: str | None = Field(default=None, max_length=60)  # incoming: their "Số, ký hiệu"
+    verification: str | None = Field(default=None, sa_column=Column(Text))  # JSON report
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DocumentFile(SQLModel, table=True):
+    """Every version of every file of a document; none is ever overwritten."""
+
+    __tablename__ = "document_file"
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    kind: str = Field(max_length=20)  # draft | pdf | signed | issued | received
+    version: int  # draft version the file derives from
+    sha256: str = Field(max_length=64)
+    size: int
+    filename: str = Field(max_length=255)
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WorkflowInstance(SQLModel, table=True):
+    __tablename__ = "workflow_instance"
+    id: int | None = Field(default=None, primary_key=True)
+    definition: str = Field(max_length=64)
+    definition_digest: str = Field(max_length=64)
+    document_id: int = Field(foreign_key="document.id", unique=True)
+    initiator_id: int = Field(foreign_key="user.id")
+    status: str = Field(default="active", max_length=10)  # active | done
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class Task(SQLModel, table=True):
+    """A human step waiting in an inbox: for one person, or for anyone with a role (in a unit)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int = Field(foreign_key="workflow_instance.id", index=True)
+    step_id: str = Field(max_length=64)
+    parallel_step: str | None = Field(default=None, max_length=64)  # set on a branch's task
+    role: str = Field(max_length=20)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    state: str = Field(default="open", max_length=10, index=True)  # open | done | cancelled
+    due_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    completed_at: datetime | None = None
+    completed_by: int | None = Field(default=None, foreign_key="user.id")
+    action: str | None = Field(default=None, max_length=20)
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    chosen_user_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class OutboxItem(SQLModel, table=True):
+    """An automated step waiting to run: queued in the same transaction as the action."""
+
+    __tablename__ = "outbox_item"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=120)  # idempotency: instance, step and visit
+    instance_id: int = Field(foreign_key="workflow_instance.id", index=True)
+    document_id: int = Field(foreign_key="document.id")
+    step_id: str = Field(max_length=64)
+    run: str = Field(max_length=64)
+    state: str = Field(default="pending", max_length=10, index=True)  # pending|running|done|failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    available_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    duration_ms: float | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only; each event carries the hash of the one before it."""
+
+    __tablename__ = "audit_event"
+    seq: int = Field(primary_key=True)
+    at: datetime
+    actor: str = Field(max_length=64)
+    event: str = Field(max_length=40)
+    document_id: int | None = None
+    step: str | None = Field(default=None, max_length=64)
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """One row: the newest event. Locking it serialises appends, so the chain never forks."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(default="0" * 64, max_length=64)
+
+
+class ArchiveFile(SQLModel, table=True):
+    """A case file (hồ sơ): the records of one matter, kept and transferred together.
+
+    Fields follow the case-file metadata of Thông tư 05/2025/TT-BNV; a closed file never changes.
+    """
+
+    __tablename__ = "archive_file"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=60)  # "2026.VP.01" (năm.đơn vị.số)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    retention_years: int | None = None  # None: Vĩnh viễn (permanent)
+    access: str = Field(default="public", max_length=10)  # public | restricted
+    language: str = Field(default="vi", max_length=10)
+    keywords: str = Field(default="", sa_column=Column(Text, nullable=False))
+    state: str = Field(default="open", max_length=10, index=True)  # open | closed
+    opened_by: str = Field(max_length=64)
+    opened_at: datetime = Field(default_factory=utcnow)
+    closed_by: str | None = Field(default=None, max_length=64)
+    closed_at: datetime | None = None
+
+
+class ArchiveRecord(SQLModel, table=True):
+    """The database index of an archived record; the store keeps the record itself.
+
+    Every column here is also in the record's metadata JSON in the store, so the store alone
+    rebuilds this table (`vanthu archive reindex`).
+    """
+
+    __tablename__ = "archive_record"
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: str = Field(unique=True, max_length=100)
+    document_id: int | None = Field(default=None, foreign_key="document.id", unique=True)
+    direction: str = Field(default="outgoing", max_length=10)  # outgoing | incoming
+    agency_code: str = Field(default="", max_length=20, index=True)  # issuing agency
+    agency_name: str = Field(default="", max_length=200)
+    register_name: str | None = Field(default=None, max_length=200)
+    number: int | None = Field(default=None, index=True)
+    symbol: str | None = Field(default=None, max_length=60, index=True)
+    doc_type: str = Field(max_length=50, index=True)
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    signer: str | None = Field(default=None, max_length=200)
+    issued_at: datetime | None = Field(default=None, index=True)
+    pages: int | None = None
+    language: str = Field(default="vi", max_length=10)
+    retention_years: int | None = None  # None: Vĩnh viễn (permanent)
+    retain_until: datetime | None = None  # None: permanent
+    access: str = Field(default="public", max_length=10)  # public | restricted
+    signature_verdict: str = Field(default="unsigned", max_length=20)
+    file_id: int | None = Field(default=None, foreign_key="archive_file.id", index=True)
+    pdf_sha256: str = Field(max_length=64)
+    search_text: str = Field(sa_column=Column(Text, nullable=False))  # diacritics folded
+    archived_at: datetime = Field(default_factory=utcnow)
+    disposed_at: datetime | None = None  # set by the disposal workflow; objects are gone then
+
+
+class Disposal(SQLModel, table=True):
+    """A proposal to dispose of expired records (tờ trình hủy tài liệu hết giá trị).
+
+    The proposal is a document of type "Tờ trình" running the 'disposal' workflow; once carried
+    out, the disposal record (biên bản hủy) is kept here and in the store for ever.
+    """
+
+    __tablename__ = "disposal"
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", unique=True)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    proposed_by: str = Field(max_length=64)
+    proposed_at: datetime = Field(default_factory=utcnow)
+    state: str = Field(default="proposed", max_length=10, index=True)  # proposed | disposed
+    disposed_at: datetime | None = None
+    record_id: str | None = Field(default=None, max_length=100)  # the biên bản in the store
+    record_sha256: str | None = Field(default=None, max_length=64)
+    record_json: str | None = Field(default=None, sa_column=Column(Text))  # the biên bản itself
+
+
+class DisposalItem(SQLModel, table=True):
+    """One archive record listed in a disposal proposal."""
+
+    __tablename__ = "disposal_item"
+    __table_args__ = (UniqueConstraint("disposal_id", "record_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    disposal_id: int = Field(foreign_key="disposal.id", index=True)
+    record_id: str = Field(max_length=100, index=True)  # ArchiveRecord.record_id
+
+
+class ArchiveText(SQLModel, table=True):
+    """A record's full text and its search tokens (engine/search.py). The full-text index over
+    ``tokens`` (SQLite FTS5 table ``archive_fts``, PostgreSQL column ``tsv`` with a GIN index)
+    is created by migration 0005 and is not part of this model."""
+
+    __tablename__ = "archive_text"
+    record_pk: int = Field(primary_key=True, foreign_key="archive_record.id")
+    tokens: str = Field(sa_column=Column(Text, nullable=False))  # ASCII tokens, see search.py
+    body: str = Field(sa_column=Column(Text, nullable=False))  # as extracted, NFC
+
+
+class SigningCertificate(SQLModel, table=True):
+    """A person's certificate registered by their signing agent; the key stays on the token.
+
+    The newest active registration of a user is the one the server prepares signatures for.
+    """
+
+    __tablename__ = "signing_certificate"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    serial: str = Field(max_length=64)  # hexadecimal
+    fingerprint: str = Field(max_length=64, index=True)  # SHA-256 of the DER certificate
+    subject: str = Field(max_length=400)
+    pem: str = Field(sa_column=Column(Text, nullable=False))  # certificate, then its CA chain
+    registered_at: datetime = Field(default_factory=utcnow)
+    active: bool = True
+
+
+class SignRequest(SQLModel, table=True):
+    """A leader's signature prepared by the server, waiting for their signing agent.
+
+    ``prepared`` is the interrupted signature's state (JSON, signing.PreparedSignature.state);
+    the prepared PDF itself is in the store under ``prepared_sha256``.
+    """
+
+    __tablename__ = "sign_request"
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    task_id: int = Field(foreign_key="task.id")
+    certificate_id: int = Field(foreign_key="signing_certificate.id")
+    # waiting | signed | failed | cancelled
+    state: str = Field(default="waiting", max_length=10, index=True)
+    prepared: str = Field(sa_column=Column(Text, nullable=False))
+    prepared_sha256: str = Field(max_length=64)
+    digest: str = Field(max_length=64)  # hex SHA-256 the token signs
+    comment: str | None = Field(default=None, sa_column=Column(Text))  # the leader's, for the task
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class AgentToken(SQLModel, table=True):
+    """A bearer token of a signing agent. Only its SHA-256 is kept; it acts for one user."""
+
+    __tablename__ = "agent_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None

@@ -1,0 +1,102 @@
+"""Outside programs the engine runs: LibreOffice headless for PDFs, each tool with a time limit.
+
+A tool runs in its own process group, so a timeout also ends the children it spawned; a tool
+that is missing, fails or times out is one :class:`ConversionError` naming it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.core.errors import ConversionError
+
+_STDERR_TAIL = 2000
+
+
+def docx_to_pdf(docx: bytes, *, soffice: str = "soffice", timeout_s: float = 120) -> bytes:
+    """Convert a draft with headless LibreOffice."""
+    return libreoffice_pdf(docx, "du-thao.docx", "dự thảo", soffice=soffice, timeout_s=timeout_s)
+
+
+def libreoffice_pdf(
+    data: bytes,
+    filename: str,
+    what: str,
+    *,
+    import_filter: str | None = None,
+    soffice: str = "soffice",
+    timeout_s: float = 120,
+) -> bytes:
+    """Convert ``data`` (named ``filename``, which gives LibreOffice its type) to PDF, with a
+    fresh profile per call so calls may run side by side; ``what`` names it in errors."""
+    executable = shutil.which(soffice)
+    if executable is None:
+        raise ConversionError(
+            f"không tìm thấy LibreOffice '{soffice}': cài gói libreoffice hoặc sửa đường dẫn "
+            "soffice trong cấu hình",
+            retryable=False,
+        )
+    with tempfile.TemporaryDirectory(prefix="vanthu-soffice-") as tmp:
+        root = Path(tmp)
+        source = root / filename
+        source.write_bytes(data)
+        command = [
+            executable,
+            f"-env:UserInstallation={(root / 'profile').as_uri()}",
+            "--headless",
+            "--norestore",
+            "--nolockcheck",
+            *([f"--infilter={import_filter}"] if import_filter else []),
+            "--convert-to",
+            "pdf:writer_pdf_Export",
+            "--outdir",
+            str(root / "out"),
+            str(source),
+        ]
+        returncode, output = run_program(command, timeout_s, what="LibreOffice")
+        result = root / "out" / (source.stem + ".pdf")
+        if returncode != 0 or not result.is_file() or result.stat().st_size == 0:
+            raise ConversionError(
+                f"LibreOffice không chuyển được {what} sang PDF (mã thoát {returncode}): "
+                f"{output[-_STDERR_TAIL:].strip() or 'không có thông báo lỗi'}"
+            )
+        return result.read_bytes()
+
+
+def run_program(command: Sequence[str], timeout_s: float, *, what: str) -> tuple[int, str]:
+    """Run a tool in its own process group, so a timeout also ends the children it spawned."""
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise ConversionError(
+            f"{what} chạy quá {timeout_s:g} giây, đã dừng", retryable=True
+        ) from None
+    text = (stderr or b"").decode("utf-8", "replace") + (stdout or b"").decode("utf-8", "replace")
+    return process.returncode, text
+
+
+def html_to_pdf(html: str, *, soffice: str = "soffice", timeout_s: float = 120) -> bytes:
+    """Convert with headless LibreOffice, the HTML opened as a Writer text."""
+    return libreoffice_pdf(
+        html.encode("utf-8"),
+        "bao-cao.html",
+        "báo cáo",
+        import_filter="HTML (StarWriter)",
+        soffice=soffice,
+        timeout_s=timeout_s,
+    )

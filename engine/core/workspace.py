@@ -1,0 +1,76 @@
+"""Everything an operation needs, opened once: settings, database, store, definitions, plugins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from engine.core import db
+from engine.core.calendar import load_holidays
+from engine.core.config import Settings
+from engine.core.definitions import WorkflowDefinition, load_definitions
+from engine.core.errors import ConfigError, NotFound
+from engine.core.plugins import Plugins
+from storage import ObjectStore, open_store
+
+
+@dataclass
+class Workspace:
+    """An open agency: the handles every command and automated step works through."""
+
+    settings: Settings
+    db: Engine
+    store: ObjectStore
+    definitions: dict[str, WorkflowDefinition]
+    holidays: frozenset[date]
+    plugins: Plugins
+    """The automated steps and special actions the definitions name."""
+    caches: dict[str, object] = field(default_factory=dict)
+    """Prepared keys and images, so repeated signatures skip parsing and drawing."""
+
+    def definition(self, name: str) -> WorkflowDefinition:
+        if name not in self.definitions:
+            raise NotFound(
+                f"không có quy trình '{name}' trong {self.settings.effective_workflows_dir}",
+                f"no workflow '{name}' in {self.settings.effective_workflows_dir}",
+                code="workflow.not_found",
+            )
+        return self.definitions[name]
+
+
+def open_workspace(settings: Settings, plugins: Plugins, *, migrate: bool = True) -> Workspace:
+    """Open the agency in ``settings.home``; with ``migrate`` bring its schema up to date."""
+    if not settings.home.is_dir():
+        raise ConfigError(
+            f"chưa có thư mục cơ quan {settings.home} (chạy `vanthu init`)",
+            f"no agency folder {settings.home} (run `vanthu init`)",
+            code="config.home_missing",
+        )
+    engine = db.make_engine(settings.effective_database_url)
+    try:
+        if migrate:
+            db.upgrade(engine)
+        else:
+            engine.connect().close()
+    except OperationalError as exc:
+        shown = engine.url.render_as_string(hide_password=True)
+        reason = " ".join(str(exc.orig).split())
+        raise ConfigError(
+            f"không kết nối được cơ sở dữ liệu {shown}: {reason}",
+            f"cannot connect to the database {shown}: {reason}",
+            code="database.unavailable",
+            retryable=True,
+        ) from exc
+    return Workspace(
+        settings=settings,
+        db=engine,
+        store=open_store(settings.effective_store_url),
+        definitions=load_definitions(
+            settings.effective_workflows_dir, automated_steps=plugins.steps.keys()
+        ),
+        holidays=load_holidays(),
+        plugins=plugins,
+    )

@@ -1,0 +1,78 @@
+"""Receiving an incoming document: the clerk stores the PDF and its workflow starts.
+
+The first automated steps verify its signatures and register it (số đến).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.core import audit
+from engine.core.db import transaction
+from engine.core.doctypes import type_abbreviation
+from engine.core.errors import InvalidInput, NotAllowed
+from engine.core.models import Document, Unit
+from engine.core.users import user_named
+from engine.core.workspace import Workspace
+from engine.workflow import outbox
+from engine.workflow.files import Upload, store_file
+from engine.workflow.runtime import start_instance
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """What the clerk reads off a received document."""
+
+    sender: str
+    """Issuing agency."""
+    symbol: str
+    """Their number and symbol, e.g. '12/UBND-VP'."""
+    doc_type: str
+    subject: str
+
+
+def receive_incoming(ws: Workspace, username: str, upload: Upload, request: IncomingRequest) -> int:
+    """Store a received PDF and start the incoming workflow (its first step verifies it)."""
+    if not upload.data.startswith(b"%PDF-"):
+        raise InvalidInput(f"{upload.filename}: không phải tệp PDF")
+    if len(upload.data) > ws.settings.max_upload_bytes:
+        raise InvalidInput(f"{upload.filename}: tệp lớn hơn giới hạn cho phép")
+    if not request.subject.strip() or not request.sender.strip():
+        raise InvalidInput("văn bản đến cần trích yếu (--subject) và cơ quan gửi (--from)")
+    abbr = type_abbreviation(request.doc_type)
+    definition = ws.definition("incoming")
+    with transaction(ws.db) as session:
+        clerk = user_named(session, username)
+        if clerk.role != "clerk":
+            raise NotAllowed(f"{username} ({clerk.role}) không được tiếp nhận văn bản đến")
+        unit = session.get(Unit, clerk.unit_id)
+        assert unit is not None and unit.id is not None and clerk.id is not None
+        document = Document(
+            agency_id=unit.agency_id,
+            direction="incoming",
+            doc_type=request.doc_type,
+            type_abbr=abbr,
+            subject=request.subject.strip(),
+            unit_id=unit.id,
+            author_id=clerk.id,
+            sender=request.sender.strip(),
+            sender_symbol=request.symbol.strip(),
+        )
+        session.add(document)
+        session.flush()
+        assert document.id is not None
+        sha = store_file(
+            session, ws, document.id, "received", 1, upload.data, upload.filename, clerk
+        )
+        audit.append(
+            session,
+            actor=username,
+            event="received",
+            document_id=document.id,
+            detail={"sha256": sha, "sender": request.sender, "symbol": request.symbol},
+        )
+        start_instance(session, ws, definition, document, clerk)
+        document_id = document.id
+    if ws.settings.steps_runner == "inline":
+        outbox.run_pending(ws)
+    return document_id

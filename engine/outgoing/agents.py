@@ -1,0 +1,245 @@
+"""Signing agents (``vanthu sign-agent``): their bearer tokens and the certificates they register.
+
+A token acts for one user and is kept only as SHA-256. Before it can sign, an agent registers
+the certificate on its token, proving it holds the key; every call, allowed or refused, leaves an
+audit event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import unicodedata
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from sqlmodel import Session, col, select
+
+from engine.core import audit
+from engine.core.db import transaction
+from engine.core.errors import ConfigError, InvalidInput, NotAllowed, NotFound
+from engine.core.models import AgentToken, SigningCertificate, User
+from engine.core.users import user_named
+from engine.core.workspace import Workspace
+from engine.signatures import keys
+from signing import SigningError, check_signing_policy, verify_digest_signature
+from vanthu import clock
+
+TOKEN_PREFIX = "vtag_"
+REGISTRATION_CONTEXT = b"vanthu: dang ky chung thu so cho "
+"""What an agent signs to prove it holds the key of the certificate it registers."""
+_DEMO_MARK = "DEMO "
+
+
+def registration_digest(username: str, certificate_der: bytes) -> bytes:
+    """SHA-256 the agent signs at registration: the context, the user and the certificate."""
+    return hashlib.sha256(
+        REGISTRATION_CONTEXT + username.encode("utf-8") + certificate_der
+    ).digest()
+
+
+# --- agent tokens ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentUser:
+    """Whom a bearer token acts for."""
+
+    user_id: int
+    username: str
+    full_name: str
+    token_id: int
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_agent_token(ws: Workspace, username: str) -> tuple[int, str]:
+    """A new token for ``username``'s signing agent; the token itself is shown only now."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction(ws.db) as session:
+        user = user_named(session, username)
+        assert user.id is not None
+        record = AgentToken(user_id=user.id, token_hash=_token_hash(token))
+        session.add(record)
+        session.flush()
+        assert record.id is not None
+        audit.append(
+            session, actor=username, event="agent_token_created", detail={"token_id": record.id}
+        )
+        return record.id, token
+
+
+def revoke_agent_tokens(ws: Workspace, username: str, token_id: int | None = None) -> list[int]:
+    """Revoke one of ``username``'s tokens, or all of them; returns the ids revoked."""
+    with transaction(ws.db) as session:
+        user = user_named(session, username)
+        query = select(AgentToken).where(
+            AgentToken.user_id == user.id, col(AgentToken.revoked_at).is_(None)
+        )
+        if token_id is not None:
+            query = query.where(AgentToken.id == token_id)
+        tokens = list(session.exec(query).all())
+        if token_id is not None and not tokens:
+            raise NotFound(f"{username} không có mã truy cập #{token_id} còn hiệu lực")
+        now = clock.now()
+        for token in tokens:
+            token.revoked_at = now
+            session.add(token)
+        revoked = [t.id for t in tokens if t.id is not None]
+        audit.append(
+            session, actor=username, event="agent_token_revoked", detail={"token_ids": revoked}
+        )
+        return revoked
+
+
+def authenticate(ws: Workspace, token: str) -> AgentUser:
+    """The user a live token acts for; anything else is NotAllowed (one message for all)."""
+    refused = NotAllowed("mã truy cập của chương trình ký không hợp lệ hoặc đã bị thu hồi")
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        raise refused
+    with transaction(ws.db) as session:
+        record = session.exec(
+            select(AgentToken).where(AgentToken.token_hash == _token_hash(token))
+        ).first()
+        if record is None or record.revoked_at is not None or record.id is None:
+            raise refused
+        user = session.get(User, record.user_id)
+        if user is None or not user.active or user.id is None:
+            raise refused
+        record.last_used_at = clock.now()
+        session.add(record)
+        return AgentUser(user.id, user.username, user.full_name, record.id)
+
+
+def record_call(ws: Workspace, agent: AgentUser, call: str, detail: dict[str, object]) -> None:
+    """An agent call that changes nothing still leaves an audit event."""
+    with transaction(ws.db) as session:
+        audit.append(
+            session,
+            actor=agent.username,
+            event="agent_call",
+            detail={"call": call, "token_id": agent.token_id, **detail},
+        )
+
+
+# --- registered certificates ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisteredCertificate:
+    serial: str
+    subject: str
+    fingerprint: str
+
+
+def register_certificate(
+    ws: Workspace, agent: AgentUser, pem: bytes, proof: bytes
+) -> RegisteredCertificate:
+    """Register the certificate on the agent's token for its user.
+
+    Refused unless: it chains to the configured roots and passes the signing policy as a
+    person's certificate, its CN is the user's full name, and ``proof`` is the token's
+    signature of :func:`registration_digest` (the agent holds the key).
+    """
+    certificate, chain = parse_pem(pem)
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    named = _cn(certificate)
+    if not _names_user(named, agent.full_name):
+        refuse(ws, agent, "register_certificate", f"chứng thư số mang tên '{named}'")
+        raise NotAllowed(
+            f"chứng thư số mang tên '{named}', không phải {agent.full_name}: không đăng ký"
+        )
+    if not verify_digest_signature(certificate, registration_digest(agent.username, der), proof):
+        refuse(ws, agent, "register_certificate", "không chứng minh được giữ khóa")
+        raise NotAllowed("chữ ký chứng minh giữ khóa bí mật không khớp với chứng thư số gửi lên")
+    try:
+        check_signing_policy(certificate, chain, kind="person", trust_roots=keys.trust_roots(ws))
+    except SigningError as exc:
+        refuse(ws, agent, "register_certificate", str(exc))
+        raise
+    fingerprint = hashlib.sha256(der).hexdigest()
+    with transaction(ws.db) as session:
+        for older in session.exec(
+            select(SigningCertificate).where(
+                SigningCertificate.user_id == agent.user_id, col(SigningCertificate.active)
+            )
+        ).all():
+            older.active = False
+            session.add(older)
+        session.add(
+            SigningCertificate(
+                user_id=agent.user_id,
+                serial=f"{certificate.serial_number:x}",
+                fingerprint=fingerprint,
+                subject=certificate.subject.rfc4514_string(),
+                pem=_pem(certificate, chain),
+            )
+        )
+        audit.append(
+            session,
+            actor=agent.username,
+            event="signing_certificate_registered",
+            detail={
+                "serial": f"{certificate.serial_number:x}",
+                "fingerprint": fingerprint,
+                "token_id": agent.token_id,
+            },
+        )
+    return RegisteredCertificate(
+        f"{certificate.serial_number:x}", certificate.subject.rfc4514_string(), fingerprint
+    )
+
+
+def refuse(ws: Workspace, agent: AgentUser, call: str, reason: str) -> None:
+    with transaction(ws.db) as session:
+        audit.append(
+            session,
+            actor=agent.username,
+            event="agent_refused",
+            detail={"call": call, "reason": reason, "token_id": agent.token_id},
+        )
+
+
+def parse_pem(pem: bytes) -> tuple[x509.Certificate, list[x509.Certificate]]:
+    try:
+        certs = x509.load_pem_x509_certificates(pem)
+    except ValueError as exc:
+        raise InvalidInput("chứng thư số gửi lên không đọc được (cần PEM)") from exc
+    if not certs:
+        raise InvalidInput("không có chứng thư số nào trong dữ liệu gửi lên")
+    return certs[0], certs[1:]
+
+
+def _pem(certificate: x509.Certificate, chain: list[x509.Certificate]) -> str:
+    return "".join(
+        c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in (certificate, *chain)
+    )
+
+
+def _cn(certificate: x509.Certificate) -> str:
+    values = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(values[0].value) if values else certificate.subject.rfc4514_string()
+
+
+def _names_user(common_name: str, full_name: str) -> bool:
+    """The CN is the person's full name (a DEMO certificate's CN starts with 'DEMO ')."""
+    cn = unicodedata.normalize("NFC", common_name).strip()
+    cn = cn.removeprefix(_DEMO_MARK)
+    return cn == unicodedata.normalize("NFC", full_name).strip()
+
+
+def registered_certificate(session: Session, user: User) -> SigningCertificate:
+    found = session.exec(
+        select(SigningCertificate)
+        .where(SigningCertificate.user_id == user.id, col(SigningCertificate.active))
+        .order_by(col(SigningCertificate.id).desc())
+    ).first()
+    if found is None:
+        raise ConfigError(
+            f"{user.full_name} chưa đăng ký chứng thư số trên thiết bị ký: chạy `vanthu sign-agent`"
+            " trên máy cắm thiết bị ký rồi ký lại"
+        )
+    return found

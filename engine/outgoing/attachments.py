@@ -1,0 +1,130 @@
+"""Attachments in files of their own (văn bản kèm theo không cùng tệp), signed at issuance.
+
+The drafter adds attachment PDFs while drafting; the seal step signs each of them.
+
+Decree 30 Appendix I: such an attachment carries the agency's digital signature, shown in the
+top right corner of its first page as the main document's number and symbol and the signing
+time. The seal step signs every attachment the drafter added, in the same step as the main
+document, and records the signed files with it (kind ``attachment_issued``, same ordinal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from engine.core import audit
+from engine.core.db import transaction
+from engine.core.errors import EngineError, InvalidInput
+from engine.core.models import Document, DocumentFile
+from engine.core.plugins import Finisher
+from engine.core.workspace import Workspace
+from engine.outgoing.drafting import drafter
+from engine.signatures import keys
+from engine.workflow.files import PDF_TYPE, Upload, files_of_kind, store_file
+from signing import SigningError, pdf_page_count, sign_attachment
+from storage import get_content, put_content
+
+ATTACHMENT = "attachment"
+ATTACHMENT_ISSUED = "attachment_issued"
+
+
+@dataclass(frozen=True)
+class _Signed:
+    ordinal: int
+    sha256: str
+    size: int
+    filename: str
+
+
+def seal_attachments(ws: Workspace, document: Document, then: Finisher) -> Finisher:
+    """Sign each attachment not yet signed; the finisher runs ``then`` and records them."""
+    assert document.id is not None
+    document_id = document.id
+    with Session(ws.db) as session:
+        pending = files_of_kind(session, document_id, ATTACHMENT)
+        done = {f.version for f in files_of_kind(session, document_id, ATTACHMENT_ISSUED)}
+    newest = {f.version: f for f in pending}  # ordered by id: the last upload wins
+    pending = [f for ordinal, f in sorted(newest.items()) if ordinal not in done]
+    if pending and not document.symbol:
+        raise EngineError(
+            "văn bản chưa có số: chưa ký được văn bản kèm theo", document_id=document_id
+        )
+    signed: list[_Signed] = []
+    for attachment in pending:
+        pdf = sign_attachment(
+            get_content(ws.store, attachment.sha256),
+            main_symbol=document.symbol or "",
+            key=keys.agency_key(ws),
+        )
+        sha = put_content(ws.store, pdf, PDF_TYPE)
+        signed.append(_Signed(attachment.version, sha, len(pdf), attachment.filename))
+
+    def finish(session: Session) -> dict[str, Any]:
+        result = then(session)
+        recorded = {f.version for f in files_of_kind(session, document_id, ATTACHMENT_ISSUED)}
+        for one in signed:
+            if one.ordinal in recorded:
+                continue
+            session.add(
+                DocumentFile(
+                    document_id=document_id,
+                    kind=ATTACHMENT_ISSUED,
+                    version=one.ordinal,
+                    sha256=one.sha256,
+                    size=one.size,
+                    filename=one.filename,
+                )
+            )
+        return {**result, "attachments": len(signed)}
+
+    return finish
+
+
+def add_attachment(ws: Workspace, document_id: int, username: str, upload: Upload) -> int:
+    """Store a PDF attachment of the draft; returns its ordinal (1, 2, …).
+
+    Uploading a file of the same name again replaces that attachment (its ordinal is kept);
+    the seal step signs the newest upload of each.
+    """
+    _check_pdf(upload, ws.settings.max_upload_bytes)
+    with transaction(ws.db) as session:
+        user = drafter(session, ws, document_id, username)
+        earlier = files_of_kind(session, document_id, ATTACHMENT)
+        # the same file name again is a new version of that attachment, not another one
+        same = [f.version for f in earlier if f.filename == upload.filename]
+        ordinal = same[0] if same else max((f.version for f in earlier), default=0) + 1
+        sha = store_file(
+            session, ws, document_id, ATTACHMENT, ordinal, upload.data, upload.filename, user
+        )
+        audit.append(
+            session,
+            actor=user.username,
+            event="attachment_added",
+            document_id=document_id,
+            detail={"ordinal": ordinal, "sha256": sha, "filename": upload.filename},
+        )
+    return ordinal
+
+
+def _check_pdf(upload: Upload, max_bytes: int) -> None:
+    if not upload.filename.lower().endswith(".pdf"):
+        raise InvalidInput(f"{upload.filename}: văn bản kèm theo phải là tệp .pdf")
+    if len(upload.data) > max_bytes:
+        raise InvalidInput(
+            f"{upload.filename}: tệp lớn hơn giới hạn {max_bytes // (1024 * 1024)} MB"
+        )
+    if not upload.data.startswith(b"%PDF-") or b"%%EOF" not in upload.data[-1024:]:
+        raise InvalidInput(f"{upload.filename}: không phải tệp PDF hoàn chỉnh")
+    try:  # refused now, not at issuance where it would stop the seal step
+        pdf_page_count(upload.data)
+    except SigningError as exc:
+        raise InvalidInput(f"{upload.filename}: {exc}") from exc
+
+
+def signed_attachments(ws: Workspace, document_id: int) -> list[DocumentFile]:
+    """The attachments as issued (signed), in order."""
+    with Session(ws.db) as session:
+        return files_of_kind(session, document_id, ATTACHMENT_ISSUED)

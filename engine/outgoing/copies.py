@@ -1,0 +1,63 @@
+"""Electronic copies (bản sao điện tử): the clerk copies an issued document, the agency signs
+the copy field, showing the agency's name and the signing time (Decree 30 Appendix I)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from engine.core import audit
+from engine.core.db import transaction
+from engine.core.errors import InvalidInput, NotAllowed, NotFound
+from engine.core.models import Agency, Document
+from engine.core.users import user_named
+from engine.core.workspace import Workspace
+from engine.signatures import keys
+from engine.workflow.files import latest_file, store_file
+from signing import electronic_copy
+from storage import get_content
+
+COPY = "copy"
+CLERK = "clerk"
+
+
+@dataclass(frozen=True)
+class Copy:
+    pdf: bytes
+    symbol: str
+
+
+def make_copy(ws: Workspace, document_id: int, username: str) -> Copy:
+    """An electronic copy of an issued document, signed by the agency; clerks only, audited."""
+    with Session(ws.db) as session:
+        user = user_named(session, username)
+        if user.role != CLERK:
+            raise NotAllowed(
+                f"{username} ({user.role}) không được sao văn bản: chỉ văn thư ký bản sao điện tử",
+                document_id=document_id,
+            )
+        document = session.get(Document, document_id)
+        if document is None:
+            raise NotFound(f"không có văn bản #{document_id}")
+        if document.direction != "outgoing" or not document.symbol:
+            raise InvalidInput(f"văn bản #{document_id} chưa ban hành nên chưa sao được")
+        issued = latest_file(session, document_id, "issued")
+        agency = session.get(Agency, document.agency_id)
+        assert agency is not None
+        agency_name, symbol = agency.name, document.symbol
+    pdf = electronic_copy(
+        get_content(ws.store, issued.sha256), agency_name=agency_name, key=keys.agency_key(ws)
+    )
+    with transaction(ws.db) as session:
+        clerk = user_named(session, username)
+        name = f"{symbol.replace('/', '-')}-ban-sao.pdf"
+        sha = store_file(session, ws, document_id, COPY, issued.version, pdf, name, clerk)
+        audit.append(
+            session,
+            actor=username,
+            event="copied",
+            document_id=document_id,
+            detail={"sha256": sha, "from_sha256": issued.sha256, "agency": agency_name},
+        )
+    return Copy(pdf, symbol)

@@ -1,0 +1,205 @@
+"""Drafting an outgoing document: from the Decree 30 template or the specialist's own DOCX.
+
+A draft is converted at once when it is uploaded, so a missing Decree 30 element (no 'Số:' line,
+no signer block) is reported to the person uploading, not found later at approval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from engine.core import audit
+from engine.core.db import transaction
+from engine.core.definitions import ActionName
+from engine.core.doctypes import type_abbreviation
+from engine.core.errors import ConversionError, InvalidInput, NotAllowed
+from engine.core.models import Agency, Document, Unit, User
+from engine.core.registers import symbol_hint
+from engine.core.users import user_named
+from engine.core.workspace import Workspace
+from engine.outgoing.conversion import prepare_pdf
+from engine.outgoing.drafts import DraftContent, check_docx, render_draft
+from engine.workflow.files import Upload, find_document, latest_file, store_file
+from engine.workflow.runtime import instance_of, may_take, open_tasks, start_instance
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    """What a specialist fills in to start an outgoing document."""
+
+    doc_type: str
+    """Decree 30 type name, e.g. 'Quyết định'."""
+    subject: str
+    """Trích yếu."""
+    signer: str
+    """Username of the leader who will sign."""
+    body: tuple[str, ...] = ()
+    """Paragraphs; ignored when the specialist uploads a DOCX of their own."""
+    recipients: tuple[str, ...] = ()
+    """Nơi nhận, one per line."""
+    urgency: str | None = None
+
+
+def create_outgoing(
+    ws: Workspace, username: str, request: DraftRequest, upload: Upload | None = None
+) -> int:
+    """Create the document, its first draft version and its workflow instance, at once."""
+    if not request.subject.strip():
+        raise InvalidInput("trích yếu (--subject) không được để trống")
+    abbr = type_abbreviation(request.doc_type)
+    definition = ws.definition("outgoing")
+    checked = _checked_pdf(ws, upload) if upload is not None else None
+    with transaction(ws.db) as session:
+        author = user_named(session, username)
+        start_actor = definition.step(definition.start).actor
+        if start_actor is None or author.role != start_actor.role.value:
+            raise NotAllowed(f"{username} ({author.role}) không được soạn văn bản đi")
+        signer = _signer(session, request.signer)
+        unit = session.get(Unit, author.unit_id)
+        assert unit is not None
+        agency = session.get(Agency, unit.agency_id)
+        assert agency is not None and agency.id is not None and unit.id is not None
+        if upload is None:
+            upload = _render(request, agency, unit, signer, abbr)
+        document = Document(
+            agency_id=agency.id,
+            direction="outgoing",
+            doc_type=request.doc_type,
+            type_abbr=abbr,
+            subject=request.subject.strip(),
+            unit_id=unit.id,
+            author_id=author.id or 0,
+            signer_id=signer.id,
+            recipients="\n".join(request.recipients),
+            urgency=request.urgency,
+        )
+        session.add(document)
+        session.flush()
+        _add_draft(session, ws, document, author, upload, version=1, comment=None, pdf=checked)
+        start_instance(session, ws, definition, document, author)
+        assert document.id is not None
+        document_id = document.id
+    return document_id
+
+
+def render_request(ws: Workspace, username: str, request: DraftRequest) -> Upload:
+    """The Decree 30 template filled for ``username``'s agency and unit, as a DOCX upload."""
+    with Session(ws.db) as session:
+        author = user_named(session, username)
+        unit = session.get(Unit, author.unit_id)
+        assert unit is not None
+        agency = session.get(Agency, unit.agency_id)
+        assert agency is not None
+        signer = _signer(session, request.signer)
+        return _render(request, agency, unit, signer, type_abbreviation(request.doc_type))
+
+
+def _render(
+    request: DraftRequest, agency: Agency, unit: Unit, signer: User, abbr: str | None
+) -> Upload:
+    if not request.body:
+        raise InvalidInput("dự thảo cần nội dung (--body-file) hoặc tệp DOCX (--docx)")
+    content = _draft_content(request, agency, unit, signer, abbr)
+    return Upload(f"du-thao-{abbr or 'CV'}.docx", render_draft(content))
+
+
+def _checked_pdf(ws: Workspace, upload: Upload) -> bytes:
+    """Convert an uploaded DOCX at once, so a missing Decree 30 element (no 'Số:' line, no
+    signer block) is reported to the person uploading, not found later at approval."""
+    check_docx(upload.data, upload.filename, max_bytes=ws.settings.max_upload_bytes)
+    try:
+        return prepare_pdf(ws, upload.data)
+    except ConversionError as exc:
+        raise InvalidInput(f"{upload.filename}: {exc.message}") from exc
+
+
+def _signer(session: Session, username: str) -> User:
+    signer = user_named(session, username)
+    if signer.role != "leader":
+        raise InvalidInput(f"người ký '{username}' không phải lãnh đạo ({signer.role})")
+    return signer
+
+
+def _draft_content(
+    request: DraftRequest, agency: Agency, unit: Unit, signer: User, abbr: str | None
+) -> DraftContent:
+    head_title = agency.leader_title.upper()
+    signer_title = signer.title.upper()
+    return DraftContent(
+        doc_type=request.doc_type,
+        parent_agency=agency.parent_name,
+        agency_name=agency.name,
+        place=agency.place,
+        subject=request.subject.strip(),
+        body=request.body,
+        authority=None if signer_title == head_title else f"KT. {head_title}",
+        signer_title=signer_title,
+        signer_name=signer.full_name,
+        recipients=request.recipients,
+        archive_line=f"Lưu: VT, {unit.code}.",
+        symbol_hint=symbol_hint(type_abbr=abbr, agency_code=agency.code, unit_code=unit.code),
+        urgency=request.urgency,
+    )
+
+
+def _add_draft(
+    session: Session,
+    ws: Workspace,
+    document: Document,
+    author: User,
+    upload: Upload,
+    *,
+    version: int,
+    comment: str | None,
+    pdf: bytes | None,
+) -> None:
+    check_docx(upload.data, upload.filename, max_bytes=ws.settings.max_upload_bytes)
+    assert document.id is not None
+    sha = store_file(
+        session, ws, document.id, "draft", version, upload.data, upload.filename, author, comment
+    )
+    if pdf is not None:  # already converted and checked: the convert step will reuse it
+        pdf_name = upload.filename.rsplit(".", 1)[0] + ".pdf"
+        store_file(session, ws, document.id, "pdf", version, pdf, pdf_name, author)
+    audit.append(
+        session,
+        actor=author.username,
+        event="draft_uploaded",
+        document_id=document.id,
+        detail={"version": version, "sha256": sha, "filename": upload.filename},
+    )
+
+
+def upload_version(
+    ws: Workspace, document_id: int, username: str, upload: Upload, comment: str | None = None
+) -> int:
+    """A new draft version from whoever holds the drafting task; older versions stay."""
+    with Session(ws.db) as session:
+        drafter(session, ws, document_id, username)  # refuse before the slow conversion
+    checked = _checked_pdf(ws, upload)
+    with transaction(ws.db) as session:
+        user = drafter(session, ws, document_id, username)
+        version = latest_file(session, document_id, "draft").version + 1
+        document = find_document(session, document_id)
+        _add_draft(
+            session, ws, document, user, upload, version=version, comment=comment, pdf=checked
+        )
+    return version
+
+
+def drafter(session: Session, ws: Workspace, document_id: int, username: str) -> User:
+    """The user, if they hold an open task whose step can submit a draft."""
+    user = user_named(session, username)
+    instance = instance_of(session, document_id)
+    assert instance.id is not None
+    definition = ws.definition(instance.definition)
+    for task in open_tasks(session, instance.id):
+        step = definition.step(task.step_id)
+        if may_take(task, user) and any(a.name is ActionName.SUBMIT for a in step.actions):
+            return user
+    raise NotAllowed(
+        f"{username} không giữ bước soạn thảo của văn bản này nên không tải lên được",
+        document_id=document_id,
+    )

@@ -1,0 +1,47 @@
+"""The demo agency's DEMO keys: a PKI made at run time, and the signature and seal images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.core.agency import DEMO_AGENCY, DEMO_PEOPLE, DEMO_UNITS, Person, create_demo_agency
+from engine.core.models import Agency
+from engine.core.workspace import Workspace
+from engine.signatures.keys import IMAGES, SEAL_IMAGE
+from signing.demo import Identity, create_demo_pki, draw_seal_image, draw_signature_image
+
+
+def create_demo_keys(directory: Path, agency: Agency, people: tuple[Person, ...]) -> None:
+    """A DEMO PKI: personal certificates for the leaders, one for the agency, and images."""
+    leaders = {p.username: p for p in people if p.role == "leader"}
+    create_demo_pki(
+        directory,
+        Identity(
+            common_name=f"DEMO {agency.name}",
+            organisation=f"DEMO {agency.parent_name or agency.name}",
+            unit=None,
+            title=None,
+            email=None,
+        ),
+        {
+            username: Identity(
+                common_name=f"DEMO {p.full_name}",
+                organisation=f"DEMO {agency.name}",
+                unit=DEMO_UNITS.get(p.unit),
+                title=p.title,
+                email=None,
+            )
+            for username, p in leaders.items()
+        },
+    )
+    images = directory / IMAGES
+    images.mkdir(exist_ok=True)
+    for username, person in leaders.items():
+        (images / f"{username}.png").write_bytes(draw_signature_image(person.full_name))
+    (images / SEAL_IMAGE).write_bytes(draw_seal_image(agency.name, agency.parent_name))
+
+
+def setup_demo_agency(ws: Workspace) -> None:
+    """The demo agency in ``ws``: its units, people and registers, and DEMO keys for them."""
+    create_demo_agency(ws)
+    create_demo_keys(ws.settings.effective_pki_dir, DEMO_AGENCY, DEMO_PEOPLE)

@@ -1,0 +1,355 @@
+"""The workflow runtime: instances move through a definition, one transaction per action.
+
+Human steps become tasks in inboxes; automated steps become outbox items; a parallel step opens
+one task per branch and moves on when its join is satisfied. Every move leaves an audit event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from engine.core import audit
+from engine.core.calendar import add_working_days
+from engine.core.definitions import (
+    UNIT_INITIATOR,
+    Action,
+    PersonRule,
+    Step,
+    StepKind,
+    WorkflowDefinition,
+)
+from engine.core.errors import EngineError, InvalidInput, NotAllowed, NotFound
+from engine.core.models import (
+    Document,
+    OutboxItem,
+    Task,
+    Unit,
+    User,
+    WorkflowInstance,
+)
+from engine.core.workspace import Workspace
+from vanthu import clock
+
+
+@dataclass(frozen=True)
+class Move:
+    """What an action did, for the caller to report."""
+
+    document_id: int
+    step: str
+    """The step the action was taken at."""
+    action: str
+    now_at: tuple[str, ...]
+    """Steps the instance waits at afterwards (tasks or queued automated steps)."""
+    results: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """What the automated steps run right after it produced, by step (a number, a record)."""
+    waiting: tuple[str, ...] = ()
+    """The titles of the steps in ``now_at``, for people."""
+    queued: tuple[str, ...] = ()
+    """Titles of automated steps waiting for ``vanthu worker``."""
+    failed: tuple[tuple[str, str], ...] = ()
+    """Automated steps that failed just now: (title, error)."""
+
+
+def start_instance(
+    session: Session,
+    ws: Workspace,
+    definition: WorkflowDefinition,
+    document: Document,
+    initiator: User,
+) -> WorkflowInstance:
+    assert document.id is not None and initiator.id is not None
+    instance = WorkflowInstance(
+        definition=definition.name,
+        definition_digest=definition.digest,
+        document_id=document.id,
+        initiator_id=initiator.id,
+    )
+    session.add(instance)
+    session.flush()
+    audit.append(
+        session,
+        actor=initiator.username,
+        event="instance_started",
+        document_id=document.id,
+        detail={"definition": definition.name, "digest": definition.digest},
+    )
+    enter_step(session, ws, instance, definition.start, chosen_user_id=None)
+    return instance
+
+
+def enter_step(
+    session: Session,
+    ws: Workspace,
+    instance: WorkflowInstance,
+    step_id: str,
+    *,
+    chosen_user_id: int | None,
+) -> None:
+    definition = ws.definition(instance.definition)
+    step = definition.step(step_id)
+    if step.kind is StepKind.HUMAN:
+        session.add(_task_for(session, ws, instance, step, chosen_user_id, parallel_step=None))
+    elif step.kind is StepKind.PARALLEL:
+        for branch in step.branches:
+            branch_step = definition.step(branch)
+            session.add(
+                _task_for(session, ws, instance, branch_step, chosen_user_id, parallel_step=step.id)
+            )
+    elif step.kind is StepKind.AUTOMATED:
+        assert step.run is not None and instance.id is not None
+        visits = session.exec(
+            select(func.count())
+            .select_from(OutboxItem)
+            .where(OutboxItem.instance_id == instance.id, OutboxItem.step_id == step.id)
+        ).one()
+        session.add(
+            OutboxItem(
+                key=f"{instance.id}:{step.id}:{visits + 1}",
+                instance_id=instance.id,
+                document_id=instance.document_id,
+                step_id=step.id,
+                run=step.run,
+            )
+        )
+    else:
+        instance.status = "done"
+        instance.finished_at = clock.now()
+        session.add(instance)
+    session.flush()
+    audit.append(
+        session,
+        actor="system",
+        event="step_entered",
+        document_id=instance.document_id,
+        step=step_id,
+    )
+
+
+def _task_for(
+    session: Session,
+    ws: Workspace,
+    instance: WorkflowInstance,
+    step: Step,
+    chosen_user_id: int | None,
+    *,
+    parallel_step: str | None,
+) -> Task:
+    assert step.actor is not None and instance.id is not None
+    actor = step.actor
+    user_id: int | None = None
+    if actor.person is PersonRule.INITIATOR:
+        user_id = instance.initiator_id
+    elif actor.person is PersonRule.CHOSEN:
+        if chosen_user_id is None:
+            raise InvalidInput(
+                f"bước '{step.title}' cần một người được chọn ở bước trước",
+                document_id=instance.document_id,
+                step=step.id,
+            )
+        user_id = chosen_user_id
+    due = None
+    if step.deadline_days:
+        due = add_working_days(clock.now(), step.deadline_days, ws.holidays)
+    return Task(
+        instance_id=instance.id,
+        step_id=step.id,
+        parallel_step=parallel_step,
+        role=actor.role.value,
+        unit_id=_resolve_unit(session, instance, actor.unit),
+        user_id=user_id,
+        due_at=due,
+    )
+
+
+def _resolve_unit(session: Session, instance: WorkflowInstance, unit: str | None) -> int | None:
+    if unit is None:
+        return None
+    initiator = session.get(User, instance.initiator_id)
+    assert initiator is not None
+    if unit == UNIT_INITIATOR:
+        return initiator.unit_id
+    own_unit = session.get(Unit, initiator.unit_id)
+    assert own_unit is not None
+    found = session.exec(
+        select(Unit).where(Unit.agency_id == own_unit.agency_id, Unit.code == unit)
+    ).first()
+    if found is None or found.id is None:
+        raise NotFound(f"quy trình cần đơn vị '{unit}' nhưng cơ quan chưa có đơn vị này")
+    return found.id
+
+
+def may_take(task: Task, user: User) -> bool:
+    """Whether ``user`` is the task's actor: the named person, or the role (in the unit)."""
+    if not user.active:
+        return False
+    if task.user_id is not None:
+        return task.user_id == user.id
+    return task.role == user.role and (task.unit_id is None or task.unit_id == user.unit_id)
+
+
+def open_tasks(session: Session, instance_id: int) -> list[Task]:
+    return list(
+        session.exec(
+            select(Task)
+            .where(Task.instance_id == instance_id, Task.state == "open")
+            .order_by(col(Task.id))
+            .with_for_update()
+        ).all()
+    )
+
+
+def instance_of(session: Session, document_id: int) -> WorkflowInstance:
+    instance = session.exec(
+        select(WorkflowInstance).where(WorkflowInstance.document_id == document_id)
+    ).first()
+    if instance is None:
+        raise NotFound(f"không có văn bản #{document_id}")
+    return instance
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A task the acting user may take, with the definition's step and chosen action."""
+
+    task: Task
+    step: Step
+    action: Action
+
+
+def claim_task(session: Session, ws: Workspace, document_id: int, user: User, action: str) -> Claim:
+    """Find the open task on which ``user`` may take ``action``, or say precisely why not."""
+    instance = instance_of(session, document_id)
+    assert instance.id is not None
+    definition = ws.definition(instance.definition)
+    tasks = open_tasks(session, instance.id)
+    if not tasks:
+        raise NotAllowed(
+            "văn bản không chờ ai xử lý lúc này (đang ở bước tự động hoặc đã kết thúc)",
+            document_id=document_id,
+        )
+    mine = [task for task in tasks if may_take(task, user)]
+    if not mine:
+        waiting = ", ".join(f"'{definition.step(t.step_id).title}' ({t.role})" for t in tasks)
+        raise NotAllowed(
+            f"{user.username} ({user.role}) không được xử lý văn bản này; đang chờ: {waiting}",
+            document_id=document_id,
+        )
+    for task in mine:
+        step = definition.step(task.step_id)
+        for candidate in step.actions:
+            if candidate.name.value == action:
+                return Claim(task=task, step=step, action=candidate)
+    allowed = sorted({a.name.value for t in mine for a in definition.step(t.step_id).actions})
+    raise NotAllowed(
+        f"không thể '{action}' ở bước '{definition.step(mine[0].step_id).title}'; "
+        f"được phép: {', '.join(allowed)}",
+        document_id=document_id,
+        step=mine[0].step_id,
+    )
+
+
+def complete_task(
+    session: Session,
+    ws: Workspace,
+    claim: Claim,
+    user: User,
+    *,
+    comment: str | None,
+    chosen: User | None,
+) -> Move:
+    """Record the action on the task and move the instance on, in the caller's transaction."""
+    task, step, action = claim.task, claim.step, claim.action
+    instance = session.get(WorkflowInstance, task.instance_id)
+    assert instance is not None and instance.id is not None
+    comment = (comment or "").strip() or None
+    if action.comment_required and comment is None:
+        raise InvalidInput(
+            f"thao tác '{action.name.value}' cần ý kiến (--comment)",
+            document_id=instance.document_id,
+            step=step.id,
+        )
+    chosen_id = _check_chosen(action, chosen, instance.document_id, step.id)
+    task.state, task.action, task.comment = "done", action.name.value, comment
+    task.completed_at, task.completed_by, task.chosen_user_id = (
+        clock.now(),
+        user.id,
+        chosen_id,
+    )
+    session.add(task)
+    audit.append(
+        session,
+        actor=user.username,
+        event="action",
+        document_id=instance.document_id,
+        step=step.id,
+        detail={"action": action.name.value, "comment": comment, "chosen": chosen_id},
+    )
+    if task.parallel_step is not None:
+        _after_branch(session, ws, instance, task.parallel_step)
+    else:
+        assert action.to is not None
+        enter_step(session, ws, instance, action.to, chosen_user_id=chosen_id)
+    return Move(instance.document_id, step.id, action.name.value, waiting_at(session, instance.id))
+
+
+def _check_chosen(action: Action, chosen: User | None, document_id: int, step: str) -> int | None:
+    if action.choose is None:
+        if chosen is not None:
+            raise InvalidInput(
+                f"thao tác '{action.name.value}' không chọn người (bỏ --to)",
+                document_id=document_id,
+                step=step,
+            )
+        return None
+    if chosen is None or chosen.role != action.choose.value:
+        raise InvalidInput(
+            f"thao tác '{action.name.value}' cần chọn một người có vai trò {action.choose.value}"
+            " (--to USERNAME)",
+            document_id=document_id,
+            step=step,
+        )
+    return chosen.id
+
+
+def _after_branch(
+    session: Session, ws: Workspace, instance: WorkflowInstance, parallel: str
+) -> None:
+    assert instance.id is not None
+    step = ws.definition(instance.definition).step(parallel)
+    siblings = [t for t in open_tasks(session, instance.id) if t.parallel_step == parallel]
+    if siblings and step.join == "all":
+        return
+    for sibling in siblings:  # join "any": the first answer is enough
+        sibling.state = "cancelled"
+        session.add(sibling)
+    audit.append(
+        session, actor="system", event="joined", document_id=instance.document_id, step=parallel
+    )
+    assert step.next is not None
+    enter_step(session, ws, instance, step.next, chosen_user_id=None)
+
+
+def advance_after_automated(
+    session: Session, ws: Workspace, instance: WorkflowInstance, step_id: str
+) -> None:
+    step = ws.definition(instance.definition).step(step_id)
+    if step.next is None:
+        raise EngineError("bước tự động không có bước tiếp theo", step=step_id)
+    enter_step(session, ws, instance, step.next, chosen_user_id=None)
+
+
+def waiting_at(session: Session, instance_id: int) -> tuple[str, ...]:
+    tasks = session.exec(
+        select(Task.step_id).where(Task.instance_id == instance_id, Task.state == "open")
+    ).all()
+    items = session.exec(
+        select(OutboxItem.step_id).where(
+            OutboxItem.instance_id == instance_id, col(OutboxItem.state).in_(["pending", "running"])
+        )
+    ).all()
+    return tuple(sorted({*tasks, *items}))

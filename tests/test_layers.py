@@ -1,0 +1,84 @@
+"""The code's own rules, read from the code: imports at the top (lazy ones say why), every
+plugged step and action exists, every error code has the documented shape."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.automation import PLUGINS
+from vanthu.errors import CODE_PATTERN
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("engine", "signing", "storage", "vanthu")
+
+
+def _sources() -> Iterator[Path]:
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" not in path.parts:
+                yield path
+
+
+def _function_imports(path: Path) -> Iterator[int]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Import | ast.ImportFrom):
+                    yield inner.lineno
+
+
+def _is_commented_lazy(path: Path, line: int) -> bool:
+    """A lazy import says so: '# lazy' on its line or the comment lines just above it, or
+    its module's docstring says its commands import the engine lazily (the CLI)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    above = line - 2
+    while above >= 0 and lines[above].strip().startswith(("#", "from ", "import ")):
+        if "lazy" in lines[above]:
+            return True
+        above -= 1
+    if "lazy" in lines[line - 1]:
+        return True
+    docstring = ast.get_docstring(ast.parse("\n".join(lines))) or ""
+    return "lazy" in docstring and path.parent.name == "cli"
+
+
+def test_no_import_hides_inside_a_function_unless_it_says_it_is_lazy() -> None:
+    hidden = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in _sources()
+        for line in _function_imports(path)
+        if not _is_commented_lazy(path, line)
+    ]
+    assert hidden == []
+
+
+@pytest.mark.parametrize("name", sorted({**PLUGINS.steps, **PLUGINS.actions}))
+def test_every_plugged_function_exists(name: str) -> None:
+    target = {**PLUGINS.steps, **PLUGINS.actions}[name]
+    module, _, attribute = target.partition(":")
+    assert callable(getattr(importlib.import_module(module), attribute))
+
+
+def _codes() -> Iterator[tuple[str, str]]:
+    for path in _sources():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            keyword = isinstance(node, ast.keyword) and node.arg == "code"
+            assigned = isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "code" for t in node.targets
+            )
+            value = node.value if keyword or assigned else None  # type: ignore[attr-defined]
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                yield f"{path.relative_to(ROOT)}:{node.lineno}", value.value
+
+
+def test_every_error_code_is_dotted_lower_case_words() -> None:
+    codes = list(_codes())
+    assert len(codes) > 20
+    bad = [(where, code) for where, code in codes if not CODE_PATTERN.fullmatch(code)]
+    assert bad == []
