@@ -1,4 +1,4 @@
-"""Run the benchmarks: `python -m bench [startup|flow|signing|archive] [options]`; all of them by default.
+"""Run the benchmarks: `python -m bench [startup|flow|signing|archive] [options]`; all by default.
 
 Each benchmark prints its figures and its ratios against a baseline measured in the same run.
 """

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from pyhanko.keys import load_certs_from_pemder_data
 
 from signing._errors import SigningError
+from vanthu.errors import Kind
 
 
 def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
@@ -23,5 +24,11 @@ def asn1_roots(data: Sequence[bytes]) -> list[asn1_x509.Certificate]:
         try:
             roots.extend(load_certs_from_pemder_data(item))
         except (ValueError, TypeError) as exc:
-            raise SigningError(f"chứng thư gốc tin cậy thứ {index + 1} không đọc được") from exc
+            raise SigningError(
+                f"chứng thư gốc tin cậy thứ {index + 1} không đọc được",
+                f"trusted root certificate no. {index + 1} cannot be read",
+                code="signing.trust_root.unreadable",
+                kind=Kind.CONFIG,
+                position=index + 1,
+            ) from exc
     return roots

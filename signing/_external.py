@@ -48,6 +48,7 @@ from signing._outgoing import DEFAULT_REASON, _require_empty_fields, _writer
 from signing._policy import FETCH_TIMEOUT, active_policy, certificate_kind, common_name
 from signing._sign import BYTES_RESERVED, DIGEST, image_style, signature_metadata
 from signing._signer import verify_digest_signature
+from vanthu.errors import Kind
 
 STATE_VERSION = 1
 """Bumped whenever :meth:`PreparedSignature.state` changes shape."""
@@ -110,7 +111,12 @@ class PreparedSignature:
         try:
             if state["version"] != STATE_VERSION:
                 raise SigningError(
-                    f"dữ liệu chuẩn bị ký ở phiên bản {state['version']}, không dùng được"
+                    f"dữ liệu chuẩn bị ký ở phiên bản {state['version']}, không dùng được",
+                    f"the prepared signing data is version {state['version']}, which cannot be "
+                    "used",
+                    code="signing.external.state_version",
+                    kind=Kind.CONFLICT,
+                    version=str(state["version"]),
                 )
             prepared = cls(
                 pdf=pdf,
@@ -124,9 +130,18 @@ class PreparedSignature:
                 timestamp_url=state.get("timestamp_url"),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise SigningError(f"dữ liệu chuẩn bị ký bị hỏng: {exc}") from exc
+            raise SigningError(
+                f"dữ liệu chuẩn bị ký bị hỏng: {exc}",
+                f"the prepared signing data is corrupt: {exc}",
+                code="signing.external.state_corrupt",
+                kind=Kind.INVALID,
+            ) from exc
         if prepared.pdf_sha256 != state["pdf_sha256"]:
-            raise SigningError("tệp PDF chuẩn bị ký không khớp với dữ liệu đã lưu (bị thay đổi?)")
+            raise SigningError(
+                "tệp PDF chuẩn bị ký không khớp với dữ liệu đã lưu (bị thay đổi?)",
+                "the PDF prepared for signing does not match the stored data (changed?)",
+                code="signing.external.pdf_mismatch",
+            )
         return prepared
 
 
@@ -144,15 +159,27 @@ def prepare_certification(
     Same checks and same signature as :func:`signing.certify`, without the private key. The
     caller checks the signing policy (:func:`signing.check_signing_policy`) first.
     """
-    named = f"{common_name(certificate.subject)}, sê-ri {certificate.serial_number:x}"
+    named = common_name(certificate.subject)
     if certificate_kind(certificate) == "organisation":
         raise SigningError(
             f"chứng thư số của cơ quan ({named}) không dùng để ký phê duyệt: người có thẩm quyền "
-            "ký bằng chứng thư số cá nhân"
+            "ký bằng chứng thư số cá nhân",
+            f"the agency's certificate ({named}) is not for the approval signature: the "
+            "authorised person signs with a personal certificate",
+            code="signing.policy.wrong_kind",
+            certificate_serial=certificate.serial_number,
+            expected="person",
+            found="organisation",
         )
     reader = read_pdf(pdf)
     if has_signatures(reader):
-        raise SigningError("PDF đã có chữ ký số: chữ ký phê duyệt (chứng nhận) phải là chữ ký đầu")
+        raise SigningError(
+            "PDF đã có chữ ký số: chữ ký phê duyệt (chứng nhận) phải là chữ ký đầu",
+            "the PDF already has a digital signature: the approval (certification) signature "
+            "must be the first",
+            code="signing.certify.already_signed",
+            kind=Kind.CONFLICT,
+        )
     _require_empty_fields(form_fields(reader))
     style = image_style(signature_image, "chữ ký")
     metadata = signature_metadata(FIELD_SIGNER, certify=True, reason=reason, location=location)
@@ -163,7 +190,10 @@ def prepare_certification(
         return run_sync(_prepare(pdf, metadata, signer, style, certificate, chain, tsa_url))
     except (PdfError, ValueError) as exc:  # pyHanko's SigningError is a ValueError
         raise SigningError(
-            f"không chuẩn bị được chữ ký: {exc}", certificate_serial=certificate.serial_number
+            f"không chuẩn bị được chữ ký: {exc}",
+            f"the signature could not be prepared: {exc}",
+            code="signing.external.prepare_failed",
+            certificate_serial=certificate.serial_number,
         ) from exc
 
 
@@ -210,6 +240,9 @@ def check_signature_value(prepared: PreparedSignature, signature: bytes) -> None
         raise SigningError(
             f"chữ ký gửi về không khớp với chứng thư số {common_name(cert.subject)} và dữ liệu "
             "đã chuẩn bị: không hoàn tất",
+            f"the returned signature does not match the certificate {common_name(cert.subject)} "
+            "and the prepared data: not completed",
+            code="signing.external.value_mismatch",
             certificate_serial=cert.serial_number,
         )
 
@@ -224,10 +257,20 @@ def finish_signature(prepared: PreparedSignature, signature: bytes) -> bytes:
         attributes = cms.CMSAttributes.load(prepared.signed_attributes)
         return run_sync(_finish(prepared, signer, attributes))
     except (PdfError, ValueError, OSError) as exc:  # OSError: the TSA did not answer
+        if isinstance(exc, OSError):
+            raise SigningError(
+                f"không hoàn tất được chữ ký: {exc}",
+                f"the signature could not be completed: {exc}",
+                code="signing.tsa.unavailable",
+                retryable=True,
+                certificate_serial=cert.serial_number,
+                url=prepared.timestamp_url,
+            ) from exc
         raise SigningError(
             f"không hoàn tất được chữ ký: {exc}",
+            f"the signature could not be completed: {exc}",
+            code="signing.external.finish_failed",
             certificate_serial=cert.serial_number,
-            retryable=isinstance(exc, OSError),
         ) from exc
 
 

@@ -32,6 +32,7 @@ from signing._layout import (
     FormLayout,
     top_right_box,
 )
+from vanthu.errors import Kind
 
 TEXT_FIELDS = {FIELD_NUMBER: "Số, ký hiệu văn bản", FIELD_DATE: "Ngày ban hành"}
 SIGNATURE_FIELDS = {
@@ -58,25 +59,41 @@ class FieldState:
 def read_pdf(pdf: bytes) -> PdfFileReader:
     """Parse a PDF; anything that is not one is a SigningError naming what is wrong."""
     if b"%PDF-" not in pdf[:1024]:
-        raise SigningError("tệp không phải PDF (thiếu phần đầu %PDF-)")
+        raise _not_pdf()
     try:
         return PdfFileReader(io.BytesIO(pdf), strict=False)
     except (PdfError, ValueError, KeyError, TypeError) as exc:
-        raise SigningError(f"tệp PDF hỏng, không đọc được: {exc}") from exc
+        raise _unreadable(exc) from exc
 
 
 def pdf_page_count(pdf: bytes) -> int:
     """Pages of a PDF that can be signed (readable, not encrypted, with a first page)."""
     reader = read_pdf(pdf)
     if reader.encrypted:
-        raise SigningError("PDF được mã hóa (đặt mật khẩu): không ký số được, cần bản không mã hóa")
+        raise SigningError(
+            "PDF được mã hóa (đặt mật khẩu): không ký số được, cần bản không mã hóa",
+            "the PDF is encrypted (password-protected): it cannot be signed, an unencrypted "
+            "copy is needed",
+            code="signing.pdf.encrypted",
+            kind=Kind.INVALID,
+        )
     try:
         pages = int(reader.root["/Pages"]["/Count"])
     except (PdfError, KeyError, ValueError, TypeError) as exc:
-        raise SigningError(f"PDF không có danh sách trang đọc được: {exc}") from exc
+        raise SigningError(
+            f"PDF không có danh sách trang đọc được: {exc}",
+            f"the PDF has no readable page tree: {exc}",
+            code="signing.pdf.no_pages",
+            kind=Kind.INVALID,
+        ) from exc
     first_page_box(reader)
     if pages < 1:
-        raise SigningError("PDF không có trang nào")
+        raise SigningError(
+            "PDF không có trang nào",
+            "the PDF has no pages",
+            code="signing.pdf.no_pages",
+            kind=Kind.INVALID,
+        )
     return pages
 
 
@@ -84,11 +101,29 @@ def open_for_update(pdf: bytes) -> IncrementalPdfFileWriter:
     """A writer for an incremental update; its ``prev`` is the parsed PDF, for the checks
     before signing (parsing once: pyHanko's object parser is the slow part of a seal)."""
     if b"%PDF-" not in pdf[:1024]:
-        raise SigningError("tệp không phải PDF (thiếu phần đầu %PDF-)")
+        raise _not_pdf()
     try:
         return IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     except (PdfError, ValueError, KeyError, TypeError) as exc:
-        raise SigningError(f"tệp PDF hỏng, không đọc được: {exc}") from exc
+        raise _unreadable(exc) from exc
+
+
+def _not_pdf() -> SigningError:
+    return SigningError(
+        "tệp không phải PDF (thiếu phần đầu %PDF-)",
+        "the file is not a PDF (no %PDF- header)",
+        code="signing.pdf.not_pdf",
+        kind=Kind.INVALID,
+    )
+
+
+def _unreadable(exc: Exception) -> SigningError:
+    return SigningError(
+        f"tệp PDF hỏng, không đọc được: {exc}",
+        f"the PDF is broken and cannot be read: {exc}",
+        code="signing.pdf.unreadable",
+        kind=Kind.INVALID,
+    )
 
 
 def form_fields(handler: PdfHandler) -> dict[str, FieldState]:
@@ -131,12 +166,23 @@ def add_form_fields(pdf: bytes, layout: FormLayout) -> bytes:
     """
     reader = read_pdf(pdf)
     if has_signatures(reader):
-        raise SigningError("PDF đã có chữ ký số: không thêm trường được nữa (chữ ký sẽ hỏng)")
+        raise SigningError(
+            "PDF đã có chữ ký số: không thêm trường được nữa (chữ ký sẽ hỏng)",
+            "the PDF is already signed: no more fields can be added (the signature would break)",
+            code="signing.fields.already_signed",
+            kind=Kind.CONFLICT,
+        )
     existing = form_fields(reader)
     wanted = (FIELD_NUMBER, FIELD_DATE, FIELD_SIGNER, FIELD_SEAL, FIELD_COPY)
     clashes = [name for name in wanted if name in existing]
     if clashes:
-        raise SigningError(f"PDF đã có trường {', '.join(clashes)}")
+        raise SigningError(
+            f"PDF đã có trường {', '.join(clashes)}",
+            f"the PDF already has the field(s) {', '.join(clashes)}",
+            code="signing.fields.exist",
+            kind=Kind.CONFLICT,
+            field_names=", ".join(clashes),
+        )
     boxes = {
         FIELD_NUMBER: layout.number,
         FIELD_DATE: layout.date,
@@ -174,15 +220,34 @@ def first_page_box(reader: PdfFileReader) -> tuple[float, float, float, float]:
         rect = page.get("/CropBox") or page["/MediaBox"]
         x1, y1, x2, y2 = (float(v) for v in rect)
     except (PdfError, KeyError, IndexError, ValueError, TypeError) as exc:
-        raise SigningError(f"PDF không có trang 1 đọc được: {exc}") from exc
+        raise SigningError(
+            f"PDF không có trang 1 đọc được: {exc}",
+            f"the PDF has no readable page 1: {exc}",
+            code="signing.pdf.no_pages",
+            kind=Kind.INVALID,
+        ) from exc
     return (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
 
 
 def _check_box(name: str, box: Box, pages: int) -> None:
     if not 0 <= box.page < pages:
-        raise SigningError(f"trường {name}: trang {box.page + 1} không có (PDF có {pages} trang)")
+        raise SigningError(
+            f"trường {name}: trang {box.page + 1} không có (PDF có {pages} trang)",
+            f"field {name}: there is no page {box.page + 1} (the PDF has {pages} pages)",
+            code="signing.fields.page_missing",
+            kind=Kind.INVALID,
+            field=name,
+            page=box.page + 1,
+            pages=pages,
+        )
     if box.width <= 0 or box.height <= 0:
-        raise SigningError(f"trường {name}: khung {box.as_tuple()} có kích thước không dương")
+        raise SigningError(
+            f"trường {name}: khung {box.as_tuple()} có kích thước không dương",
+            f"field {name}: the box {box.as_tuple()} does not have a positive size",
+            code="signing.fields.box_empty",
+            kind=Kind.INVALID,
+            field=name,
+        )
 
 
 def _ensure_form_font(writer: IncrementalPdfFileWriter) -> None:

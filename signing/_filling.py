@@ -21,6 +21,7 @@ from pyhanko.pdf_utils.writer import init_xobject_dictionary
 
 from signing._errors import SigningError
 from signing._fonts import UNITS_PER_EM, PreparedFont, prepared_font
+from vanthu.errors import Kind
 
 TEXT_SIZE = 13
 """Number and date in 13 pt, as Decree 30 sets them (13-14 pt)."""
@@ -37,7 +38,13 @@ def fill_text_field(writer: IncrementalPdfFileWriter, name: str, text: str, font
         widget = get_single_field_annot(field)
         x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
     except (PdfError, KeyError, ValueError) as exc:
-        raise SigningError(f"không điền được trường {name}: {exc}") from exc
+        raise SigningError(
+            f"không điền được trường {name}: {exc}",
+            f"the field {name} cannot be filled: {exc}",
+            code="signing.fields.unfillable",
+            kind=Kind.INVALID,
+            field=name,
+        ) from exc
     prepared = prepared_font(font, text)
     width, height = abs(x2 - x1), abs(y2 - y1)
     size, baseline = _fit(prepared, text, width, height)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -471,8 +471,6 @@ def _trusted(status: SignatureStatus, subindication: AdESSubIndic) -> bool:
 
 
 def _failed(report: SignatureReport) -> SignatureReport:
-    from dataclasses import replace
-
     return replace(report, indication="TOTAL_FAILED", subindication="FORMAT_FAILURE")
 
 

@@ -27,6 +27,7 @@ from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.pdf_utils.xref import ObjectStream
 
 from signing._errors import SigningError
+from vanthu.errors import Kind
 
 LIBERATION = Path("/usr/share/fonts/truetype/liberation2")
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
@@ -49,8 +50,15 @@ UNITS_PER_EM = 1000
 def font_path(path: Path) -> Path:
     """The font file, or a SigningError naming the Debian package that provides it."""
     if not path.is_file():
-        package = _PACKAGES.get(path.parent, "chứa phông chữ này")
-        raise SigningError(f"không có phông chữ {path}: cài gói {package}")
+        package = _PACKAGES.get(path.parent)
+        raise SigningError(
+            f"không có phông chữ: cài gói {package or 'chứa phông chữ này'}",
+            f"the font is missing: install the package {package or 'that provides it'}",
+            code="signing.font.missing",
+            kind=Kind.CONFIG,
+            file=str(path),
+            package=package,
+        )
     return path
 
 
@@ -158,7 +166,13 @@ class PreparedFont:
     def _check(self, text: str) -> None:
         missing = sorted({ch for ch in text if ch not in self.glyphs})
         if missing:
-            raise SigningError(f"phông chữ {self.name} thiếu ký tự {''.join(missing)!r}")
+            raise SigningError(
+                f"phông chữ {self.name} thiếu ký tự {''.join(missing)!r}",
+                f"the font {self.name} lacks the characters {''.join(missing)!r}",
+                code="signing.font.missing_characters",
+                kind=Kind.INVALID,
+                characters="".join(missing),
+            )
 
     def embed(self, writer: BasePdfFileWriter) -> generic.IndirectObject:
         """Add the font's objects to ``writer``; returns the Type0 font dictionary."""
@@ -248,7 +262,12 @@ def _prepare(path: Path, chars: str) -> PreparedFont:
     if missing:
         raise SigningError(
             f"phông chữ {path.name} không có ký tự {''.join(missing)!r}: "
-            "chỉ dùng chữ Latinh và tiếng Việt"
+            "chỉ dùng chữ Latinh và tiếng Việt",
+            f"the font {path.name} has no characters {''.join(missing)!r}: use Latin and "
+            "Vietnamese letters only",
+            code="signing.font.missing_characters",
+            kind=Kind.INVALID,
+            characters="".join(missing),
         )
     options = subset.Options()
     options.layout_features = []

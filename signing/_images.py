@@ -24,6 +24,7 @@ from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from signing._errors import SigningError
 from signing._fonts import SANS_BOLD, SERIF_ITALIC, font_path
 from signing._layout import SEAL_DIAMETER_MM
+from vanthu.errors import Kind
 
 INK_BLUE = (18, 44, 168, 255)
 SEAL_RED = (214, 24, 32, 255)
@@ -31,13 +32,20 @@ SEAL_DPI = 300
 _SUPERSAMPLE = 3
 _SIGNATURE_SIZE = (600, 240)
 POINTS_PER_INCH = 72
+IMAGE_NAMES_EN = {"chữ ký": "signature", "con dấu": "seal"}
+"""The images' names in English messages."""
 
 
 def draw_signature_image(full_name: str) -> bytes:
     """A blue signature drawn from the person's given name, the same every time for a name."""
     name = unicodedata.normalize("NFC", full_name.strip())
     if not name:
-        raise SigningError("cần họ tên để vẽ chữ ký")
+        raise SigningError(
+            "cần họ tên để vẽ chữ ký",
+            "a full name is needed to draw the signature",
+            code="signing.demo.name_missing",
+            kind=Kind.INVALID,
+        )
     rng = random.Random(hashlib.sha256(name.encode()).digest())
     s = _SUPERSAMPLE
     width, height = _SIGNATURE_SIZE[0] * s, _SIGNATURE_SIZE[1] * s
@@ -124,7 +132,12 @@ def draw_seal_image(agency_name: str, parent_name: str | None = None) -> bytes:
     """A round red seal, 36 mm across at 300 dpi: names around the ring, a star, 'DEMO'."""
     name = unicodedata.normalize("NFC", agency_name.strip()).upper()
     if not name:
-        raise SigningError("cần tên cơ quan để vẽ con dấu")
+        raise SigningError(
+            "cần tên cơ quan để vẽ con dấu",
+            "the agency's name is needed to draw the seal",
+            code="signing.demo.name_missing",
+            kind=Kind.INVALID,
+        )
     parent = unicodedata.normalize("NFC", parent_name.strip()).upper() if parent_name else ""
     size = round(SEAL_DIAMETER_MM / 25.4 * SEAL_DPI)
     s = _SUPERSAMPLE
@@ -304,7 +317,13 @@ def prepared_image(png: bytes, what: str) -> PreparedImage:
             dpi = opened.info.get("dpi")
             image = opened.convert("RGBA")
     except (UnidentifiedImageError, OSError) as exc:
-        raise SigningError(f"ảnh {what} không đọc được: {exc}") from exc
+        raise SigningError(
+            f"ảnh {what} không đọc được: {exc}",
+            f"the {IMAGE_NAMES_EN.get(what, what)} image cannot be read: {exc}",
+            code="signing.image.unreadable",
+            kind=Kind.INVALID,
+            image=what,
+        ) from exc
     real_size = None
     if dpi and dpi[0] > 0 and dpi[1] > 0:
         real_size = (

@@ -40,6 +40,7 @@ from signing._policy import (
     validation_context,
 )
 from signing._signer import SigningKey
+from vanthu.errors import Kind
 
 DIGEST = "sha256"
 BYTES_RESERVED_TIMESTAMPED = 32768
@@ -102,10 +103,18 @@ class _TimeStamper(timestamps.HTTPTimeStamper):
         try:
             return await super().async_request_tsa_response(req)
         except OSError as exc:  # TimestampRequestError is an OSError
-            raise SigningError(
-                f"dịch vụ cấp dấu thời gian {self._where} không trả lời được: {exc}",
-                retryable=True,
-            ) from exc
+            raise tsa_unavailable(self._where, exc) from exc
+
+
+def tsa_unavailable(url: str, exc: Exception) -> SigningError:
+    """The timestamping service did not answer: worth trying again later."""
+    return SigningError(
+        f"dịch vụ cấp dấu thời gian {url} không trả lời được: {exc}",
+        f"the timestamping service {url} did not answer: {exc}",
+        code="signing.tsa.unavailable",
+        retryable=True,
+        url=url,
+    )
 
 
 def timestamper_for(policy: SigningPolicy) -> timestamps.HTTPTimeStamper | None:
@@ -131,7 +140,12 @@ def archival_timestamp_expiry(pdf: bytes) -> datetime | None:
     try:
         stamps = reader.embedded_timestamp_signatures
     except (PdfError, ValueError, KeyError) as exc:
-        raise SigningError(f"không đọc được dấu thời gian tài liệu của PDF: {exc}") from exc
+        raise SigningError(
+            f"không đọc được dấu thời gian tài liệu của PDF: {exc}",
+            f"the PDF's document timestamps cannot be read: {exc}",
+            code="signing.archival.timestamp_unreadable",
+            kind=Kind.INVALID,
+        ) from exc
     if not stamps:
         return None
     last = stamps[-1]
@@ -147,7 +161,11 @@ async def _make_archival(pdf: bytes, roots: list[bytes], tsa_url: str) -> bytes:
     current = _reader(pdf)
     count = len(current.embedded_regular_signatures)
     if count == 0:
-        raise SigningError("PDF chưa có chữ ký số nào: không lập bản lưu trữ dài hạn")
+        raise SigningError(
+            "PDF chưa có chữ ký số nào: không lập bản lưu trữ dài hạn",
+            "the PDF has no digital signature yet: no long-term archival copy is made",
+            code="signing.archival.unsigned",
+        )
     output = io.BytesIO(pdf)
     for index in range(count):
         signature = _reader(output.getvalue()).embedded_regular_signatures[index]
@@ -157,7 +175,11 @@ async def _make_archival(pdf: bytes, roots: list[bytes], tsa_url: str) -> bytes:
             )
         except (PathBuildingError, PathValidationError, PyHankoSigningError, ValueError) as exc:
             raise SigningError(
-                f"không thu thập được dữ liệu kiểm tra cho chữ ký {signature.field_name}: {exc}"
+                f"không thu thập được dữ liệu kiểm tra cho chữ ký {signature.field_name}: {exc}",
+                f"the validation data for the signature {signature.field_name} could not be "
+                f"collected: {exc}",
+                code="signing.archival.validation_data",
+                field=signature.field_name,
             ) from exc
     writer = IncrementalPdfFileWriter(io.BytesIO(output.getvalue()), strict=False)
     stamper = PdfTimeStamper(_TimeStamper(tsa_url))
@@ -165,25 +187,51 @@ async def _make_archival(pdf: bytes, roots: list[bytes], tsa_url: str) -> bytes:
         result = await stamper.async_timestamp_pdf(
             writer, DIGEST, validation_context=context, bytes_reserved=BYTES_RESERVED_TIMESTAMPED
         )
-    except (PdfError, PyHankoSigningError, ValueError, OSError) as exc:
-        raise SigningError(f"không lấy được dấu thời gian tài liệu từ {tsa_url}: {exc}") from exc
+    except OSError as exc:
+        raise _no_document_timestamp(tsa_url, exc) from exc
+    except (PdfError, PyHankoSigningError, ValueError) as exc:
+        raise SigningError(
+            f"không lấy được dấu thời gian tài liệu từ {tsa_url}: {exc}",
+            f"no document timestamp could be obtained from {tsa_url}: {exc}",
+            code="signing.archival.timestamp_failed",
+            url=tsa_url,
+        ) from exc
     return bytes(result.getvalue())
 
 
 async def _renew(pdf: bytes, roots: list[bytes], tsa_url: str) -> bytes:
     reader = _reader(pdf)
     if not reader.embedded_timestamp_signatures:
-        raise SigningError("PDF chưa có dấu thời gian tài liệu (mức B-LTA): dùng make_archival")
+        raise SigningError(
+            "PDF chưa có dấu thời gian tài liệu (mức B-LTA): dùng make_archival",
+            "the PDF has no document timestamp yet (level B-LTA): use make_archival",
+            code="signing.archival.no_timestamp",
+        )
     stamper = PdfTimeStamper(_TimeStamper(tsa_url))
     try:
         result = await stamper.async_update_archival_timestamp_chain(
             reader, _context(roots), in_place=False, output=io.BytesIO()
         )
     except (PathBuildingError, PathValidationError, PyHankoSigningError, ValueError) as exc:
-        raise SigningError(f"không gia hạn được dấu thời gian tài liệu: {exc}") from exc
+        raise SigningError(
+            f"không gia hạn được dấu thời gian tài liệu: {exc}",
+            f"the document timestamp could not be renewed: {exc}",
+            code="signing.archival.renewal_failed",
+        ) from exc
     except OSError as exc:
-        raise SigningError(f"không lấy được dấu thời gian tài liệu từ {tsa_url}: {exc}") from exc
+        raise _no_document_timestamp(tsa_url, exc) from exc
     return bytes(result.getvalue())
+
+
+def _no_document_timestamp(tsa_url: str, exc: OSError) -> SigningError:
+    """The TSA did not answer the document timestamp request: worth trying again later."""
+    return SigningError(
+        f"không lấy được dấu thời gian tài liệu từ {tsa_url}: {exc}",
+        f"no document timestamp could be obtained from {tsa_url}: {exc}",
+        code="signing.tsa.unavailable",
+        retryable=True,
+        url=tsa_url,
+    )
 
 
 def _context(roots: list[bytes]) -> ValidationContext:

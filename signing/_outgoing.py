@@ -34,9 +34,10 @@ from signing._filling import fill_text_field
 from signing._fonts import SERIF_ITALIC, SERIF_REGULAR
 from signing._layout import FIELD_DATE, FIELD_NUMBER, FIELD_SEAL, FIELD_SIGNER
 from signing._policy import certificate_kind, common_name
-from signing._sign import sign_into_field, signature_metadata
+from signing._sign import sign_failed, sign_into_field, signature_metadata
 from signing._signer import SigningKey
 from signing._stamps import PreparedAppearance, image_appearance
+from vanthu.errors import Kind
 
 DEFAULT_REASON = "Phê duyệt và ký ban hành"
 SEAL_REASON = "Ban hành văn bản"
@@ -56,12 +57,23 @@ def certify(
         raise SigningError(
             "chứng thư số của cơ quan không dùng để ký phê duyệt: người có thẩm quyền ký bằng "
             "chứng thư số cá nhân",
+            "the agency's certificate is not for the approval signature: the authorised person "
+            "signs with a personal certificate",
+            code="signing.policy.wrong_kind",
             certificate_serial=key.serial,
+            expected="person",
+            found="organisation",
         )
     key.check_usable()
     reader = read_pdf(pdf)
     if has_signatures(reader):
-        raise SigningError("PDF đã có chữ ký số: chữ ký phê duyệt (chứng nhận) phải là chữ ký đầu")
+        raise SigningError(
+            "PDF đã có chữ ký số: chữ ký phê duyệt (chứng nhận) phải là chữ ký đầu",
+            "the PDF already has a digital signature: the approval (certification) signature "
+            "must be the first",
+            code="signing.certify.already_signed",
+            kind=Kind.CONFLICT,
+        )
     _require_empty_fields(form_fields(reader))
     writer = _writer(pdf)
     metadata = signature_metadata(FIELD_SIGNER, certify=True, reason=reason, location=location)
@@ -72,11 +84,21 @@ def certify(
 def issue(pdf: bytes, *, number: str, date_text: str, key: SigningKey, seal_image: bytes) -> bytes:
     """Fill number and date, then sign the agency seal: one incremental update."""
     if not number.strip() or not date_text.strip():
-        raise SigningError("cần cả số, ký hiệu và ngày tháng để ban hành")
+        raise SigningError(
+            "cần cả số, ký hiệu và ngày tháng để ban hành",
+            "issuing needs both the number and symbol and the date",
+            code="signing.issue.number_missing",
+            kind=Kind.INVALID,
+        )
     if key.kind == "person":
         raise SigningError(
             "chứng thư số cá nhân không dùng để đóng dấu ban hành: cần chứng thư số của cơ quan",
+            "a personal certificate is not for the issuing seal: the agency's certificate is "
+            "needed",
+            code="signing.policy.wrong_kind",
             certificate_serial=key.serial,
+            expected="organisation",
+            found="person",
         )
     key.check_usable()
     seal = image_appearance(seal_image, "con dấu", real_size=True)
@@ -94,7 +116,12 @@ def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
     try:
         return IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     except (PdfError, ValueError, KeyError) as exc:
-        raise SigningError(f"tệp PDF hỏng, không ghi thêm được: {exc}") from exc
+        raise SigningError(
+            f"tệp PDF hỏng, không ghi thêm được: {exc}",
+            f"the PDF is broken, nothing can be added to it: {exc}",
+            code="signing.pdf.unreadable",
+            kind=Kind.INVALID,
+        ) from exc
 
 
 def _sign(
@@ -106,7 +133,7 @@ def _sign(
     try:
         return sign_into_field(writer, metadata, key, style)
     except (PdfError, ValueError) as exc:  # pyHanko's SigningError is a ValueError
-        raise SigningError(f"ký không thành công: {exc}", certificate_serial=key.serial) from exc
+        raise sign_failed(exc, key) from exc
 
 
 @dataclass(frozen=True)
@@ -123,6 +150,12 @@ _EXPECTED = (
     _Expected(FIELD_DATE, "/Tx", "ngày ban hành"),
     _Expected(FIELD_SEAL, "/Sig", "chữ ký của cơ quan"),
 )
+_LABELS_EN = {
+    FIELD_NUMBER: "number and symbol",
+    FIELD_DATE: "date of issue",
+    FIELD_SEAL: "agency's signature",
+    FIELD_SIGNER: "authorised person's signature",
+}
 
 
 def _require_empty_fields(fields: dict[str, FieldState]) -> None:
@@ -131,11 +164,22 @@ def _require_empty_fields(fields: dict[str, FieldState]) -> None:
         state = fields.get(expected.name)
         if state is None or state.kind != expected.kind:
             raise SigningError(
-                f"PDF thiếu trường {expected.label} ({expected.name}): tạo lại bằng add_form_fields"
+                f"PDF thiếu trường {expected.label} ({expected.name}): "
+                "tạo lại bằng add_form_fields",
+                f"the PDF lacks the field {_LABELS_EN[expected.name]} ({expected.name}): make it "
+                "again with add_form_fields",
+                code="signing.fields.missing",
+                field=expected.name,
             )
-    filled = [e.label for e in _EXPECTED if fields[e.name].filled]
+    filled = [e for e in _EXPECTED if fields[e.name].filled]
     if filled:
-        raise SigningError(f"văn bản đã được ban hành (đã có {', '.join(filled)})")
+        raise SigningError(
+            f"văn bản đã được ban hành (đã có {', '.join(e.label for e in filled)})",
+            f"the document has already been issued (it has the "
+            f"{', '.join(_LABELS_EN[e.name] for e in filled)})",
+            code="signing.issue.already_issued",
+            kind=Kind.CONFLICT,
+        )
 
 
 def _require_personal_certification(reader: PdfFileReader, key: SigningKey) -> None:
@@ -143,26 +187,45 @@ def _require_personal_certification(reader: PdfFileReader, key: SigningKey) -> N
     certification = read_certification_data(reader)
     if certification is None:
         raise SigningError(
-            "PDF chưa có chữ ký phê duyệt (chứng nhận) của người có thẩm quyền: không ban hành"
+            "PDF chưa có chữ ký phê duyệt (chứng nhận) của người có thẩm quyền: không ban hành",
+            "the PDF has no approval (certification) signature of the authorised person: not "
+            "issued",
+            code="signing.certification.missing",
         )
     if certification.permission != MDPPerm.FILL_FORMS:
         raise SigningError(
             "chữ ký phê duyệt không cho phép điền số và ngày "
-            f"(DocMDP mức {certification.permission.value}, cần mức 2)"
+            f"(DocMDP mức {certification.permission.value}, cần mức 2)",
+            "the approval signature does not allow filling in the number and date "
+            f"(DocMDP level {certification.permission.value}, level 2 needed)",
+            code="signing.certification.docmdp_level",
+            docmdp=certification.permission.value,
         )
     try:
         author = certification.author_sig.get_object()
         leader = next((s for s in reader.embedded_signatures if s.sig_object is author), None)
     except (PdfError, ValueError, KeyError) as exc:
-        raise SigningError(f"không đọc được chữ ký phê duyệt: {exc}") from exc
+        raise SigningError(
+            f"không đọc được chữ ký phê duyệt: {exc}",
+            f"the approval signature cannot be read: {exc}",
+            code="signing.certification.unreadable",
+        ) from exc
     if leader is None or leader.field_name != FIELD_SIGNER:
-        raise SigningError(f"chữ ký phê duyệt không nằm trong trường {FIELD_SIGNER}")
+        raise SigningError(
+            f"chữ ký phê duyệt không nằm trong trường {FIELD_SIGNER}",
+            f"the approval signature is not in the field {FIELD_SIGNER}",
+            code="signing.certification.misplaced",
+            field=FIELD_SIGNER,
+        )
     asn1_cert = _signer_certificate(leader)
     cert = x509.load_der_x509_certificate(asn1_cert.dump())
     if certificate_kind(cert) == "organisation" or cert.serial_number == key.serial:
         raise SigningError(
             f"văn bản được ký phê duyệt bằng chứng thư số của cơ quan "
             f"({common_name(cert.subject)}), không phải của cá nhân",
+            f"the document's approval signature was made with the agency's certificate "
+            f"({common_name(cert.subject)}), not a personal one",
+            code="signing.certification.by_agency",
             certificate_serial=cert.serial_number,
         )
     _require_intact(leader, asn1_cert, cert)
@@ -187,7 +250,11 @@ def _signer_certificate(leader: EmbeddedPdfSignature) -> asn1_x509.Certificate:
                 return found
         return leader.signer_cert
     except (PdfError, ValueError, KeyError, TypeError) as exc:
-        raise SigningError(f"không đọc được chứng thư số của chữ ký phê duyệt: {exc}") from exc
+        raise SigningError(
+            f"không đọc được chứng thư số của chữ ký phê duyệt: {exc}",
+            f"the approval signature's certificate cannot be read: {exc}",
+            code="signing.certification.unreadable",
+        ) from exc
 
 
 def _require_intact(
@@ -198,7 +265,10 @@ def _require_intact(
         intact, valid = _integrity(leader, asn1_cert, cert)
     except (PdfError, ValueError, KeyError) as exc:
         raise SigningError(
-            f"không kiểm tra được chữ ký phê duyệt: {exc}", certificate_serial=cert.serial_number
+            f"không kiểm tra được chữ ký phê duyệt: {exc}",
+            f"the approval signature cannot be checked: {exc}",
+            code="signing.certification.unreadable",
+            certificate_serial=cert.serial_number,
         ) from exc
     result = leader.diff_result
     unchanged = leader.coverage == SignatureCoverageLevel.ENTIRE_FILE
@@ -208,6 +278,9 @@ def _require_intact(
     if not (intact and valid and (unchanged or filled_only)):
         raise SigningError(
             "chữ ký phê duyệt không còn nguyên vẹn hoặc PDF đã bị sửa sau khi ký: không ban hành",
+            "the approval signature is no longer intact or the PDF was changed after signing: "
+            "not issued",
+            code="signing.certification.broken",
             certificate_serial=cert.serial_number,
         )
 

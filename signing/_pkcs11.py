@@ -23,15 +23,42 @@ from pyhanko.sign.pkcs11 import PKCS11Signer
 
 from signing._certs import to_asn1
 from signing._errors import SigningError
-from signing._signer import SigningKey, verify_digest_signature
+from signing._signer import SigningKey, digest_not_sha256, verify_digest_signature
+from vanthu.errors import Kind
 
-_PIN_ERRORS: dict[type[Exception], str] = {
-    p11_errors.PinIncorrect: "sai mã PIN",
-    p11_errors.PinLocked: "thiết bị ký đã bị khóa vì nhập sai mã PIN quá số lần cho phép",
-    p11_errors.PinExpired: "mã PIN đã hết hạn, cần đổi mã PIN trên thiết bị ký",
-    p11_errors.PinLenRange: "mã PIN không đúng độ dài thiết bị ký yêu cầu",
-    p11_errors.PinInvalid: "mã PIN có ký tự không hợp lệ",
+_PIN_ERRORS: dict[type[Exception], tuple[str, str, str, Kind]] = {
+    p11_errors.PinIncorrect: (
+        "sai mã PIN",
+        "wrong PIN",
+        "signing.token.pin_incorrect",
+        Kind.FAILED,
+    ),
+    p11_errors.PinLocked: (
+        "thiết bị ký đã bị khóa vì nhập sai mã PIN quá số lần cho phép",
+        "the signing device is locked after too many wrong PINs",
+        "signing.token.pin_locked",
+        Kind.FAILED,
+    ),
+    p11_errors.PinExpired: (
+        "mã PIN đã hết hạn, cần đổi mã PIN trên thiết bị ký",
+        "the PIN has expired, it must be changed on the signing device",
+        "signing.token.pin_expired",
+        Kind.FAILED,
+    ),
+    p11_errors.PinLenRange: (
+        "mã PIN không đúng độ dài thiết bị ký yêu cầu",
+        "the PIN does not have the length the signing device requires",
+        "signing.token.pin_invalid",
+        Kind.INVALID,
+    ),
+    p11_errors.PinInvalid: (
+        "mã PIN có ký tự không hợp lệ",
+        "the PIN has characters that are not allowed",
+        "signing.token.pin_invalid",
+        Kind.INVALID,
+    ),
 }
+"""Why a login failed: Vietnamese, English, code, kind."""
 
 
 class _SerialisedSigner(PKCS11Signer):
@@ -81,7 +108,7 @@ class TokenKey(SigningKey):
     def sign_digest(self, digest: bytes) -> bytes:
         """Sign a SHA-256 digest on the token (prehashed: DigestInfo with raw RSA PKCS#1 v1.5)."""
         if len(digest) != hashes.SHA256.digest_size:
-            raise SigningError("giá trị băm cần ký phải là SHA-256 (32 byte)")
+            raise digest_not_sha256(len(digest))
         try:
             with self._lock:  # one operation at a time per session, as PKCS#11 requires
                 if self._token_key.key_type == KeyType.RSA:
@@ -93,7 +120,10 @@ class TokenKey(SigningKey):
         except p11_errors.PKCS11Error as exc:
             raise SigningError(
                 f"thiết bị ký {self.token_label} không ký được: {_describe(exc)}",
+                f"the signing device {self.token_label} could not sign: {_describe(exc)}",
+                code="signing.token.sign_failed",
                 certificate_serial=self.serial,
+                token=self.token_label,
             ) from exc
         half = len(raw) // 2
         return keys.DSASignature(
@@ -125,17 +155,43 @@ def open_pkcs11_key(
         token = lib.get_token(token_label=token_label)
     except p11_errors.NoSuchToken as exc:
         raise SigningError(
-            f"không thấy thiết bị ký '{token_label}': kiểm tra thiết bị đã cắm và tên thiết bị"
+            f"không thấy thiết bị ký '{token_label}': kiểm tra thiết bị đã cắm và tên thiết bị",
+            f"signing device '{token_label}' not found: check that it is plugged in and its name",
+            code="signing.token.not_found",
+            kind=Kind.NOT_FOUND,
+            token=token_label,
         ) from exc
     except p11_errors.MultipleTokensReturned as exc:
-        raise SigningError(f"có nhiều thiết bị ký cùng tên '{token_label}'") from exc
+        raise SigningError(
+            f"có nhiều thiết bị ký cùng tên '{token_label}'",
+            f"several signing devices are named '{token_label}'",
+            code="signing.token.ambiguous",
+            kind=Kind.INVALID,
+            token=token_label,
+        ) from exc
     except p11_errors.PKCS11Error as exc:
-        raise SigningError(f"không đọc được thiết bị ký '{token_label}': {_describe(exc)}") from exc
+        raise SigningError(
+            f"không đọc được thiết bị ký '{token_label}': {_describe(exc)}",
+            f"signing device '{token_label}' cannot be read: {_describe(exc)}",
+            code="signing.token.unreadable",
+            token=token_label,
+        ) from exc
     try:
         session = token.open(user_pin=pin)
     except p11_errors.PKCS11Error as exc:
-        reason = _PIN_ERRORS.get(type(exc)) or _describe(exc)
-        raise SigningError(f"không đăng nhập được thiết bị ký '{token_label}': {reason}") from exc
+        reason, reason_en, code, kind = _PIN_ERRORS.get(type(exc)) or (
+            _describe(exc),
+            _describe(exc),
+            "signing.token.login_failed",
+            Kind.FAILED,
+        )
+        raise SigningError(
+            f"không đăng nhập được thiết bị ký '{token_label}': {reason}",
+            f"cannot log in to signing device '{token_label}': {reason_en}",
+            code=code,
+            kind=kind,
+            token=token_label,
+        ) from exc
     try:
         key = _private_key(session, token_label, key_label)
         certificate, others = _certificates(session, key, token_label)
@@ -159,14 +215,23 @@ def _library(module: Path) -> Any:
             return _libraries[module]
         if not module.is_file():
             raise SigningError(
-                f"không có thư viện PKCS#11 {module} (kiểm tra cấu hình thiết bị ký)"
+                "không có thư viện PKCS#11 (kiểm tra cấu hình thiết bị ký)",
+                "the PKCS#11 library is missing (check the signing device's configuration)",
+                code="signing.token.module_missing",
+                kind=Kind.CONFIG,
+                file=str(module),
             )
         try:
             lib = pkcs11.lib(str(module))
         except (p11_errors.PKCS11Error, OSError) as exc:
             raise SigningError(
-                f"không nạp được thư viện PKCS#11 {module}: không phải thư viện của thiết bị ký "
-                "hoặc không đúng kiến trúc máy"
+                "không nạp được thư viện PKCS#11: không phải thư viện của thiết bị ký "
+                "hoặc không đúng kiến trúc máy",
+                "the PKCS#11 library cannot be loaded: it is not a signing device's library or "
+                "not built for this machine",
+                code="signing.token.module_unloadable",
+                kind=Kind.CONFIG,
+                file=str(module),
             ) from exc
         _libraries[module] = lib
         return lib
@@ -178,16 +243,36 @@ def _private_key(session: Any, token_label: str, key_label: str | None) -> Any:
         query[Attribute.LABEL] = key_label
     found = list(session.get_objects(query))
     named = f" có nhãn '{key_label}'" if key_label is not None else ""
+    named_en = f" labelled '{key_label}'" if key_label is not None else ""
     if not found:
-        raise SigningError(f"thiết bị ký '{token_label}' không có khóa bí mật{named}")
+        raise SigningError(
+            f"thiết bị ký '{token_label}' không có khóa bí mật{named}",
+            f"signing device '{token_label}' has no private key{named_en}",
+            code="signing.token.key_not_found",
+            kind=Kind.NOT_FOUND,
+            token=token_label,
+            key_label=key_label,
+        )
     if len(found) > 1:
         raise SigningError(
             f"thiết bị ký '{token_label}' có {len(found)} khóa bí mật{named}: chọn một bằng nhãn "
-            "(--key-label)"
+            "(--key-label)",
+            f"signing device '{token_label}' has {len(found)} private keys{named_en}: choose one "
+            "by its label (--key-label)",
+            code="signing.token.key_ambiguous",
+            kind=Kind.INVALID,
+            token=token_label,
+            key_label=key_label,
         )
     key = found[0]
     if key.key_type not in (KeyType.RSA, KeyType.EC):
-        raise SigningError(f"thiết bị ký '{token_label}': loại khóa chưa được hỗ trợ")
+        raise SigningError(
+            f"thiết bị ký '{token_label}': loại khóa chưa được hỗ trợ",
+            f"signing device '{token_label}': the key type is not supported",
+            code="signing.key.unsupported",
+            kind=Kind.CONFIG,
+            token=token_label,
+        )
     return key
 
 
@@ -208,7 +293,12 @@ def _certificates(
             others.append(cert)
     if mine is None:
         raise SigningError(
-            f"thiết bị ký '{token_label}' không có chứng thư số đi kèm khóa '{key.label}'"
+            f"thiết bị ký '{token_label}' không có chứng thư số đi kèm khóa '{key.label}'",
+            f"signing device '{token_label}' has no certificate for the key '{key.label}'",
+            code="signing.token.certificate_missing",
+            kind=Kind.CONFIG,
+            token=token_label,
+            key_label=key.label,
         )
     return mine, [c for c in others if c.subject != mine.subject]
 
@@ -231,7 +321,12 @@ def _require_matching(key: TokenKey, token_label: str) -> None:
         key.close()
         raise SigningError(
             f"khóa bí mật trên thiết bị ký '{token_label}' không khớp với chứng thư số trên đó",
+            f"the private key on signing device '{token_label}' does not match the certificate "
+            "on it",
+            code="signing.token.key_mismatch",
+            kind=Kind.CONFIG,
             certificate_serial=key.serial,
+            token=token_label,
         )
 
 

@@ -28,6 +28,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsag
 from signing._errors import SigningError
 from signing._policy import POLICY_ORGANISATION, POLICY_PERSON, common_name
 from vanthu import clock
+from vanthu.errors import Kind
 
 MANIFEST = "pki.json"
 ROOT_CN = "DEMO RootCA chuyên dùng Vanthu"
@@ -139,12 +140,30 @@ def create_demo_pki(
     """
     directory = Path(directory)
     if (directory / MANIFEST).exists():
-        raise SigningError(f"thư mục {directory} đã có bộ khóa DEMO ({MANIFEST}); không ghi đè")
+        raise SigningError(
+            f"thư mục {directory} đã có bộ khóa DEMO ({MANIFEST}); không ghi đè",
+            f"the folder {directory} already holds a DEMO PKI ({MANIFEST}); not overwritten",
+            code="signing.demo.exists",
+            kind=Kind.CONFLICT,
+            directory=str(directory),
+        )
     for username in people:
         if not _USERNAME.match(username):
-            raise SigningError(f"tên người dùng '{username}' không dùng được làm tên tệp khóa")
+            raise SigningError(
+                f"tên người dùng '{username}' không dùng được làm tên tệp khóa",
+                f"the user name '{username}' cannot be used as a key file name",
+                code="signing.demo.bad_name",
+                kind=Kind.INVALID,
+                name=username,
+            )
     if valid_days < 1:
-        raise SigningError(f"thời hạn chứng thư phải từ 1 ngày trở lên, không phải {valid_days}")
+        raise SigningError(
+            f"thời hạn chứng thư phải từ 1 ngày trở lên, không phải {valid_days}",
+            f"a certificate must be valid for 1 day or more, not {valid_days}",
+            code="signing.demo.bad_validity",
+            kind=Kind.INVALID,
+            valid_days=valid_days,
+        )
     directory.mkdir(parents=True, exist_ok=True)
     start = clock.now() - timedelta(hours=1)
     ca_end = start + timedelta(days=valid_days + 365)
@@ -241,9 +260,20 @@ def issue_demo_certificate(
     registered in the index, so the OCSP responder answers for it.
     """
     if kind not in ("person", "organisation"):
-        raise SigningError(f"loại chứng thư '{kind}' không có; chọn person hoặc organisation")
+        raise SigningError(
+            f"loại chứng thư '{kind}' không có; chọn person hoặc organisation",
+            f"there is no certificate kind '{kind}'; choose person or organisation",
+            code="signing.demo.bad_kind",
+            kind=Kind.INVALID,
+        )
     if not _USERNAME.match(name):
-        raise SigningError(f"tên '{name}' không dùng được làm tên tệp khóa")
+        raise SigningError(
+            f"tên '{name}' không dùng được làm tên tệp khóa",
+            f"the name '{name}' cannot be used as a key file name",
+            code="signing.demo.bad_name",
+            kind=Kind.INVALID,
+            name=name,
+        )
     ca_id = "person" if kind == "person" else "agency"
     passphrase = pki.passphrase()
     ca = _load_ca(pki, ca_id, passphrase)
@@ -267,14 +297,34 @@ def load_ca(pki: DemoPKI, ca_id: str) -> tuple[x509.Certificate, rsa.RSAPrivateK
 
 def _load_ca(pki: DemoPKI, ca_id: str, passphrase: bytes) -> _Issued:
     if ca_id not in CA_FILES:
-        raise SigningError(f"không có CA '{ca_id}' trong bộ khóa DEMO")
+        raise SigningError(
+            f"không có CA '{ca_id}' trong bộ khóa DEMO",
+            f"there is no CA '{ca_id}' in the DEMO PKI",
+            code="signing.demo.ca_unknown",
+            kind=Kind.NOT_FOUND,
+            ca=ca_id,
+        )
     try:
         cert = x509.load_pem_x509_certificate(pki.ca_path(ca_id).read_bytes())
         key = serialization.load_pem_private_key(pki.ca_key_path(ca_id).read_bytes(), passphrase)
     except (OSError, ValueError) as exc:
-        raise SigningError(f"bộ khóa {pki.directory}: không đọc được khóa của CA {ca_id}") from exc
+        raise SigningError(
+            f"bộ khóa {pki.directory}: không đọc được khóa của CA {ca_id}",
+            f"PKI {pki.directory}: the key of CA {ca_id} cannot be read",
+            code="signing.demo.key_unreadable",
+            kind=Kind.CONFIG,
+            directory=str(pki.directory),
+            ca=ca_id,
+        ) from exc
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise SigningError(f"bộ khóa {pki.directory}: khóa của CA {ca_id} không phải RSA")
+        raise SigningError(
+            f"bộ khóa {pki.directory}: khóa của CA {ca_id} không phải RSA",
+            f"PKI {pki.directory}: the key of CA {ca_id} is not RSA",
+            code="signing.key.unsupported",
+            kind=Kind.CONFIG,
+            directory=str(pki.directory),
+            ca=ca_id,
+        )
     return _Issued(key, cert)
 
 
@@ -345,12 +395,31 @@ def load_demo_pki(directory: Path) -> DemoPKI:
             port=int(data.get("port", 0)),
         )
     except FileNotFoundError as exc:
-        raise SigningError(f"không có tệp mô tả bộ khóa {manifest}") from exc
+        raise SigningError(
+            "không có tệp mô tả bộ khóa",
+            "the PKI's manifest is missing",
+            code="signing.demo.manifest_missing",
+            kind=Kind.CONFIG,
+            file=str(manifest),
+        ) from exc
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise SigningError(f"tệp mô tả bộ khóa {manifest} hỏng: {exc}") from exc
+        raise SigningError(
+            f"tệp mô tả bộ khóa hỏng: {exc}",
+            f"the PKI's manifest is broken: {exc}",
+            code="signing.demo.manifest_corrupt",
+            kind=Kind.CONFIG,
+            file=str(manifest),
+        ) from exc
     for path in (pki.root_cert, pki.agency_p12, pki.passphrase_file, *pki.people.values()):
         if not path.is_file():
-            raise SigningError(f"bộ khóa {directory} thiếu tệp {path.name}")
+            raise SigningError(
+                f"bộ khóa {directory} thiếu tệp {path.name}",
+                f"the PKI {directory} lacks the file {path.name}",
+                code="signing.demo.file_missing",
+                kind=Kind.CONFIG,
+                directory=str(directory),
+                missing=path.name,
+            )
     return pki
 
 
@@ -405,8 +474,23 @@ def _demo(value: str) -> str:
 
 def _attribute(oid: x509.ObjectIdentifier, value: str, what: str) -> x509.NameAttribute:
     if not value.strip() or len(value) > _CN_MAX:
-        raise SigningError(f"{what} '{value}' phải có từ 1 đến {_CN_MAX} ký tự")
+        raise SigningError(
+            f"{what} '{value}' phải có từ 1 đến {_CN_MAX} ký tự",
+            f"{_WHAT_EN.get(what, what)} '{value}' must have 1 to {_CN_MAX} characters",
+            code="signing.demo.bad_name",
+            kind=Kind.INVALID,
+            name=value,
+        )
     return x509.NameAttribute(oid, value)
+
+
+_WHAT_EN = {
+    "quốc gia": "the country",
+    "tên tổ chức": "the organisation's name",
+    "đơn vị": "the unit",
+    "chức vụ": "the title",
+    "tên": "the name",
+}
 
 
 def _subject(identity: Identity) -> x509.Name:

@@ -30,9 +30,11 @@ from pyhanko_certvalidator.errors import (
 )
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
+from signing._aio import run_sync
 from signing._certs import to_asn1
 from signing._errors import SigningError
 from vanthu import clock
+from vanthu.errors import Kind
 
 POLICY_PERSON = "2.25.31542874911526846011922177427578022797"
 POLICY_ORGANISATION = "2.25.191665362681007844120921738243261692431"
@@ -71,6 +73,11 @@ Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
 LEVELS: tuple[Level, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
 
 _KIND_NAMES = {"person": "cá nhân", "organisation": "cơ quan, tổ chức", "unknown": "không rõ loại"}
+_KIND_NAMES_EN = {
+    "person": "a personal",
+    "organisation": "an agency's",
+    "unknown": "an unknown kind of",
+}
 FETCH_TIMEOUT = 5
 """Seconds to wait for an OCSP, CRL or certificate fetch before refusing."""
 _SIGNING_USAGES = frozenset({"digital_signature", "non_repudiation"})
@@ -92,9 +99,21 @@ class SigningPolicy:
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
-            raise SigningError(f"mức chữ ký '{self.level}' không có; chọn một trong {LEVELS}")
+            raise SigningError(
+                f"mức chữ ký '{self.level}' không có; chọn một trong {LEVELS}",
+                f"there is no signature level '{self.level}'; choose one of {LEVELS}",
+                code="signing.policy.level_unknown",
+                kind=Kind.INVALID,
+                level=self.level,
+            )
         if self.level != "B-B" and not self.tsa_url:
-            raise SigningError(f"mức chữ ký {self.level} cần địa chỉ dịch vụ cấp dấu thời gian")
+            raise SigningError(
+                f"mức chữ ký {self.level} cần địa chỉ dịch vụ cấp dấu thời gian",
+                f"signature level {self.level} needs the address of a timestamping service",
+                code="signing.policy.tsa_missing",
+                kind=Kind.CONFIG,
+                level=self.level,
+            )
 
 
 _ACTIVE: ContextVar[SigningPolicy | None] = ContextVar("vanthu_signing_policy", default=None)
@@ -158,33 +177,53 @@ def check_signing_policy(
     digitalSignature and nonRepudiation, and — when ``kind`` is given — a person's or an
     agency's certificate as asked. Raises :class:`SigningError`; returns None when all hold.
     """
-    from signing._aio import run_sync  # local: _aio is light, but keep this module import-cheap
-
     active = active_policy()
-    named = f"{common_name(certificate.subject)}, sê-ri {certificate.serial_number:x}"
+    named = common_name(certificate.subject)
+    serial = certificate.serial_number
     moment = at or clock.now()
-    if moment < certificate.not_valid_before_utc:
+    starts, ends = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    if moment < starts:
         raise SigningError(
-            f"chứng thư số ({named}) chưa có hiệu lực: có hiệu lực từ "
-            f"{certificate.not_valid_before_utc:%d/%m/%Y %H:%M} UTC"
+            f"chứng thư số ({named}) chưa có hiệu lực: có hiệu lực từ {starts:%d/%m/%Y %H:%M} UTC",
+            f"the certificate ({named}) is not valid yet: it is valid from "
+            f"{starts:%Y-%m-%d %H:%M} UTC",
+            code="signing.policy.not_yet_valid",
+            certificate_serial=serial,
+            valid_from=starts.isoformat(),
         )
-    if moment > certificate.not_valid_after_utc:
+    if moment > ends:
         raise SigningError(
-            f"chứng thư số ({named}) đã hết hạn ngày {certificate.not_valid_after_utc:%d/%m/%Y}"
+            f"chứng thư số ({named}) đã hết hạn ngày {ends:%d/%m/%Y}",
+            f"the certificate ({named}) expired on {ends:%Y-%m-%d}",
+            code="signing.policy.expired",
+            certificate_serial=serial,
+            valid_until=ends.isoformat(),
         )
     found = certificate_kind(certificate)
     if kind is not None and found != kind:
         raise SigningError(
             f"chứng thư số ({named}) là chứng thư {_KIND_NAMES[found]}, không dùng được cho "
-            f"chữ ký {'cá nhân' if kind == 'person' else 'của cơ quan (con dấu)'}"
+            f"chữ ký {'cá nhân' if kind == 'person' else 'của cơ quan (con dấu)'}",
+            f"the certificate ({named}) is {_KIND_NAMES_EN[found]} certificate, not usable for "
+            f"{'a personal signature' if kind == 'person' else 'the agency signature (seal)'}",
+            code="signing.policy.wrong_kind",
+            certificate_serial=serial,
+            expected=kind,
+            found=found,
         )
     if trust_roots is None:
         trust_roots = active.trust_roots if active else self_signed_roots(chain)
     if check_revocation is None:
         check_revocation = active.check_revocation if active else True
-    roots = [to_asn1(data) for data in _certificates(trust_roots, named)]
+    roots = [to_asn1(data) for data in _certificates(trust_roots, named, serial)]
     if not roots:
-        raise SigningError(f"chứng thư số ({named}): chưa cấu hình chứng thư gốc tin cậy nào")
+        raise SigningError(
+            f"chứng thư số ({named}): chưa cấu hình chứng thư gốc tin cậy nào",
+            f"certificate ({named}): no trusted root certificate is configured",
+            code="signing.policy.no_trust_roots",
+            kind=Kind.CONFIG,
+            certificate_serial=serial,
+        )
     run_sync(_validate(certificate, chain, roots, named, moment, check_revocation))
 
 
@@ -200,40 +239,74 @@ async def _validate(
         roots, [to_asn1(c) for c in chain], moment=moment, fetch=check_revocation
     )
     validator = CertificateValidator(to_asn1(certificate), validation_context=context)
+    serial = certificate.serial_number
     try:
         await validator.async_validate_usage(set(_SIGNING_USAGES))
     except RevokedError as exc:
+        reason, when = _revocation_of(exc)
         raise SigningError(
-            f"chứng thư số ({named}) đã bị thu hồi ({_revocation_text(exc)})"
+            f"chứng thư số ({named}) đã bị thu hồi ({_revocation_text(reason, when)})",
+            f"the certificate ({named}) has been revoked ({_revocation_text_en(reason, when)})",
+            code="signing.policy.revoked",
+            certificate_serial=serial,
+            reason=reason,
+            revoked_at=when.isoformat() if when is not None else None,
         ) from exc
     except ExpiredError as exc:
-        raise SigningError(f"chứng thư số ({named}) có chứng thư trong chuỗi đã hết hạn") from exc
+        raise SigningError(
+            f"chứng thư số ({named}) có chứng thư trong chuỗi đã hết hạn",
+            f"the certificate ({named}) has an expired certificate in its chain",
+            code="signing.policy.chain_expired",
+            certificate_serial=serial,
+        ) from exc
     except NotYetValidError as exc:
         raise SigningError(
-            f"chứng thư số ({named}) có chứng thư trong chuỗi chưa có hiệu lực"
+            f"chứng thư số ({named}) có chứng thư trong chuỗi chưa có hiệu lực",
+            f"the certificate ({named}) has a certificate in its chain that is not valid yet",
+            code="signing.policy.chain_not_yet_valid",
+            certificate_serial=serial,
         ) from exc
     except PathBuildingError as exc:
         raise SigningError(
-            f"chứng thư số ({named}) không dẫn về chứng thư gốc tin cậy nào đã cấu hình"
+            f"chứng thư số ({named}) không dẫn về chứng thư gốc tin cậy nào đã cấu hình",
+            f"the certificate ({named}) does not lead to any configured trusted root",
+            code="signing.policy.untrusted",
+            certificate_serial=serial,
         ) from exc
     except InsufficientRevinfoError as exc:
         raise SigningError(
             f"chứng thư số ({named}): không kiểm tra được tình trạng thu hồi "
-            f"(dịch vụ OCSP/CRL không trả lời)"
+            f"(dịch vụ OCSP/CRL không trả lời)",
+            f"certificate ({named}): its revocation status cannot be checked (the OCSP/CRL "
+            "service did not answer)",
+            code="signing.policy.revocation_unknown",
+            retryable=True,
+            certificate_serial=serial,
         ) from exc
     except InvalidCertificateError as exc:
         raise SigningError(
             f"chứng thư số ({named}) không được phép ký số "
-            f"(cần mục đích sử dụng khóa digitalSignature và nonRepudiation)"
+            f"(cần mục đích sử dụng khóa digitalSignature và nonRepudiation)",
+            f"the certificate ({named}) is not allowed to sign "
+            "(key usage digitalSignature and nonRepudiation needed)",
+            code="signing.policy.key_usage",
+            certificate_serial=serial,
         ) from exc
     except PathValidationError as exc:
         if "could not be verified" in str(exc):  # a look-alike chain, not signed by our root
             raise SigningError(
                 f"chứng thư số ({named}) không dẫn về chứng thư gốc tin cậy nào đã cấu hình "
-                f"(chữ ký trong chuỗi chứng thư không khớp)"
+                f"(chữ ký trong chuỗi chứng thư không khớp)",
+                f"the certificate ({named}) does not lead to any configured trusted root "
+                "(a signature in the certificate chain does not match)",
+                code="signing.policy.untrusted",
+                certificate_serial=serial,
             ) from exc
         raise SigningError(
-            f"chứng thư số ({named}) không qua được kiểm tra chuỗi chứng thư: {exc}"
+            f"chứng thư số ({named}) không qua được kiểm tra chuỗi chứng thư: {exc}",
+            f"the certificate ({named}) fails the certificate chain check: {exc}",
+            code="signing.policy.chain_invalid",
+            certificate_serial=serial,
         ) from exc
 
 
@@ -244,11 +317,12 @@ def validation_context(
     moment: datetime | None = None,
     fetch: bool = True,
 ) -> ValidationContext:
-    """A context that fetches OCSP and CRLs from the services certificates name (hard-fail)."""
+    """A context that fetches OCSP and CRLs from the services certificates name (hard-fail),
+    judging at ``moment`` (default: now on Vanthu's clock, which the DEMO services also read)."""
     return ValidationContext(
         trust_roots=list(roots),
         other_certs=list(other_certs),
-        moment=moment,
+        moment=moment or clock.now(),
         allow_fetching=fetch,
         revocation_mode="hard-fail" if fetch else "soft-fail",
         fetcher_backend=RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT),
@@ -272,12 +346,24 @@ def reason_text(reason: str) -> str:
     return _REASONS.get(reason.replace("-", "_").lower(), reason)
 
 
-def _revocation_text(exc: RevokedError) -> str:
+def _revocation_of(exc: RevokedError) -> tuple[str, datetime | None]:
+    """The revocation's reason (asn1crypto spelling) and time, as the validator reports them."""
     reason = getattr(getattr(exc, "reason", None), "native", None) or "unspecified"
     when = getattr(exc, "revocation_dt", None)
-    text = f"lý do: {reason_text(str(reason))}"
-    if isinstance(when, datetime):
-        text += f", từ {when.astimezone(UTC):%d/%m/%Y %H:%M} UTC"
+    return str(reason), when.astimezone(UTC) if isinstance(when, datetime) else None
+
+
+def _revocation_text(reason: str, when: datetime | None) -> str:
+    text = f"lý do: {reason_text(reason)}"
+    if when is not None:
+        text += f", từ {when:%d/%m/%Y %H:%M} UTC"
+    return text
+
+
+def _revocation_text_en(reason: str, when: datetime | None) -> str:
+    text = f"reason: {reason.replace('_', ' ')}"
+    if when is not None:
+        text += f", since {when:%Y-%m-%d %H:%M} UTC"
     return text
 
 
@@ -286,7 +372,7 @@ def self_signed_roots(chain: Sequence[x509.Certificate]) -> tuple[bytes, ...]:
     return tuple(c.public_bytes(serialization.Encoding.DER) for c in chain if c.issuer == c.subject)
 
 
-def _certificates(data: Sequence[bytes], named: str) -> list[x509.Certificate]:
+def _certificates(data: Sequence[bytes], named: str, serial: int) -> list[x509.Certificate]:
     certs: list[x509.Certificate] = []
     for index, item in enumerate(data):
         try:
@@ -296,6 +382,11 @@ def _certificates(data: Sequence[bytes], named: str) -> list[x509.Certificate]:
                 certs.append(x509.load_der_x509_certificate(item))
         except ValueError as exc:
             raise SigningError(
-                f"chứng thư gốc tin cậy thứ {index + 1} không đọc được (kiểm tra {named})"
+                f"chứng thư gốc tin cậy thứ {index + 1} không đọc được (kiểm tra {named})",
+                f"trusted root certificate no. {index + 1} cannot be read (checking {named})",
+                code="signing.trust_root.unreadable",
+                kind=Kind.CONFIG,
+                certificate_serial=serial,
+                position=index + 1,
             ) from exc
     return certs

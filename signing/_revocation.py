@@ -22,6 +22,7 @@ from signing._errors import SigningError
 from signing._pki import DemoPKI, IssuedCertificate, issued_certificates
 from signing._policy import reason_text
 from vanthu import clock
+from vanthu.errors import Kind
 
 REVOCATIONS = "revocations.json"
 REASONS: dict[str, x509.ReasonFlags] = {
@@ -61,22 +62,43 @@ def revoke(
     """Revoke a certificate the PKI issued (not the root); a second revocation is refused."""
     if reason not in REASONS:
         raise SigningError(
-            f"lý do thu hồi '{reason}' không có; chọn một trong: {', '.join(REASONS)}"
+            f"lý do thu hồi '{reason}' không có; chọn một trong: {', '.join(REASONS)}",
+            f"there is no revocation reason '{reason}'; choose one of: {', '.join(REASONS)}",
+            code="signing.demo.reason_unknown",
+            kind=Kind.INVALID,
+            reason=reason,
         )
     issued = {c.serial: c for c in issued_certificates(pki)}
     found = issued.get(serial)
     if found is None:
-        raise SigningError(f"bộ khóa DEMO không cấp chứng thư nào có sê-ri {serial:x}")
+        raise SigningError(
+            "bộ khóa DEMO không cấp chứng thư số này",
+            "the DEMO PKI did not issue this certificate",
+            code="signing.demo.serial_unknown",
+            kind=Kind.NOT_FOUND,
+            certificate_serial=serial,
+        )
     if not found.issuer:
-        raise SigningError("không thu hồi được chứng thư gốc (root) bằng danh sách thu hồi")
+        raise SigningError(
+            "không thu hồi được chứng thư gốc (root) bằng danh sách thu hồi",
+            "the root certificate cannot be revoked through a revocation list",
+            code="signing.demo.root_not_revocable",
+            kind=Kind.INVALID,
+            certificate_serial=serial,
+        )
     # OCSP and CRLs carry whole seconds: round down, so the very next signature sees it
     moment = (at or clock.now()).astimezone(UTC).replace(microsecond=0)
     with _locked(pki):
         current = _read(pki)
         if serial in current:
+            since = current[serial].revoked_at
             raise SigningError(
-                f"chứng thư sê-ri {serial:x} ({found.name}) đã bị thu hồi từ "
-                f"{current[serial].revoked_at:%d/%m/%Y %H:%M} UTC"
+                f"chứng thư ({found.name}) đã bị thu hồi từ {since:%d/%m/%Y %H:%M} UTC",
+                f"the certificate ({found.name}) has been revoked since {since:%Y-%m-%d %H:%M} UTC",
+                code="signing.demo.already_revoked",
+                kind=Kind.CONFLICT,
+                certificate_serial=serial,
+                revoked_at=since.isoformat(),
             )
         current[serial] = Revocation(serial, reason, moment)
         _write(pki, current)
@@ -118,7 +140,7 @@ def _read(pki: DemoPKI) -> dict[int, Revocation]:
     except FileNotFoundError:
         return {}
     except ValueError as exc:
-        raise SigningError(f"danh sách thu hồi {path} hỏng: {exc}") from exc
+        raise _corrupt(path, exc) from exc
     try:
         return {
             int(serial, 16): Revocation(
@@ -127,7 +149,17 @@ def _read(pki: DemoPKI) -> dict[int, Revocation]:
             for serial, item in data.items()
         }
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SigningError(f"danh sách thu hồi {path} hỏng: {exc}") from exc
+        raise _corrupt(path, exc) from exc
+
+
+def _corrupt(path: Path, exc: Exception) -> SigningError:
+    return SigningError(
+        f"danh sách thu hồi hỏng: {exc}",
+        f"the revocation list is broken: {exc}",
+        code="signing.demo.revocations_corrupt",
+        kind=Kind.CONFIG,
+        file=str(path),
+    )
 
 
 def _write(pki: DemoPKI, current: dict[int, Revocation]) -> None:

@@ -48,6 +48,7 @@ from signing._pki import (
 )
 from signing._revocation import Revocation, revocations, revoked_by
 from vanthu import clock
+from vanthu.errors import Kind
 
 CRL_LIFETIME = timedelta(minutes=10)
 OCSP_LIFETIME = timedelta(minutes=10)
@@ -63,7 +64,12 @@ def ensure_pki_services(pki: DemoPKI) -> str:
     """The base URL of the PKI's services, starting them in this process if nobody answers."""
     if not pki.port:
         raise SigningError(
-            f"bộ khóa {pki.directory} được tạo trước khi có dịch vụ OCSP/CRL/TSA: tạo lại bộ khóa"
+            f"bộ khóa {pki.directory} được tạo trước khi có dịch vụ OCSP/CRL/TSA: tạo lại bộ khóa",
+            f"the PKI {pki.directory} was made before the OCSP/CRL/TSA services existed: make "
+            "it again",
+            code="signing.demo.no_services",
+            kind=Kind.CONFIG,
+            directory=str(pki.directory),
         )
     with _servers_lock:
         if pki.port in _servers:
@@ -75,9 +81,7 @@ def ensure_pki_services(pki: DemoPKI) -> str:
         except OSError as exc:
             if _answers_for(pki):  # another process won the race for the port
                 return pki.base_url
-            raise SigningError(
-                f"không mở được cổng {pki.port} cho dịch vụ của bộ khóa DEMO: {exc.strerror}"
-            ) from exc
+            raise _port_unusable(pki.port, exc) from exc
         _servers[pki.port] = server
         threading.Thread(target=server.serve_forever, name="vanthu-pki", daemon=True).start()
     return pki.base_url
@@ -88,13 +92,21 @@ def serve_pki(pki: DemoPKI, port: int | None = None) -> None:
     try:
         server = _Server(pki, port or pki.port)
     except OSError as exc:
-        raise SigningError(
-            f"không mở được cổng {port or pki.port} cho dịch vụ của bộ khóa DEMO: {exc.strerror}"
-        ) from exc
+        raise _port_unusable(port or pki.port, exc) from exc
     try:
         server.serve_forever()
     finally:
         server.server_close()
+
+
+def _port_unusable(port: int, exc: OSError) -> SigningError:
+    return SigningError(
+        f"không mở được cổng {port} cho dịch vụ của bộ khóa DEMO: {exc.strerror}",
+        f"port {port} cannot be opened for the DEMO PKI's services: {exc.strerror}",
+        code="signing.demo.port_unusable",
+        kind=Kind.CONFIG,
+        port=port,
+    )
 
 
 def stop_pki_services(pki: DemoPKI) -> None:
@@ -115,7 +127,12 @@ def _answers_for(pki: DemoPKI) -> bool:
     if data.get("root") == _fingerprint(pki):
         return True
     raise SigningError(
-        f"cổng {pki.port} đang có dịch vụ của một bộ khóa khác, không phải bộ khóa {pki.directory}"
+        f"cổng {pki.port} đang có dịch vụ của một bộ khóa khác, không phải bộ khóa {pki.directory}",
+        f"port {pki.port} serves another PKI, not the PKI {pki.directory}",
+        code="signing.demo.port_taken",
+        kind=Kind.CONFIG,
+        port=pki.port,
+        directory=str(pki.directory),
     )
 
 
@@ -133,7 +150,14 @@ class _Authority:
             pki.responder_path(ca_id).read_bytes(), pki.passphrase()
         )
         if not isinstance(key, rsa.RSAPrivateKey) or cert is None:
-            raise SigningError(f"bộ khóa {pki.directory}: hỏng tệp khóa OCSP của CA {ca_id}")
+            raise SigningError(
+                f"bộ khóa {pki.directory}: hỏng tệp khóa OCSP của CA {ca_id}",
+                f"PKI {pki.directory}: the OCSP key file of CA {ca_id} is broken",
+                code="signing.demo.key_unreadable",
+                kind=Kind.CONFIG,
+                directory=str(pki.directory),
+                ca=ca_id,
+            )
         self.responder_cert, self.responder_key = cert, key
         public = self.cert.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.PKCS1
@@ -151,7 +175,9 @@ def _digest(algorithm: hashes.HashAlgorithm, data: bytes) -> bytes:
 
 
 class _TimeStamper(DummyTimeStamper):
-    """pyHanko's RFC 3161 responder logic, with the TSA key parsed once and our policy OID."""
+    """pyHanko's RFC 3161 responder logic, with the TSA key parsed once and our policy OID.
+
+    Its time is Vanthu's clock (:func:`vanthu.clock.now`), as the OCSP and CRL answers are."""
 
     def __init__(
         self, cert: x509.Certificate, key: rsa.RSAPrivateKey, chain: list[asn1_x509.Certificate]
@@ -167,6 +193,15 @@ class _TimeStamper(DummyTimeStamper):
             certs_to_embed=SimpleCertificateStore.from_certs(chain),
         )
         self._key = key
+
+    @property  # pyHanko's attribute, read once per request
+    def fixed_dt(self) -> datetime:
+        """pyHanko stamps ``fixed_dt`` or the system's time: here, always Vanthu's clock."""
+        return clock.now()
+
+    @fixed_dt.setter
+    def fixed_dt(self, value: datetime | None) -> None:
+        """pyHanko's constructor sets it (to None); the clock wins."""
 
     def _build_tst_info(
         self, message_imprint: tsp.MessageImprint, dt: datetime, req: tsp.TimeStampReq
@@ -208,7 +243,13 @@ class _Server(ThreadingHTTPServer):
             self.pki.tsa_p12.read_bytes(), self.pki.passphrase()
         )
         if not isinstance(key, rsa.RSAPrivateKey) or cert is None:
-            raise SigningError(f"bộ khóa {pki.directory}: hỏng tệp khóa của dịch vụ dấu thời gian")
+            raise SigningError(
+                f"bộ khóa {pki.directory}: hỏng tệp khóa của dịch vụ dấu thời gian",
+                f"PKI {pki.directory}: the timestamping service's key file is broken",
+                code="signing.demo.key_unreadable",
+                kind=Kind.CONFIG,
+                directory=str(pki.directory),
+            )
         asn1_chain = [
             asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in chain
         ]

@@ -29,6 +29,7 @@ from pyhanko.stamp import BaseStampStyle, StaticStampStyle
 from signing._aio import run_sync
 from signing._clock import now_in_vietnam
 from signing._errors import SigningError
+from signing._images import IMAGE_NAMES_EN
 from signing._levels import (
     BYTES_RESERVED_TIMESTAMPED,
     enforce_policy,
@@ -36,6 +37,7 @@ from signing._levels import (
     timestamper_for,
 )
 from signing._signer import SigningKey
+from vanthu.errors import Kind
 
 BYTES_RESERVED = 16384
 """Hex digits kept for the CMS (8 KB); RSA-2048 with a three-certificate chain takes 3.8 KB."""
@@ -54,7 +56,13 @@ def image_style(png: bytes, what: str, *, real_size: bool = False) -> StaticStam
             dpi = opened.info.get("dpi")
             image = opened.convert("RGBA")
     except (UnidentifiedImageError, OSError) as exc:
-        raise SigningError(f"ảnh {what} không đọc được: {exc}") from exc
+        raise SigningError(
+            f"ảnh {what} không đọc được: {exc}",
+            f"the {IMAGE_NAMES_EN.get(what, what)} image cannot be read: {exc}",
+            code="signing.image.unreadable",
+            kind=Kind.INVALID,
+            image=what,
+        ) from exc
     box = None
     if real_size and dpi and dpi[0] > 0 and dpi[1] > 0:
         box = BoxConstraints(
@@ -90,6 +98,16 @@ def signature_metadata(
         docmdp_permissions=MDPPerm.FILL_FORMS,
         reason=reason,
         location=location,
+    )
+
+
+def sign_failed(exc: Exception, key: SigningKey) -> SigningError:
+    """pyHanko refused or failed to make the signature."""
+    return SigningError(
+        f"ký không thành công: {exc}",
+        f"signing failed: {exc}",
+        code="signing.sign.failed",
+        certificate_serial=key.serial,
     )
 
 

@@ -26,6 +26,7 @@ from signing._certs import to_asn1
 from signing._errors import SigningError
 from signing._policy import CertificateKind, certificate_kind, common_name
 from vanthu import clock
+from vanthu.errors import Kind
 
 _PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -72,7 +73,12 @@ class SigningKey:
         self._key = key
         if signer is None:
             if key is None:
-                raise SigningError("cần khóa bí mật hoặc thiết bị ký để tạo khóa ký")
+                raise SigningError(
+                    "cần khóa bí mật hoặc thiết bị ký để tạo khóa ký",
+                    "a signing key needs a private key or a signing device",
+                    code="signing.key.missing",
+                    kind=Kind.INVALID,
+                )
             signer = _KeptKeySigner(key, to_asn1(certificate), [to_asn1(c) for c in chain])
         self._signer = signer
 
@@ -109,9 +115,14 @@ class SigningKey:
         """The raw signature of a SHA-256 ``digest`` computed elsewhere (client-side signing):
         PKCS#1 v1.5 for RSA, ECDSA otherwise, as the certificate's key requires."""
         if len(digest) != hashes.SHA256.digest_size:
-            raise SigningError("giá trị băm cần ký phải là SHA-256 (32 byte)")
+            raise digest_not_sha256(len(digest))
         if self._key is None:
-            raise SigningError("khóa này chỉ ký qua pyHanko", certificate_serial=self.serial)
+            raise SigningError(
+                "khóa này chỉ ký qua pyHanko",
+                "this key signs through pyHanko only",
+                code="signing.key.digest_unsupported",
+                certificate_serial=self.serial,
+            )
         algorithm = Prehashed(hashes.SHA256())
         if isinstance(self._key, rsa.RSAPrivateKey):
             return self._key.sign(digest, padding.PKCS1v15(), algorithm)
@@ -128,13 +139,21 @@ class SigningKey:
             raise SigningError(
                 f"chứng thư số của {self.common_name} chưa có hiệu lực "
                 f"(từ {cert.not_valid_before_utc:%d/%m/%Y})",
+                f"the certificate of {self.common_name} is not valid yet "
+                f"(from {cert.not_valid_before_utc:%Y-%m-%d})",
+                code="signing.policy.not_yet_valid",
                 certificate_serial=self.serial,
+                valid_from=cert.not_valid_before_utc.isoformat(),
             )
         if now > cert.not_valid_after_utc:
             raise SigningError(
                 f"chứng thư số của {self.common_name} đã hết hạn "
                 f"(ngày {cert.not_valid_after_utc:%d/%m/%Y})",
+                f"the certificate of {self.common_name} has expired "
+                f"(on {cert.not_valid_after_utc:%Y-%m-%d})",
+                code="signing.policy.expired",
                 certificate_serial=self.serial,
+                valid_until=cert.not_valid_after_utc.isoformat(),
             )
 
     def __repr__(self) -> str:
@@ -147,21 +166,52 @@ def load_pkcs12(path: Path, passphrase: bytes) -> SigningKey:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise SigningError(f"không đọc được tệp khóa {path}: {exc.strerror}") from exc
+        raise SigningError(
+            f"không đọc được tệp khóa: {exc.strerror}",
+            f"the key file cannot be read: {exc.strerror}",
+            code="signing.key.file_unreadable",
+            kind=Kind.CONFIG,
+            file=str(path),
+        ) from exc
     try:
         key, cert, others = pkcs12.load_key_and_certificates(data, passphrase)
     except ValueError as exc:
         raise SigningError(
-            f"không mở được tệp khóa {path.name}: sai mật khẩu hoặc không phải tệp PKCS#12"
+            "không mở được tệp khóa: sai mật khẩu hoặc không phải tệp PKCS#12",
+            "the key file cannot be opened: wrong passphrase or not a PKCS#12 file",
+            code="signing.key.wrong_passphrase",
+            kind=Kind.CONFIG,
+            file=str(path),
         ) from exc
     if cert is None or key is None:
-        raise SigningError(f"tệp khóa {path.name} không có đủ khóa bí mật và chứng thư số")
+        raise SigningError(
+            "tệp khóa không có đủ khóa bí mật và chứng thư số",
+            "the key file does not hold both a private key and a certificate",
+            code="signing.key.incomplete",
+            kind=Kind.CONFIG,
+            file=str(path),
+        )
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise SigningError(
-            f"tệp khóa {path.name}: loại khóa {type(key).__name__} chưa được hỗ trợ",
+            f"loại khóa {type(key).__name__} chưa được hỗ trợ",
+            f"the key type {type(key).__name__} is not supported",
+            code="signing.key.unsupported",
+            kind=Kind.CONFIG,
+            file=str(path),
             certificate_serial=cert.serial_number,
         )
     return SigningKey(key, cert, list(others))
+
+
+def digest_not_sha256(length: int) -> SigningError:
+    """A digest handed over for signing that is not a SHA-256 one."""
+    return SigningError(
+        "giá trị băm cần ký phải là SHA-256 (32 byte)",
+        "the digest to sign must be SHA-256 (32 bytes)",
+        code="signing.digest.not_sha256",
+        kind=Kind.INVALID,
+        length=length,
+    )
 
 
 def verify_digest_signature(certificate: x509.Certificate, digest: bytes, signature: bytes) -> bool:

@@ -39,8 +39,9 @@ from signing._fields import first_page_box, form_fields, open_for_update
 from signing._fonts import SERIF_REGULAR, PreparedFont, prepared_font
 from signing._images import prepared_image
 from signing._layout import FIELD_ATTACHMENT, FIELD_COPY, STAMP_HEIGHT, top_right_box
-from signing._sign import sign_into_field, signature_metadata
+from signing._sign import sign_failed, sign_into_field, signature_metadata
 from signing._signer import SigningKey
+from vanthu.errors import Kind
 
 STAMP_SIZE = 10.0
 """Decree 30: the stamp text is 10 pt."""
@@ -135,13 +136,23 @@ def sign_attachment(
     """
     symbol = unicodedata.normalize("NFC", main_symbol.strip())
     if not symbol:
-        raise SigningError("cần số, ký hiệu của văn bản chính để ký văn bản kèm theo")
-    _require_agency_key(key, "ký văn bản kèm theo")
+        raise SigningError(
+            "cần số, ký hiệu của văn bản chính để ký văn bản kèm theo",
+            "signing an attachment needs the main document's number and symbol",
+            code="signing.attachment.symbol_missing",
+            kind=Kind.INVALID,
+        )
+    _require_agency_key(key, "ký văn bản kèm theo", "sign an attachment")
     writer = open_for_update(pdf)
     reader = writer.prev
     if FIELD_ATTACHMENT in form_fields(reader):
-        raise SigningError("văn bản kèm theo đã được ký (đã có trường chữ ký kèm theo)")
-    _refuse_certified(reader, "văn bản kèm theo")
+        raise SigningError(
+            "văn bản kèm theo đã được ký (đã có trường chữ ký kèm theo)",
+            "the attachment is already signed (it has the attachment signature field)",
+            code="signing.attachment.already_signed",
+            kind=Kind.CONFLICT,
+        )
+    _refuse_certified(reader, "văn bản kèm theo", "the attachment")
     when = now_in_vietnam().replace(microsecond=0)
     lines = (symbol, stamp_time(when))
     return _sign_new_field(writer, FIELD_ATTACHMENT, lines, key, when, reason)
@@ -159,43 +170,71 @@ def electronic_copy(
     """
     name = unicodedata.normalize("NFC", " ".join(agency_name.split()))
     if not name:
-        raise SigningError("cần tên cơ quan sao để ký bản sao điện tử")
-    _require_agency_key(key, "ký bản sao điện tử")
+        raise SigningError(
+            "cần tên cơ quan sao để ký bản sao điện tử",
+            "signing an electronic copy needs the copying agency's name",
+            code="signing.copy.agency_missing",
+            kind=Kind.INVALID,
+        )
+    _require_agency_key(key, "ký bản sao điện tử", "sign an electronic copy")
     writer = open_for_update(pdf)
     reader = writer.prev
     when = now_in_vietnam().replace(microsecond=0)
     lines = (name, stamp_time(when))
     field = form_fields(reader).get(FIELD_COPY)
     if field is None:
-        _refuse_certified(reader, "văn bản")
+        _refuse_certified(reader, "văn bản", "the document")
         return _sign_new_field(writer, FIELD_COPY, lines, key, when, reason)
     if field.kind != "/Sig":
-        raise SigningError(f"trường {FIELD_COPY} của PDF không phải trường chữ ký")
+        raise SigningError(
+            f"trường {FIELD_COPY} của PDF không phải trường chữ ký",
+            f"the PDF's field {FIELD_COPY} is not a signature field",
+            code="signing.copy.field_not_signature",
+            field=FIELD_COPY,
+        )
     if field.filled:
-        raise SigningError("PDF đã là bản sao điện tử (trường chữ ký bản sao đã được ký)")
+        raise SigningError(
+            "PDF đã là bản sao điện tử (trường chữ ký bản sao đã được ký)",
+            "the PDF is already an electronic copy (the copy signature field is signed)",
+            code="signing.copy.already_made",
+            kind=Kind.CONFLICT,
+        )
     style = text_appearance(prepared_font(SERIF_REGULAR, "".join(lines)), lines)
     metadata = signature_metadata(FIELD_COPY, certify=False, reason=reason)
     return _signed(writer, metadata, key, style, when)
 
 
-def _require_agency_key(key: SigningKey, what: str) -> None:
+def _require_agency_key(key: SigningKey, what: str, what_en: str) -> None:
     if key.kind == "person":
         raise SigningError(
             f"chứng thư số cá nhân không dùng để {what}: cần chứng thư số của cơ quan",
+            f"a personal certificate cannot be used to {what_en}: the agency's certificate is "
+            "needed",
+            code="signing.policy.wrong_kind",
             certificate_serial=key.serial,
+            expected="organisation",
+            found="person",
         )
     key.check_usable()
 
 
-def _refuse_certified(reader: PdfFileReader, what: str) -> None:
+def _refuse_certified(reader: PdfFileReader, what: str, what_en: str) -> None:
     try:
         certified = read_certification_data(reader) is not None
     except (PdfError, ValueError, KeyError) as exc:
-        raise SigningError(f"không đọc được chữ ký chứng nhận của {what}: {exc}") from exc
+        raise SigningError(
+            f"không đọc được chữ ký chứng nhận của {what}: {exc}",
+            f"the certification signature of {what_en} cannot be read: {exc}",
+            code="signing.certification.unreadable",
+        ) from exc
     if certified:
         raise SigningError(
             f"{what} đã được chứng nhận (DocMDP) và không có trường chữ ký dành sẵn: "
-            "thêm chữ ký mới sẽ làm hỏng chữ ký chứng nhận"
+            "thêm chữ ký mới sẽ làm hỏng chữ ký chứng nhận",
+            f"{what_en} is certified (DocMDP) and has no signature field set aside: a new "
+            "signature would break the certification signature",
+            code="signing.certification.no_room",
+            kind=Kind.CONFLICT,
         )
 
 
@@ -219,7 +258,12 @@ def _sign_new_field(
     try:
         append_signature_field(writer, spec)
     except (PdfError, ValueError, KeyError) as exc:
-        raise SigningError(f"không thêm được trường chữ ký vào trang 1: {exc}") from exc
+        raise SigningError(
+            f"không thêm được trường chữ ký vào trang 1: {exc}",
+            f"no signature field can be added to page 1: {exc}",
+            code="signing.fields.unaddable",
+            field=field,
+        ) from exc
     metadata = signature_metadata(field, certify=False, reason=reason)
     return _signed(writer, metadata, key, text_appearance(font, lines), when)
 
@@ -227,7 +271,12 @@ def _sign_new_field(
 def _first_page_box(reader: PdfFileReader) -> tuple[float, float, float, float]:
     x1, y1, x2, y2 = first_page_box(reader)
     if x2 - x1 < STAMP_HEIGHT or y2 - y1 < 2 * STAMP_HEIGHT:
-        raise SigningError("trang 1 của PDF quá nhỏ để đặt chữ ký")
+        raise SigningError(
+            "trang 1 của PDF quá nhỏ để đặt chữ ký",
+            "page 1 of the PDF is too small to hold the signature",
+            code="signing.pdf.page_too_small",
+            kind=Kind.INVALID,
+        )
     return (x1, y1, x2, y2)
 
 
@@ -241,4 +290,4 @@ def _signed(
     try:
         return sign_into_field(writer, metadata, key, style, when=when)
     except (PdfError, ValueError) as exc:  # pyHanko's SigningError is a ValueError
-        raise SigningError(f"ký không thành công: {exc}", certificate_serial=key.serial) from exc
+        raise sign_failed(exc, key) from exc

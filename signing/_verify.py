@@ -78,6 +78,7 @@ from signing._findings import (
 )
 from signing._policy import FETCH_TIMEOUT
 from signing._report import DocumentReport, DocumentVerdict
+from vanthu import clock
 
 _DOCUMENT_TIMESTAMP = "/DocTimeStamp"
 _HEX = re.compile(rb"<[0-9A-Fa-f\s]*>")
@@ -232,7 +233,15 @@ def _document(reader: PdfFileReader, setup: _Setup, size: int) -> _Document:
         spec=spec,
         embedded_revinfo=embedded,
         has_dss_revinfo=has_revinfo,
-        timing=ValidationTimingInfo.now(),
+        timing=_now(),
+    )
+
+
+def _now() -> ValidationTimingInfo:
+    """pyHanko's ``ValidationTimingInfo.now()`` on Vanthu's clock: a live validation, now."""
+    moment = clock.now()
+    return ValidationTimingInfo(
+        validation_time=moment, best_signature_time=moment, point_in_time_validation=False
     )
 
 
@@ -303,7 +312,8 @@ async def _signature(document: _Document, context: Context, stamped_later: bool)
     status = result.api_status
     subindication: AdESSubIndic = result.ades_subindic
     if not isinstance(status, PdfSignatureStatus):
-        raise SigningError(result.failure_msg or subindication.standard_name)
+        reason = result.failure_msg or subindication.standard_name
+        raise SigningError(reason, reason, code="signing.verify.no_status")
     if status.seed_value_constraint_error is None:
         stamp = status.timestamp_validity
         stamped = stamp is not None and stamp.valid and stamp.trusted
@@ -414,6 +424,7 @@ def _revocation(
 def _timestamp_context(document: _Document) -> ValidationContext:
     return ValidationContext(
         trust_roots=list(document.setup.roots),
+        moment=document.timing.validation_time,
         allow_fetching=document.setup.fetch,
         revocation_mode="soft-fail",
         fetcher_backend=_BACKEND,

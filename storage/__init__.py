@@ -6,6 +6,7 @@ Nothing outside this package imports minio.
 from storage._content import content_key, get_content, put_content
 from storage._eark import export_package
 from storage._eark_check import (
+    PackageProblem,
     PackageRejected,
     import_package,
     package_file_metadata,
@@ -43,6 +44,7 @@ __all__ = [
     "ObjectNotFound",
     "ObjectRef",
     "ObjectStore",
+    "PackageProblem",
     "PackageRejected",
     "RecordManifest",
     "RetentionError",

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from storage._errors import IntegrityError, ObjectExists, StorageError
 from storage._store import ObjectStore
+from vanthu.errors import Kind
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -15,7 +16,12 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 def content_key(sha256: str) -> str:
     """'objects/sha256/ab/cd/abcd…': two folder levels keep any one folder small."""
     if not _SHA256.fullmatch(sha256):
-        raise StorageError(f"không phải mã SHA-256 (64 chữ số hex thường): {sha256!r}")
+        raise StorageError(
+            f"không phải mã SHA-256 (64 chữ số hex thường): {sha256!r}",
+            f"not a SHA-256 hash (64 lower-case hex digits): {sha256!r}",
+            code="storage.sha256.invalid",
+            kind=Kind.INVALID,
+        )
     return f"objects/sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
@@ -50,6 +56,8 @@ def get_content(store: ObjectStore, sha256: str) -> bytes:
     if hashlib.sha256(data).hexdigest() != sha256:
         raise IntegrityError(
             f"nội dung không còn khớp mã SHA-256 {sha256[:12]}… (tệp đã bị thay đổi hoặc hỏng)",
+            f"content no longer matches its SHA-256 {sha256[:12]}… (the file was changed or"
+            " damaged)",
             key=key,
         )
     return data

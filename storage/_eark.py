@@ -41,6 +41,7 @@ from storage._errors import IntegrityError, ObjectNotFound, StorageError
 from storage._records import _manifest_key, _revision_key, list_revisions
 from storage._store import ObjectStore
 from vanthu import clock
+from vanthu.errors import Kind
 
 _PACKAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
@@ -62,21 +63,43 @@ def export_package(
     export with StorageError naming the record and the file."""
     if not _PACKAGE_ID.fullmatch(package_id):
         raise StorageError(
-            f"mã gói {package_id!r} không hợp lệ (chữ, số, '.', '_', '-'; tối đa 200 ký tự)"
+            f"mã gói {package_id!r} không hợp lệ (chữ, số, '.', '_', '-'; tối đa 200 ký tự)",
+            f"invalid package id {package_id!r} (letters, digits, '.', '_', '-'; at most 200"
+            " characters)",
+            code="storage.export.id_invalid",
+            kind=Kind.INVALID,
         )
     if not record_ids:
-        raise StorageError(f"gói {package_id}: không có bản lưu nào để đóng gói")
+        raise StorageError(
+            f"gói {package_id}: không có bản lưu nào để đóng gói",
+            f"package {package_id}: no records to package",
+            code="storage.export.no_records",
+            kind=Kind.INVALID,
+        )
     if len(set(record_ids)) != len(record_ids):
-        raise StorageError(f"gói {package_id}: một bản lưu được nêu hai lần")
+        raise StorageError(
+            f"gói {package_id}: một bản lưu được nêu hai lần",
+            f"package {package_id}: a record is named twice",
+            code="storage.export.duplicate_record",
+            kind=Kind.INVALID,
+        )
     if package_type not in ("SIP", "AIP", "DIP"):
-        raise StorageError(f"loại gói {package_type!r} không hợp lệ (SIP, AIP hoặc DIP)")
+        raise StorageError(
+            f"loại gói {package_type!r} không hợp lệ (SIP, AIP hoặc DIP)",
+            f"invalid package type {package_type!r} (SIP, AIP or DIP)",
+            code="storage.export.type_invalid",
+            kind=Kind.INVALID,
+        )
     now = clock.now().replace(microsecond=0)
     records = [_collect(store, record_id) for record_id in record_ids]
     try:
         description = json.dumps(dict(file_metadata), ensure_ascii=False, sort_keys=True, indent=2)
     except (TypeError, ValueError) as exc:
         raise StorageError(
-            f"gói {package_id}: siêu dữ liệu hồ sơ không ghi được thành JSON"
+            f"gói {package_id}: siêu dữ liệu hồ sơ không ghi được thành JSON",
+            f"package {package_id}: the case file's metadata cannot be written as JSON",
+            code="storage.export.metadata",
+            kind=Kind.INVALID,
         ) from exc
 
     file_json = PackageFile(
@@ -146,11 +169,20 @@ def _collect(store: ObjectStore, record_id: str) -> PackageRecord:
             try:
                 content = get_content(store, ref.sha256)
             except (IntegrityError, ObjectNotFound) as exc:
-                problem = "bị thay đổi" if isinstance(exc, IntegrityError) else "bị thiếu"
+                changed = isinstance(exc, IntegrityError)
+                problem, problem_en = (
+                    ("bị thay đổi", "changed") if changed else ("bị thiếu", "missing")
+                )
                 raise StorageError(
                     f"không đóng gói được bản lưu {record_id}: tệp '{ref.name}' ({ref.role})"
                     f" {problem} trong kho",
+                    f"record {record_id} cannot be packaged: its file '{ref.name}' ({ref.role})"
+                    f" is {problem_en} in the store",
+                    code="storage.export.object_changed"
+                    if changed
+                    else "storage.export.object_missing",
                     key=content_key(ref.sha256),
+                    record_id=record_id,
                 ) from exc
             name = _safe_name(ref.name, ref.role)
             for candidate in (name, f"r{manifest.revision}-{name}", f"{ref.sha256[:16]}-{name}"):

@@ -21,6 +21,7 @@ from storage._errors import ObjectExists, StorageError
 from storage._records import RecordManifest, _manifest_key, _revision_key, read_record
 from storage._store import ObjectStore
 from vanthu import clock
+from vanthu.errors import Kind
 
 MAX_PACKAGE_BYTES = 20 * 2**30
 """Uncompressed bytes a package may hold before ``verify_package`` calls it oversize."""
@@ -33,18 +34,73 @@ _MANIFEST_PATH = re.compile(r"metadata/descriptive/records/(.+)/([0-9]{6})\.json
 _CHUNK = 2**20
 
 
+_SHOWN = 5
+"""Problems a PackageRejected message spells out; the rest are counted."""
+
+
+class PackageProblem(str):
+    """One reason a package does not verify: the Vietnamese line (the string itself), its
+    English (``en``) and a stable code (``code``: 'storage.package.checksum' …).
+
+    A string, so ``verify_package`` still returns Vietnamese lines; the code and the English
+    travel with each line into :class:`PackageRejected`.
+    """
+
+    en: str
+    code: str
+
+    def __new__(cls, code: str, vi: str, en: str) -> PackageProblem:
+        problem = super().__new__(cls, vi)
+        problem.en = en
+        problem.code = code
+        return problem
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PackageProblem, (self.code, str(self), self.en))
+
+
 class PackageRejected(StorageError):
-    """A package that does not verify; ``problems`` lists why, in Vietnamese."""
+    """A package that does not verify; ``problems`` lists why, in Vietnamese.
+
+    ``code`` is the problems' code when they share one ('storage.package.checksum'), else
+    'storage.package.rejected'; ``codes`` has each problem's. A problem given as a plain
+    string (a caller's own check) has the code 'storage.package.rejected' and no English of
+    its own: the English message shows it as given.
+    """
+
+    code = "storage.package.rejected"
+    kind = Kind.INVALID
 
     def __init__(self, path: Path, problems: Sequence[str]) -> None:
-        shown = "; ".join(problems[:5]) + (
-            f"; và {len(problems) - 5} lỗi khác" if len(problems) > 5 else ""
+        codes = tuple(getattr(p, "code", PackageRejected.code) for p in problems)
+        english = [getattr(p, "en", p) for p in problems]
+        super().__init__(
+            f"gói bị từ chối: {_listing(problems, 'và {} lỗi khác')}",
+            f"package refused: {_listing(english, 'and {} more problems')}",
+            code=codes[0] if len(set(codes)) == 1 else PackageRejected.code,
+            file=str(path),
+            problems=[str(p) for p in problems],
         )
-        super().__init__(f"gói {path.name} bị từ chối: {shown}")
         self.problems = tuple(problems)
+        self.codes = codes
+
+
+def _listing(problems: Sequence[str], more: str) -> str:
+    shown = "; ".join(problems[:_SHOWN])
+    if len(problems) > _SHOWN:
+        shown += "; " + more.format(len(problems) - _SHOWN)
+    return shown
+
+
+def _problem(code: str, vi: str, en: str) -> PackageProblem:
+    return PackageProblem(f"storage.package.{code}", vi, en)
 
 
 # --- verification ---------------------------------------------------------------------------
+
+_Problems = list[PackageProblem]
+_ROOT_METS = ("METS.xml gốc", "root METS.xml")
+"""How messages name the root METS (Vietnamese, English); another METS is named by its path."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +112,8 @@ class _Listed:
     checksum_type: str | None
     size: str | None
     mime: str | None
-    where: str
-    """Which METS lists it, for messages."""
+    where: tuple[str, str]
+    """Which METS lists it, for messages (Vietnamese, English)."""
 
 
 def verify_package(path: Path, *, max_bytes: int = MAX_PACKAGE_BYTES) -> list[str]:
@@ -65,12 +121,24 @@ def verify_package(path: Path, *, max_bytes: int = MAX_PACKAGE_BYTES) -> list[st
 
     Checks the zip (no absolute or '..' entries, no links, not oversize), the root and
     representation METS (well-formed, CSIP attributes present), and every file each lists
-    (present, size and SHA-256 as listed); a file no METS lists is a problem too.
+    (present, size and SHA-256 as listed); a file no METS lists is a problem too. Each line is
+    a :class:`PackageProblem`, which also carries its English and its code.
     """
+    problems: list[str] = list(_verify(path, max_bytes))
+    return problems
+
+
+def _verify(path: Path, max_bytes: int = MAX_PACKAGE_BYTES) -> _Problems:
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
-        return [f"{path.name}: không phải tệp zip đọc được ({exc})"]
+        return [
+            _problem(
+                "not_zip",
+                f"{path.name}: không phải tệp zip đọc được ({exc})",
+                f"{path.name}: not a readable zip file ({exc})",
+            )
+        ]
     with archive:
         problems = _check_entries(archive, max_bytes)
         if problems:
@@ -78,33 +146,81 @@ def verify_package(path: Path, *, max_bytes: int = MAX_PACKAGE_BYTES) -> list[st
         return _check_contents(archive)
 
 
-def _check_entries(archive: zipfile.ZipFile, max_bytes: int) -> list[str]:
+def _check_entries(archive: zipfile.ZipFile, max_bytes: int) -> _Problems:
     problems = []
     entries = archive.infolist()
     if len(entries) > MAX_ENTRIES:
-        return [f"gói quá lớn: {len(entries)} mục (tối đa {MAX_ENTRIES})"]
+        return [
+            _problem(
+                "oversize",
+                f"gói quá lớn: {len(entries)} mục (tối đa {MAX_ENTRIES})",
+                f"package too large: {len(entries)} entries (at most {MAX_ENTRIES})",
+            )
+        ]
     names: set[str] = set()
     total = 0
     for info in entries:
         name = info.filename
         parts = PurePosixPath(name).parts
         if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
-            problems.append(f"mục '{name}' có đường dẫn tuyệt đối")
+            problems.append(
+                _problem(
+                    "unsafe_entry",
+                    f"mục '{name}' có đường dẫn tuyệt đối",
+                    f"entry '{name}' has an absolute path",
+                )
+            )
         elif ".." in parts or "\\" in name:
-            problems.append(f"mục '{name}' trỏ ra ngoài gói ('..' hoặc '\\')")
+            problems.append(
+                _problem(
+                    "unsafe_entry",
+                    f"mục '{name}' trỏ ra ngoài gói ('..' hoặc '\\')",
+                    f"entry '{name}' points outside the package ('..' or '\\')",
+                )
+            )
         if stat.S_ISLNK(info.external_attr >> 16):
-            problems.append(f"mục '{name}' là liên kết tượng trưng")
+            problems.append(
+                _problem(
+                    "unsafe_entry",
+                    f"mục '{name}' là liên kết tượng trưng",
+                    f"entry '{name}' is a symbolic link",
+                )
+            )
         if name in names:
-            problems.append(f"mục '{name}' xuất hiện hai lần")
+            problems.append(
+                _problem(
+                    "duplicate_entry",
+                    f"mục '{name}' xuất hiện hai lần",
+                    f"entry '{name}' appears twice",
+                )
+            )
         names.add(name)
         total += info.file_size
         if info.file_size > 2**20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            problems.append(f"mục '{name}' nén bất thường (nghi bom zip)")
+            problems.append(
+                _problem(
+                    "zip_bomb",
+                    f"mục '{name}' nén bất thường (nghi bom zip)",
+                    f"entry '{name}' is compressed abnormally (a suspected zip bomb)",
+                )
+            )
     if total > max_bytes:
-        problems.append(f"gói quá lớn: {total} byte khi giải nén (tối đa {max_bytes})")
+        problems.append(
+            _problem(
+                "oversize",
+                f"gói quá lớn: {total} byte khi giải nén (tối đa {max_bytes})",
+                f"package too large: {total} bytes uncompressed (at most {max_bytes})",
+            )
+        )
     tops = {PurePosixPath(name).parts[0] for name in names if PurePosixPath(name).parts}
     if not problems and len(tops) != 1:
-        problems.append("gói phải có đúng một thư mục gốc mang mã gói")
+        problems.append(
+            _problem(
+                "layout",
+                "gói phải có đúng một thư mục gốc mang mã gói",
+                "a package must have exactly one top folder named after the package",
+            )
+        )
     return problems
 
 
@@ -117,49 +233,93 @@ def _read_entry(archive: zipfile.ZipFile, name: str) -> bytes:
         return handle.read()
 
 
-def _parse(archive: zipfile.ZipFile, name: str, shown: str) -> tuple[ET.Element | None, str | None]:
+def _parse(
+    archive: zipfile.ZipFile, name: str, shown: tuple[str, str]
+) -> tuple[ET.Element | None, PackageProblem | None]:
+    vi, en = shown
     try:
         info = archive.getinfo(name)
     except KeyError:
-        return None, f"thiếu {shown}"
+        return None, _problem("mets_missing", f"thiếu {vi}", f"{en} is missing")
     if info.file_size > MAX_METS_BYTES:
-        return None, f"{shown} quá lớn ({info.file_size} byte)"
+        return None, _problem(
+            "mets",
+            f"{vi} quá lớn ({info.file_size} byte)",
+            f"{en} is too large ({info.file_size} bytes)",
+        )
     try:
         return ET.fromstring(_read_entry(archive, name)), None
     except ET.ParseError as exc:
         line, column = exc.position
-        return None, f"{shown} không đúng cú pháp XML (dòng {line}, cột {column})"
+        return None, _problem(
+            "mets",
+            f"{vi} không đúng cú pháp XML (dòng {line}, cột {column})",
+            f"{en} is not well-formed XML (line {line}, column {column})",
+        )
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        return None, f"{shown} không đọc được ({exc})"
+        return None, _problem(
+            "mets", f"{vi} không đọc được ({exc})", f"{en} cannot be read ({exc})"
+        )
 
 
 _ROOT_REQUIRED = ("OBJID", "TYPE", "PROFILE", q("CONTENTINFORMATIONTYPE", CSIP))
 _FILE_REQUIRED = ("ID", "MIMETYPE", "SIZE", "CREATED", "CHECKSUM", "CHECKSUMTYPE")
 
 
-def _check_mets_shape(mets: ET.Element, shown: str) -> list[str]:
+def _check_mets_shape(mets: ET.Element, shown: tuple[str, str]) -> _Problems:
+    vi, en = shown
     problems = []
     if mets.tag != q("mets"):
-        return [f"{shown}: phần tử gốc không phải mets:mets"]
+        return [
+            _problem(
+                "mets",
+                f"{vi}: phần tử gốc không phải mets:mets",
+                f"{en}: the root element is not mets:mets",
+            )
+        ]
     for attribute in _ROOT_REQUIRED:
         if not mets.get(attribute):
-            problems.append(f"{shown}: thiếu thuộc tính bắt buộc {_plain(attribute)} của mets")
+            problems.append(
+                _problem(
+                    "mets",
+                    f"{vi}: thiếu thuộc tính bắt buộc {_plain(attribute)} của mets",
+                    f"{en}: mets lacks the required attribute {_plain(attribute)}",
+                )
+            )
     header = mets.find(q("metsHdr"))
     if header is None:
-        problems.append(f"{shown}: thiếu metsHdr")
+        problems.append(_problem("mets", f"{vi}: thiếu metsHdr", f"{en}: metsHdr is missing"))
     else:
         for attribute in ("CREATEDATE", q("OAISPACKAGETYPE", CSIP)):
             if not header.get(attribute):
                 problems.append(
-                    f"{shown}: thiếu thuộc tính bắt buộc {_plain(attribute)} của metsHdr"
+                    _problem(
+                        "mets",
+                        f"{vi}: thiếu thuộc tính bắt buộc {_plain(attribute)} của metsHdr",
+                        f"{en}: metsHdr lacks the required attribute {_plain(attribute)}",
+                    )
                 )
         if header.find(q("agent")) is None:
-            problems.append(f"{shown}: metsHdr thiếu agent")
+            problems.append(
+                _problem("mets", f"{vi}: metsHdr thiếu agent", f"{en}: metsHdr has no agent")
+            )
     structs = [s for s in mets.findall(q("structMap")) if s.get("LABEL") == "CSIP"]
     if len(structs) != 1:
-        problems.append(f'{shown}: cần đúng một structMap LABEL="CSIP"')
+        problems.append(
+            _problem(
+                "mets",
+                f'{vi}: cần đúng một structMap LABEL="CSIP"',
+                f'{en}: exactly one structMap LABEL="CSIP" is needed',
+            )
+        )
     elif structs[0].get("TYPE") != "PHYSICAL":
-        problems.append(f'{shown}: structMap CSIP phải có TYPE="PHYSICAL"')
+        problems.append(
+            _problem(
+                "mets",
+                f'{vi}: structMap CSIP phải có TYPE="PHYSICAL"',
+                f'{en}: the CSIP structMap must have TYPE="PHYSICAL"',
+            )
+        )
     return problems
 
 
@@ -175,16 +335,24 @@ def _href(element: ET.Element) -> str | None:
     return unquote(value) if value is not None else None
 
 
-def _listed(mets: ET.Element, shown: str, base: str) -> tuple[list[_Listed], list[str]]:
+def _listed(mets: ET.Element, shown: tuple[str, str], base: str) -> tuple[list[_Listed], _Problems]:
     """Files a METS names (mdRef and file/FLocat), with paths relative to the package root."""
+    vi, en = shown
     found: list[_Listed | None] = []
-    problems: list[str] = []
+    problems: _Problems = []
     for ref in mets.iter(q("mdRef")):
         found.append(_entry(ref, ref, shown, base, problems, metadata=True))
     for item in mets.iter(q("file")):
         location = item.find(q("FLocat"))
         if location is None:
-            problems.append(f"{shown}: tệp {item.get('ID', '?')} thiếu FLocat")
+            identifier = item.get("ID", "?")
+            problems.append(
+                _problem(
+                    "mets",
+                    f"{vi}: tệp {identifier} thiếu FLocat",
+                    f"{en}: file {identifier} has no FLocat",
+                )
+            )
             continue
         found.append(_entry(item, location, shown, base, problems, metadata=False))
     return [f for f in found if f is not None], problems
@@ -193,24 +361,43 @@ def _listed(mets: ET.Element, shown: str, base: str) -> tuple[list[_Listed], lis
 def _entry(
     described: ET.Element,
     location: ET.Element,
-    shown: str,
+    shown: tuple[str, str],
     base: str,
-    problems: list[str],
+    problems: _Problems,
     *,
     metadata: bool,
 ) -> _Listed | None:
+    vi, en = shown
     href = _href(location)
     label = href or described.get("ID") or "?"
     required = _FILE_REQUIRED[1:] if metadata else _FILE_REQUIRED
     missing = [a for a in required if not described.get(a)]
     if missing:
-        problems.append(f"{shown}: tệp '{label}' thiếu thuộc tính {', '.join(missing)}")
+        problems.append(
+            _problem(
+                "mets",
+                f"{vi}: tệp '{label}' thiếu thuộc tính {', '.join(missing)}",
+                f"{en}: file '{label}' lacks the attributes {', '.join(missing)}",
+            )
+        )
     if href is None:
-        problems.append(f"{shown}: một tham chiếu tệp thiếu xlink:href")
+        problems.append(
+            _problem(
+                "mets",
+                f"{vi}: một tham chiếu tệp thiếu xlink:href",
+                f"{en}: a file reference has no xlink:href",
+            )
+        )
         return None
     parts = PurePosixPath(href).parts
     if href.startswith("/") or "\\" in href or ".." in parts or "://" in href or not parts:
-        problems.append(f"{shown}: đường dẫn '{href}' không hợp lệ (tuyệt đối hoặc có '..')")
+        problems.append(
+            _problem(
+                "unsafe_path",
+                f"{vi}: đường dẫn '{href}' không hợp lệ (tuyệt đối hoặc có '..')",
+                f"{en}: invalid path '{href}' (absolute or with '..')",
+            )
+        )
         return None
     return _Listed(
         path=f"{base}{href}",
@@ -222,26 +409,37 @@ def _entry(
     )
 
 
-def _check_contents(archive: zipfile.ZipFile) -> list[str]:
+def _check_contents(archive: zipfile.ZipFile) -> _Problems:
     root = _root_folder(archive)
-    problems: list[str] = []
-    mets, problem = _parse(archive, f"{root}/METS.xml", "METS.xml gốc")
+    problems: _Problems = []
+    mets, problem = _parse(archive, f"{root}/METS.xml", _ROOT_METS)
     if mets is None:
-        return [problem or "thiếu METS.xml gốc"]
-    problems += _check_mets_shape(mets, "METS.xml gốc")
-    if mets.get("OBJID") and mets.get("OBJID") != root:
-        problems.append(f"METS.xml gốc: OBJID '{mets.get('OBJID')}' khác tên thư mục gói '{root}'")
-    listed, found = _listed(mets, "METS.xml gốc", "")
+        return [problem or _problem("mets_missing", "thiếu METS.xml gốc", "no root METS.xml")]
+    problems += _check_mets_shape(mets, _ROOT_METS)
+    objid = mets.get("OBJID")
+    if objid and objid != root:
+        problems.append(
+            _problem(
+                "mets",
+                f"METS.xml gốc: OBJID '{objid}' khác tên thư mục gói '{root}'",
+                f"root METS.xml: OBJID '{objid}' differs from the package folder '{root}'",
+            )
+        )
+    listed, found = _listed(mets, _ROOT_METS, "")
     problems += found
     for item in list(listed):
         if PurePosixPath(item.path).name == "METS.xml" and item.path != "METS.xml":
-            rep, problem = _parse(archive, f"{root}/{item.path}", item.path)
+            shown = (item.path, item.path)
+            rep, problem = _parse(archive, f"{root}/{item.path}", shown)
             if rep is None:
-                problems.append(problem or f"thiếu {item.path}")
+                problems.append(
+                    problem
+                    or _problem("mets_missing", f"thiếu {item.path}", f"{item.path} is missing")
+                )
                 continue
-            problems += _check_mets_shape(rep, item.path)
+            problems += _check_mets_shape(rep, shown)
             base = str(PurePosixPath(item.path).parent) + "/"
-            inner, found = _listed(rep, item.path, base)
+            inner, found = _listed(rep, shown, base)
             problems += found
             listed += inner
     names = {info.filename for info in archive.infolist() if not info.is_dir()}
@@ -253,34 +451,71 @@ def _check_contents(archive: zipfile.ZipFile) -> list[str]:
         seen.add(name)
         problems += _check_file(archive, name, item)
     for extra in sorted(names - seen):
+        unlisted = extra.removeprefix(root + "/")
         problems.append(
-            f"tệp '{extra.removeprefix(root + '/')}' có trong gói nhưng không có trong METS"
+            _problem(
+                "unlisted_file",
+                f"tệp '{unlisted}' có trong gói nhưng không có trong METS",
+                f"file '{unlisted}' is in the package but not in the METS",
+            )
         )
     return problems
 
 
-def _check_file(archive: zipfile.ZipFile, name: str, item: _Listed) -> list[str]:
+def _check_file(archive: zipfile.ZipFile, name: str, item: _Listed) -> _Problems:
     shown = item.path
+    where_vi, where_en = item.where
     try:
         info = archive.getinfo(name)
     except KeyError:
-        return [f"thiếu tệp '{shown}' ({item.where} có ghi)"]
+        return [
+            _problem(
+                "file_missing",
+                f"thiếu tệp '{shown}' ({where_vi} có ghi)",
+                f"file '{shown}' is missing (listed in {where_en})",
+            )
+        ]
     problems = []
     if (item.checksum_type or "").upper() != SHA256:
         problems.append(
-            f"tệp '{shown}': loại mã kiểm tra {item.checksum_type!r} không hỗ trợ (cần SHA-256)"
+            _problem(
+                "checksum_type",
+                f"tệp '{shown}': loại mã kiểm tra {item.checksum_type!r} không hỗ trợ"
+                " (cần SHA-256)",
+                f"file '{shown}': checksum type {item.checksum_type!r} is not supported"
+                " (SHA-256 is needed)",
+            )
         )
     if item.size is not None and item.size != str(info.file_size):
-        problems.append(f"tệp '{shown}': kích thước {info.file_size} byte, METS ghi {item.size}")
+        problems.append(
+            _problem(
+                "size",
+                f"tệp '{shown}': kích thước {info.file_size} byte, METS ghi {item.size}",
+                f"file '{shown}': {info.file_size} bytes, the METS says {item.size}",
+            )
+        )
     digest = hashlib.sha256()
     try:
         with archive.open(info) as handle:
             for chunk in iter(lambda: handle.read(_CHUNK), b""):
                 digest.update(chunk)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        return [*problems, f"tệp '{shown}' hỏng trong zip ({exc})"]
+        return [
+            *problems,
+            _problem(
+                "corrupt",
+                f"tệp '{shown}' hỏng trong zip ({exc})",
+                f"file '{shown}' is damaged in the zip ({exc})",
+            ),
+        ]
     if item.checksum is not None and digest.hexdigest() != item.checksum.lower():
-        problems.append(f"tệp '{shown}': mã SHA-256 không khớp METS (tệp đã bị thay đổi)")
+        problems.append(
+            _problem(
+                "checksum",
+                f"tệp '{shown}': mã SHA-256 không khớp METS (tệp đã bị thay đổi)",
+                f"file '{shown}': its SHA-256 does not match the METS (the file was changed)",
+            )
+        )
     return problems
 
 
@@ -292,7 +527,7 @@ def import_package(store: ObjectStore, path: Path) -> list[str]:
     ids. A package that does not verify raises PackageRejected with the reasons and stores
     nothing; a record already in the store identically is left as it is (importing twice is
     harmless), one that differs is refused before anything is written."""
-    problems = verify_package(path)
+    problems = _verify(path)
     if problems:
         raise PackageRejected(path, problems)
     with zipfile.ZipFile(path) as archive:
@@ -326,18 +561,34 @@ def _key(record_id: str, revision: int) -> str:
     return _manifest_key(record_id) if revision == 1 else _revision_key(record_id, revision)
 
 
-def _incomplete(manifests: _Manifests, by_sha: dict[str, str]) -> list[str]:
+def _incomplete(manifests: _Manifests, by_sha: dict[str, str]) -> _Problems:
     """Records whose revisions do not run 1, 2, 3… or whose objects the package lacks."""
     if not manifests:
-        return ["gói không có bản lưu nào (metadata/descriptive/records/)"]
+        return [
+            _problem(
+                "no_records",
+                "gói không có bản lưu nào (metadata/descriptive/records/)",
+                "the package holds no records (metadata/descriptive/records/)",
+            )
+        ]
     problems = []
     for record_id in sorted({record_id for record_id, _ in manifests}):
         numbers = sorted(n for r, n in manifests if r == record_id)
         if numbers != list(range(1, len(numbers) + 1)):
-            problems.append(f"bản lưu {record_id}: thiếu phiên bản (có {numbers}, cần từ 1)")
+            problems.append(
+                _problem(
+                    "incomplete",
+                    f"bản lưu {record_id}: thiếu phiên bản (có {numbers}, cần từ 1)",
+                    f"record {record_id}: revisions are missing (has {numbers}, needs from 1)",
+                )
+            )
     for (record_id, revision), (manifest, _) in sorted(manifests.items()):
         problems += [
-            f"bản lưu {record_id} phiên bản {revision}: thiếu tệp '{ref.name}' trong gói"
+            _problem(
+                "incomplete",
+                f"bản lưu {record_id} phiên bản {revision}: thiếu tệp '{ref.name}' trong gói",
+                f"record {record_id} revision {revision}: file '{ref.name}' is not in the package",
+            )
             for ref in manifest.objects
             if ref.sha256 not in by_sha
         ]
@@ -352,14 +603,20 @@ def _refuse_conflict(
         raise StorageError(
             f"bản lưu {record_id} phiên bản {revision} đã có trong kho với nội dung khác;"
             " không nhập đè",
+            f"record {record_id} revision {revision} is already in the store with other"
+            " content; it is not imported over it",
+            code="storage.record.exists",
+            kind=Kind.CONFLICT,
             key=key,
+            record_id=record_id,
+            revision=revision,
         )
 
 
 def package_file_metadata(path: Path) -> dict[str, Any]:
     """The case file's (hồ sơ) metadata a verified package carries (its ho-so.json), so the
     importing side can register the file; PackageRejected when the package does not verify."""
-    problems = verify_package(path)
+    problems = _verify(path)
     if problems:
         raise PackageRejected(path, problems)
     with zipfile.ZipFile(path) as archive:
@@ -369,9 +626,27 @@ def package_file_metadata(path: Path) -> dict[str, Any]:
         except KeyError:
             return {}
         except ValueError as exc:
-            raise PackageRejected(path, [f"ho-so.json không phải JSON ({exc})"]) from exc
+            raise PackageRejected(
+                path,
+                [
+                    _problem(
+                        "metadata",
+                        f"ho-so.json không phải JSON ({exc})",
+                        f"ho-so.json is not JSON ({exc})",
+                    )
+                ],
+            ) from exc
     if not isinstance(value, dict):
-        raise PackageRejected(path, ["ho-so.json không phải một đối tượng JSON"])
+        raise PackageRejected(
+            path,
+            [
+                _problem(
+                    "metadata",
+                    "ho-so.json không phải một đối tượng JSON",
+                    "ho-so.json is not a JSON object",
+                )
+            ],
+        )
     return value
 
 
@@ -388,13 +663,20 @@ def _manifests(
         try:
             manifest = RecordManifest.from_json(body)
         except StorageError as exc:
-            raise PackageRejected(path, [f"{inner}: {exc}"]) from exc
+            raise PackageRejected(
+                path, [_problem("manifest", f"{inner}: {exc}", f"{inner}: {exc.english}")]
+            ) from exc
         if manifest.record_id != record_id or manifest.revision != revision:
             raise PackageRejected(
                 path,
                 [
-                    f"{inner}: tệp mô tả ghi bản lưu {manifest.record_id!r}"
-                    f" phiên bản {manifest.revision}"
+                    _problem(
+                        "manifest",
+                        f"{inner}: tệp mô tả ghi bản lưu {manifest.record_id!r}"
+                        f" phiên bản {manifest.revision}",
+                        f"{inner}: the manifest names record {manifest.record_id!r}"
+                        f" revision {manifest.revision}",
+                    )
                 ],
             )
         yield (record_id, revision), (manifest, body)

@@ -23,9 +23,9 @@ class StorageError(VanthuError):
     }
 
     def __init__(
-        self, message: str, message_en: str | None = None, *, key: str | None = None, **fields: Any
+        self, message: str, message_en: str, *, key: str | None = None, **fields: Any
     ) -> None:
-        super().__init__(message, message_en or message, key=key, **fields)
+        super().__init__(message, message_en, key=key, **fields)
         self.key = key
         if self.retryable and self.code == StorageError.code:
             self.code = "storage.unavailable"
@@ -33,6 +33,11 @@ class StorageError(VanthuError):
     def __str__(self) -> str:
         text = super().__str__()
         return f"{text}; lỗi tạm thời, có thể thử lại" if self.retryable else text
+
+    @property
+    def english(self) -> str:
+        text = super().english
+        return f"{text}; a temporary error, may be retried" if self.retryable else text
 
 
 class ObjectNotFound(StorageError):
@@ -55,6 +60,20 @@ class ObjectExists(StorageError):
     kind = Kind.CONFLICT
 
 
+def not_found(key: str | None) -> ObjectNotFound:
+    """The one message for a key with no object, on every backend."""
+    return ObjectNotFound("không tìm thấy trong kho", "not found in the store", key=key)
+
+
+def already_exists(key: str) -> ObjectExists:
+    """The one message for a create-only write that found its key taken."""
+    return ObjectExists(
+        "đã có đối tượng này trong kho; không ghi đè",
+        "the store already holds this object; it is not overwritten",
+        key=key,
+    )
+
+
 class RetentionError(StorageError):
     """The object is under retention: it may not be deleted, overwritten or kept shorter.
 
@@ -67,7 +86,7 @@ class RetentionError(StorageError):
     def __init__(
         self,
         message: str,
-        message_en: str | None = None,
+        message_en: str,
         *,
         key: str | None = None,
         until: datetime,

@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from storage._errors import ObjectExists, ObjectNotFound, StorageError
+from storage._errors import StorageError, already_exists, not_found
 from storage._keys import check_key
 from storage._retention import PERMANENT, normalise, refuse_if_locked, refuse_if_shorter
+from vanthu.errors import Kind
 
 _TEMP_PREFIX = ".tmp-"
 _RETENTION = ".retention"
@@ -39,7 +40,12 @@ class FolderStore:
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StorageError(f"không tạo được thư mục lưu trữ {root}: {exc.strerror}") from exc
+            raise StorageError(
+                f"không tạo được thư mục lưu trữ {root}: {exc.strerror}",
+                f"could not create the store folder {root}: {exc.strerror}",
+                code="storage.folder.unusable",
+                kind=Kind.CONFIG,
+            ) from exc
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -56,7 +62,7 @@ class FolderStore:
         retain_until: datetime | None = None,
     ) -> None:
         if self._path(key).is_file():
-            refuse_if_locked(key, self._read_retention(key), "ghi đè")
+            refuse_if_locked(key, self._read_retention(key), "overwrite")
         self._write(key, data, retain_until, new=False)
 
     def create(
@@ -68,7 +74,7 @@ class FolderStore:
         retain_until: datetime | None = None,
     ) -> None:
         if self._path(key).is_file():
-            raise ObjectExists("đã có đối tượng này trong kho; không ghi đè", key=key)
+            raise already_exists(key)
         self._write(key, data, retain_until, new=True)
 
     def _write(self, key: str, data: bytes, retain_until: datetime | None, *, new: bool) -> None:
@@ -81,17 +87,22 @@ class FolderStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             _write_atomically(path, data, _READ_ONLY if until is not None else _WRITABLE, new=new)
         except FileExistsError as exc:
-            raise ObjectExists("đã có đối tượng này trong kho; không ghi đè", key=key) from exc
+            raise already_exists(key) from exc
         except OSError as exc:
-            raise StorageError(f"không ghi được vào {self.root}: {exc.strerror}", key=key) from exc
+            raise self._unwritable(key, exc) from exc
 
     def get(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
-            raise ObjectNotFound("không tìm thấy trong kho", key=key) from exc
+            raise not_found(key) from exc
         except OSError as exc:
-            raise StorageError(f"không đọc được: {exc.strerror}", key=key) from exc
+            raise StorageError(
+                f"không đọc được: {exc.strerror}",
+                f"could not read: {exc.strerror}",
+                code="storage.read_failed",
+                key=key,
+            ) from exc
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -99,31 +110,36 @@ class FolderStore:
     def delete(self, key: str) -> None:
         path = self._path(key)
         if not path.is_file():
-            raise ObjectNotFound("không tìm thấy trong kho", key=key)
-        refuse_if_locked(key, self._read_retention(key), "xóa")
+            raise not_found(key)
+        refuse_if_locked(key, self._read_retention(key), "delete")
         try:
             path.unlink()
             self._sidecar(key).unlink(missing_ok=True)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
-            raise ObjectNotFound("không tìm thấy trong kho", key=key) from exc
+            raise not_found(key) from exc
         except OSError as exc:
-            raise StorageError(f"không xóa được: {exc.strerror}", key=key) from exc
+            raise StorageError(
+                f"không xóa được: {exc.strerror}",
+                f"could not delete: {exc.strerror}",
+                code="storage.delete_failed",
+                key=key,
+            ) from exc
 
     def retention(self, key: str) -> datetime | None:
         if not self._path(key).is_file():
-            raise ObjectNotFound("không tìm thấy trong kho", key=key)
+            raise not_found(key)
         return self._read_retention(key)
 
     def extend_retention(self, key: str, until: datetime) -> None:
         until = normalise(until)
         if not self._path(key).is_file():
-            raise ObjectNotFound("không tìm thấy trong kho", key=key)
+            raise not_found(key)
         refuse_if_shorter(key, self._read_retention(key), until)
         try:
             self._write_retention(key, until)
             self._path(key).chmod(_READ_ONLY)
         except OSError as exc:
-            raise StorageError(f"không ghi được vào {self.root}: {exc.strerror}", key=key) from exc
+            raise self._unwritable(key, exc) from exc
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         # Walk only the folder the prefix names, not the whole store.
@@ -150,11 +166,26 @@ class FolderStore:
             # A damaged retention file must not unlock anything: refuse until someone looks.
             raise StorageError(
                 f"tệp thời hạn lưu trữ {side} hỏng ({type(exc).__name__}); không xử lý được",
+                f"the retention file {side} is damaged ({type(exc).__name__}); cannot proceed",
+                code="storage.folder.retention_damaged",
                 key=key,
             ) from exc
         if raw.get("key") != key or until.tzinfo is None:
-            raise StorageError(f"tệp thời hạn lưu trữ {side} không khớp đối tượng", key=key)
+            raise StorageError(
+                f"tệp thời hạn lưu trữ {side} không khớp đối tượng",
+                f"the retention file {side} does not match the object",
+                code="storage.folder.retention_mismatch",
+                key=key,
+            )
         return until
+
+    def _unwritable(self, key: str, exc: OSError) -> StorageError:
+        return StorageError(
+            f"không ghi được vào {self.root}: {exc.strerror}",
+            f"could not write to {self.root}: {exc.strerror}",
+            code="storage.write_failed",
+            key=key,
+        )
 
     def _write_retention(self, key: str, until: datetime) -> None:
         """Record ``until`` (never an earlier date than the one already recorded)."""

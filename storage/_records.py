@@ -25,6 +25,7 @@ from storage._keys import check_key
 from storage._retention import normalise
 from storage._store import ObjectStore
 from vanthu import clock
+from vanthu.errors import Kind
 
 _PREFIX = "records/"
 _SUFFIX = ".json"
@@ -99,8 +100,13 @@ class RecordManifest:
         try:
             text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2)
         except (TypeError, ValueError) as exc:
-            problem = f"bản lưu {self.record_id}: siêu dữ liệu không ghi được thành JSON: {exc}"
-            raise StorageError(problem) from exc
+            raise StorageError(
+                f"bản lưu {self.record_id}: siêu dữ liệu không ghi được thành JSON: {exc}",
+                f"record {self.record_id}: its metadata cannot be written as JSON: {exc}",
+                code="storage.record.metadata",
+                kind=Kind.INVALID,
+                record_id=self.record_id,
+            ) from exc
         return text.encode("utf-8")
 
     @classmethod
@@ -118,10 +124,19 @@ class RecordManifest:
                 retain_until=_parse(raw.get("retain_until")),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise StorageError(f"tệp mô tả bản lưu hỏng: {type(exc).__name__}: {exc}") from exc
+            raise StorageError(
+                f"tệp mô tả bản lưu hỏng: {type(exc).__name__}: {exc}",
+                f"damaged record manifest: {type(exc).__name__}: {exc}",
+                code="storage.record.damaged",
+            ) from exc
         stamps = (manifest.created_at, manifest.revised_at, manifest.retain_until)
         if any(stamp is not None and stamp.tzinfo is None for stamp in stamps):
-            raise StorageError(f"tệp mô tả bản lưu {manifest.record_id}: thời điểm thiếu múi giờ")
+            raise StorageError(
+                f"tệp mô tả bản lưu {manifest.record_id}: thời điểm thiếu múi giờ",
+                f"record manifest {manifest.record_id}: a time without a time zone",
+                code="storage.record.damaged",
+                record_id=manifest.record_id,
+            )
         return manifest
 
 
@@ -150,7 +165,13 @@ def _refs(objects: Sequence[NewObject]) -> tuple[ObjectRef, ...]:
     roles = [item.role for item in objects]
     repeated = sorted({role for role in roles if roles.count(role) > 1})
     if repeated:
-        raise StorageError(f"một bản lưu không có hai tệp cùng vai trò: {', '.join(repeated)}")
+        raise StorageError(
+            f"một bản lưu không có hai tệp cùng vai trò: {', '.join(repeated)}",
+            f"a record has no two files with the same role: {', '.join(repeated)}",
+            code="storage.record.duplicate_role",
+            kind=Kind.INVALID,
+            roles=repeated,
+        )
     return tuple(_ref(item) for item in objects)
 
 
@@ -197,7 +218,12 @@ def _same_or_refuse(
     raise StorageError(
         f"bản lưu {record_id} đã có với nội dung khác; bản lưu không bao giờ bị ghi đè"
         " (thay đổi thì tạo một phiên bản mới)",
+        f"record {record_id} already exists with other content; a record is never overwritten"
+        " (for a change, write a new revision)",
+        code="storage.record.exists",
+        kind=Kind.CONFLICT,
         key=_manifest_key(record_id),
+        record_id=record_id,
     )
 
 
@@ -217,7 +243,13 @@ def revise_record(
     revisions written at once both succeed, numbered one after the other.
     """
     if not reason.strip():
-        raise StorageError(f"bản lưu {record_id}: phiên bản mới phải ghi lý do")
+        raise StorageError(
+            f"bản lưu {record_id}: phiên bản mới phải ghi lý do",
+            f"record {record_id}: a new revision must give a reason",
+            code="storage.record.reason_missing",
+            kind=Kind.INVALID,
+            record_id=record_id,
+        )
     new_refs = _refs(objects)
     for _ in range(_RACE_ATTEMPTS):
         current = read_record(store, record_id)
@@ -247,7 +279,11 @@ def revise_record(
         return revision
     raise StorageError(
         f"bản lưu {record_id}: không ghi được phiên bản mới vì nhiều nơi cùng sửa; thử lại",
+        f"record {record_id}: no new revision written because several writers revise it at"
+        " once; try again",
+        code="storage.record.contention",
         retryable=True,
+        record_id=record_id,
     )
 
 
@@ -271,17 +307,37 @@ def read_record(
         revision = numbers[-1] if numbers else 1
     key = _manifest_key(record_id) if revision == 1 else _revision_key(record_id, revision)
     if revision < 1:
-        raise ObjectNotFound(f"bản lưu {record_id} không có phiên bản {revision}", key=key)
+        raise ObjectNotFound(
+            f"bản lưu {record_id} không có phiên bản {revision}",
+            f"record {record_id} has no revision {revision}",
+            code="storage.record.not_found",
+            key=key,
+            record_id=record_id,
+            revision=revision,
+        )
     try:
         manifest = RecordManifest.from_json(store.get(key))
     except ObjectNotFound as exc:
         what = f"bản lưu {record_id}" + ("" if revision == 1 else f" phiên bản {revision}")
-        raise ObjectNotFound(f"không tìm thấy {what} trong kho", key=key) from exc
+        what_en = f"record {record_id}" + ("" if revision == 1 else f" revision {revision}")
+        raise ObjectNotFound(
+            f"không tìm thấy {what} trong kho",
+            f"{what_en} not found in the store",
+            code="storage.record.not_found",
+            key=key,
+            record_id=record_id,
+            revision=revision,
+        ) from exc
     if manifest.record_id != record_id or manifest.revision != revision:
         raise StorageError(
             f"tệp mô tả bản lưu {record_id} (phiên bản {revision}) lại ghi mã"
             f" {manifest.record_id!r}, phiên bản {manifest.revision}",
+            f"the manifest of record {record_id} (revision {revision}) names"
+            f" {manifest.record_id!r}, revision {manifest.revision}",
+            code="storage.record.mismatch",
             key=key,
+            record_id=record_id,
+            revision=revision,
         )
     return manifest
 

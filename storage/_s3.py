@@ -28,9 +28,10 @@ from minio.error import InvalidResponseError, MinioException, S3Error, ServerErr
 from minio.retention import Retention
 from minio.time import to_iso8601utc
 
-from storage._errors import ObjectExists, ObjectNotFound, RetentionError, StorageError
+from storage._errors import RetentionError, StorageError, already_exists, not_found
 from storage._keys import check_key
 from storage._retention import PERMANENT, normalise, refuse_if_locked, refuse_if_shorter, shown
+from vanthu.errors import Kind
 
 _MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound"})
 _CREDENTIALS = frozenset(
@@ -38,6 +39,7 @@ _CREDENTIALS = frozenset(
 )
 _TRANSIENT = frozenset({"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout"})
 _ERRORS = (MinioException, urllib3.exceptions.HTTPError)
+_NO_BUCKET = "NoSuchBucket"
 _NO_LOCK = frozenset(
     {"InvalidRequest", "ObjectLockConfigurationNotFoundError", "InvalidBucketState"}
 )
@@ -88,10 +90,20 @@ class S3Store:
                 http_client=http,
             )
         except ValueError as exc:
-            raise StorageError(f"{self.url}: {exc}") from exc
+            raise StorageError(
+                f"{self.url}: {exc}",
+                f"{self.url}: {exc}",
+                code="storage.url.invalid",
+                kind=Kind.CONFIG,
+                url=self.url,
+            ) from exc
         try:
             if not self.client.bucket_exists(self.bucket):
                 self.client.make_bucket(self.bucket, object_lock=True)
+        except S3Error as exc:
+            # Two processes opening a new bucket at once both try to create it; ours lost.
+            if exc.code != "BucketAlreadyOwnedByYou":
+                raise _translate(exc, None, self.url) from exc
         except _ERRORS as exc:
             raise _translate(exc, None, self.url) from exc
 
@@ -104,7 +116,7 @@ class S3Store:
         retain_until: datetime | None = None,
     ) -> None:
         until = normalise(retain_until) if retain_until is not None else None
-        refuse_if_locked(key, self._current_retention(check_key(key)), "ghi đè")
+        refuse_if_locked(key, self._current_retention(check_key(key)), "overwrite")
         retention = Retention(COMPLIANCE, until) if until is not None else None
         try:
             self.client.put_object(
@@ -143,7 +155,7 @@ class S3Store:
             self.client._execute("PUT", self.bucket, check_key(key), body=data, headers=headers)
         except S3Error as exc:
             if exc.code == "PreconditionFailed" or exc.response.status == 412:
-                raise ObjectExists("đã có đối tượng này trong kho; không ghi đè", key=key) from exc
+                raise already_exists(key) from exc
             raise self._retention_problem(exc, key) from exc
         except _ERRORS as exc:
             raise _translate(exc, key, self.url) from exc
@@ -175,10 +187,10 @@ class S3Store:
         """Remove every version of the key; refused while any of them is under retention."""
         versions = self._versions(check_key(key))
         if not any(not marker for _, marker in versions):
-            raise ObjectNotFound("không tìm thấy trong kho", key=key)
+            raise not_found(key)
         for version, marker in versions:
             if not marker:
-                refuse_if_locked(key, self._retention_of(key, version), "xóa")
+                refuse_if_locked(key, self._retention_of(key, version), "delete")
         for version, _ in versions:
             try:
                 self.client.remove_object(self.bucket, key, version_id=version)
@@ -187,13 +199,13 @@ class S3Store:
 
     def retention(self, key: str) -> datetime | None:
         if not self.exists(key):
-            raise ObjectNotFound("không tìm thấy trong kho", key=key)
+            raise not_found(key)
         return self._current_retention(key)
 
     def extend_retention(self, key: str, until: datetime) -> None:
         until = normalise(until)
         if not self.exists(key):
-            raise ObjectNotFound("không tìm thấy trong kho", key=key)
+            raise not_found(key)
         refuse_if_shorter(key, self._current_retention(key), until)
         try:
             self.client.set_object_retention(self.bucket, key, Retention(COMPLIANCE, until))
@@ -234,14 +246,23 @@ class S3Store:
                 return RetentionError(
                     f"{self.url}: máy chủ S3 từ chối vì đối tượng còn trong thời hạn lưu trữ"
                     f" {shown(until)}",
+                    f"{self.url}: the S3 server refuses because the object is under retention"
+                    f" until {shown(until)}",
                     key=key,
                     until=until,
+                    url=self.url,
                 )
         if isinstance(exc, S3Error) and exc.code in _NO_LOCK:
             return StorageError(
                 f"{self.url}: bucket không bật khóa đối tượng (object lock) nên không đặt được"
                 f" thời hạn lưu trữ ({exc.code}); tạo bucket mới qua Vanthu hoặc bật object lock",
+                f"{self.url}: the bucket has no object lock, so no retention date can be set"
+                f" ({exc.code}); create a new bucket through Vanthu or turn object lock on",
+                code="storage.object_lock.unsupported",
+                kind=Kind.CONFIG,
                 key=key,
+                url=self.url,
+                s3_code=exc.code,
             )
         return _translate(exc, key, self.url)
 
@@ -261,44 +282,101 @@ def _translate(exc: Exception, key: str | None, url: str) -> StorageError:
     if isinstance(exc, S3Error):
         return _s3_error(exc, key, url)
     if isinstance(exc, ServerError):
-        transient = exc.status_code >= 500
+        status = exc.status_code
+        if status >= 500:
+            return StorageError(
+                f"{url}: máy chủ S3 lỗi HTTP {status}",
+                f"{url}: the S3 server failed with HTTP {status}",
+                code="storage.s3.unavailable",
+                retryable=True,
+                key=key,
+                url=url,
+                status=status,
+            )
         return StorageError(
-            f"{url}: máy chủ S3 lỗi HTTP {exc.status_code}", key=key, retryable=transient
+            f"{url}: máy chủ S3 lỗi HTTP {status}",
+            f"{url}: the S3 server failed with HTTP {status}",
+            code="storage.s3.http_error",
+            key=key,
+            url=url,
+            status=status,
         )
     if isinstance(exc, InvalidResponseError):
         return StorageError(
             f"{url}: máy chủ không trả lời theo giao thức S3 (có đúng địa chỉ, cổng và"
             " secure=true/false không?)",
+            f"{url}: the server does not answer in the S3 protocol (are the address, the port"
+            " and secure=true/false right?)",
+            code="storage.s3.protocol",
+            kind=Kind.CONFIG,
             key=key,
+            url=url,
         )
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
         exc = exc.reason
     if isinstance(exc, urllib3.exceptions.SSLError):
         return StorageError(
             f"{url}: lỗi TLS khi nối máy chủ S3 (máy chủ chỉ dùng HTTP? thêm ?secure=false)",
+            f"{url}: TLS error connecting to the S3 server (does it speak only HTTP? add"
+            " ?secure=false)",
+            code="storage.s3.tls",
+            kind=Kind.CONFIG,
             key=key,
+            url=url,
         )
-    return StorageError(f"{url}: {_network_problem(exc)}", key=key, retryable=True)
+    code, vi, en = _network_problem(exc)
+    return StorageError(f"{url}: {vi}", f"{url}: {en}", code=code, retryable=True, key=key, url=url)
 
 
-def _network_problem(exc: Exception) -> str:
+def _network_problem(exc: Exception) -> tuple[str, str, str]:
+    """(code, Vietnamese, English) for a server that did not answer as it should."""
     name = type(exc).__name__
     if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
-        return "máy chủ S3 không trả lời kịp (quá thời gian chờ)"
+        return (
+            "storage.timeout",
+            "máy chủ S3 không trả lời kịp (quá thời gian chờ)",
+            "the S3 server did not answer in time (timed out)",
+        )
     if isinstance(exc, urllib3.exceptions.NewConnectionError | urllib3.exceptions.TimeoutError):
-        return f"không kết nối được máy chủ S3 ({name})"
+        return (
+            "storage.connection.failed",
+            f"không kết nối được máy chủ S3 ({name})",
+            f"could not connect to the S3 server ({name})",
+        )
     if isinstance(exc, urllib3.exceptions.ProtocolError):
-        return "máy chủ S3 ngắt kết nối giữa chừng"
-    return f"máy chủ S3 không trả lời ({name})"
+        return (
+            "storage.connection.lost",
+            "máy chủ S3 ngắt kết nối giữa chừng",
+            "the S3 server dropped the connection midway",
+        )
+    return (
+        "storage.unavailable",
+        f"máy chủ S3 không trả lời ({name})",
+        f"the S3 server does not answer ({name})",
+    )
 
 
 def _s3_error(exc: S3Error, key: str | None, url: str) -> StorageError:
     code = exc.code or "?"
     if code in _MISSING:
-        return ObjectNotFound("không tìm thấy trong kho", key=key)
+        return not_found(key)
     if code in _CREDENTIALS:
         return StorageError(
-            f"{url}: máy chủ S3 từ chối khóa truy cập hoặc khóa bí mật ({code})", key=key
+            f"{url}: máy chủ S3 từ chối khóa truy cập hoặc khóa bí mật ({code})",
+            f"{url}: the S3 server refuses the access key or the secret key ({code})",
+            code="storage.s3.credentials",
+            kind=Kind.CONFIG,
+            key=key,
+            url=url,
+            s3_code=code,
         )
-    transient = code in _TRANSIENT or exc.response.status >= 500
-    return StorageError(f"{url}: máy chủ S3 từ chối ({code})", key=key, retryable=transient)
+    vi, en = f"{url}: máy chủ S3 từ chối ({code})", f"{url}: the S3 server refuses ({code})"
+    if code == _NO_BUCKET:
+        return StorageError(
+            vi, en, code="storage.bucket.missing", kind=Kind.CONFIG, key=key, url=url, s3_code=code
+        )
+    if code in _TRANSIENT or exc.response.status >= 500:
+        return StorageError(
+            vi, en, code="storage.s3.unavailable", retryable=True, key=key, url=url, s3_code=code
+        )
+    return StorageError(vi, en, code="storage.s3.refused", key=key, url=url, s3_code=code)

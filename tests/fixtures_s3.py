@@ -12,10 +12,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -222,7 +223,13 @@ def flip_byte(store: ObjectStore, key: str, offset: int = 0) -> None:
     client.put_object(bucket, key, io.BytesIO(bytes(data)), len(data))
 
 
+class Corrupt(Protocol):
+    """flip_byte's signature: damage the byte at ``offset`` of the object under ``key``."""
+
+    def __call__(self, store: ObjectStore, key: str, offset: int = 0) -> None: ...
+
+
 @pytest.fixture
-def corrupt() -> Callable[[ObjectStore, str], None]:
+def corrupt() -> Corrupt:
     """flip_byte, for tests: damage one byte of a stored object."""
     return flip_byte

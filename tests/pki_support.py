@@ -1,18 +1,24 @@
-"""Helpers for the PKI, revocation and PAdES-level tests: a PDF to sign, a private DEMO PKI."""
+"""Helpers for the PKI, revocation and PAdES-level tests: a PDF to sign, a private DEMO PKI,
+and :func:`refusal`, which checks a SigningError by its code."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fixtures_pki import DEMO_AGENCY as AGENCY
 from fixtures_pki import DEMO_OFFICIALS as OFFICIALS
 from pdf_support import LAYOUT, text_pdf
 
 from signing import (
     Level,
+    SigningError,
     SigningKey,
     SigningPolicy,
     add_form_fields,
@@ -28,6 +34,20 @@ from signing.demo import (
     draw_signature_image,
     ensure_pki_services,
 )
+
+
+@contextmanager
+def refusal(code: str, **fields: Any) -> Iterator[pytest.ExceptionInfo[SigningError]]:
+    """``with refusal("signing.policy.revoked", certificate_serial=key.serial):`` — the block
+    raises a SigningError with that code and those fields (compared by behaviour, not wording)."""
+    with pytest.raises(SigningError) as caught:
+        yield caught
+    error = caught.value
+    assert error.code == code, (error.code, str(error))
+    found = error.fields()
+    for name, value in fields.items():
+        assert found.get(name) == value, (name, found.get(name), str(error))
+
 
 NUMBER = "07/QĐ-SNV"
 DATE = "ngày 07 tháng 01 năm 2026"

@@ -20,7 +20,7 @@ from engine.archive import search
 from engine.automation import open_workspace
 from engine.core import audit
 from engine.core.config import load_settings
-from engine.core.errors import InvalidInput, NotAllowed, NotFound
+from engine.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.core.models import ArchiveRecord, AuditEvent
 from engine.core.text import VIETNAM, vietnam_time
 from engine.core.workspace import Workspace
@@ -52,15 +52,22 @@ def test_an_archivist_opens_fills_and_closes_a_file_that_then_never_changes(
     decision, letter = issue_document(agency), issue_document(agency, LETTER)
     d, c = _record(agency, decision), _record(agency, letter)
     year = vietnam_time(c.issued_at).year  # type: ignore[arg-type]
-    with pytest.raises(NotAllowed, match="vanthu \\(clerk\\) không được quản lý hồ sơ"):
+    with pytest.raises(NotAllowed) as refused:
         files.open_file(agency, "vanthu", code=CODE, title="X", retention_class="20")
-    with pytest.raises(InvalidInput, match=r"mã hồ sơ '\.\./x' không hợp lệ"):
+    assert refused.value.code == "case_file.archivist_only"
+    with pytest.raises(InvalidInput) as invalid:
         files.open_file(agency, "luutru", code="../x", title="X", retention_class="20")
-    with pytest.raises(InvalidInput, match="'15' không phải thời hạn bảo quản"):
+    assert invalid.value.code == "case_file.code_invalid"
+    with pytest.raises(InvalidInput) as invalid:
         files.open_file(agency, "luutru", code=CODE, title="X", retention_class="15")
+    assert invalid.value.code == "retention.class_unknown"
+    with pytest.raises(NotFound) as missing:
+        _open(agency, unit="KHONG-CO")
+    assert missing.value.code == "unit.not_found"
     _open(agency, unit="TCBC", keywords="bổ nhiệm, cán bộ")
-    with pytest.raises(InvalidInput, match="đã có hồ sơ"):
+    with pytest.raises(Conflict) as conflict:
         _open(agency)
+    assert conflict.value.code == "case_file.exists"
 
     files.add_record(agency, "luutru", CODE, c.record_id)
     raised = _record(agency, letter)  # the letter's 10 years become the file's 20
@@ -74,11 +81,16 @@ def test_an_archivist_opens_fills_and_closes_a_file_that_then_never_changes(
         assert agency.store.retention(content_key(ref.sha256)) == until
     files.add_record(agency, "luutru", CODE, d.record_id)
     assert _record(agency, decision).retention_years is None  # Vĩnh viễn stays Vĩnh viễn
-    with pytest.raises(InvalidInput, match=r"đã thuộc hồ sơ 2026\.TCBC\.01"):
+    with pytest.raises(Conflict) as conflict:
         files.add_record(agency, "luutru", CODE, d.record_id)
+    assert conflict.value.code == "case_file.record_already_in"
     _open(agency, code="2026.VP.01")
-    with pytest.raises(InvalidInput, match="rút khỏi hồ sơ đó trước"):
+    with pytest.raises(Conflict) as conflict:
         files.add_record(agency, "luutru", "2026.VP.01", d.record_id)
+    assert conflict.value.code == "case_file.record_in_other_file"
+    with pytest.raises(NotFound) as missing:
+        files.remove_record(agency, "luutru", "2026.VP.01", d.record_id)
+    assert missing.value.code == "case_file.record_not_in_file"
     files.remove_record(agency, "luutru", CODE, d.record_id)
     assert read_record(agency.store, d.record_id).metadata["file"] is None
     files.add_record(agency, "luutru", CODE, d.record_id)
@@ -94,20 +106,26 @@ def test_an_archivist_opens_fills_and_closes_a_file_that_then_never_changes(
     assert snap["start_date"] == snap["end_date"] == vietnam_time(c.issued_at).date().isoformat()  # type: ignore[arg-type]
     assert snap["keywords"] == "bổ nhiệm, cán bộ"
 
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed) as refused:
         files.close_file(agency, "chuyenvien", CODE)
+    assert refused.value.code == "case_file.archivist_only"
     files.close_file(agency, "luutru", CODE)
     for attempt in (
         lambda: files.add_record(agency, "luutru", CODE, c.record_id),
         lambda: files.remove_record(agency, "luutru", CODE, c.record_id),
         lambda: files.close_file(agency, "luutru", CODE),
     ):
-        with pytest.raises(NotAllowed, match=f"hồ sơ {CODE} đã đóng ngày"):
+        with pytest.raises(Conflict) as conflict:
             attempt()
-    with pytest.raises(InvalidInput, match="chưa có văn bản nào"):
+        assert conflict.value.code == "case_file.closed"
+        assert conflict.value.fields()["file_code"] == CODE
+    with pytest.raises(Conflict) as conflict:
         files.close_file(agency, "luutru", "2026.VP.01")
-    with pytest.raises(NotFound, match=r"không có hồ sơ 'KHONG\.CO'"):
+    assert conflict.value.code == "case_file.empty"
+    with pytest.raises(NotFound) as missing:
         files.add_record(agency, "luutru", "KHONG.CO", c.record_id)
+    assert missing.value.code == "case_file.not_found"
+    assert missing.value.fields()["file_code"] == "KHONG.CO"
 
     stored = {s["code"]: s for s in files.stored_files(agency.store)}
     assert stored[CODE]["state"] == "closed" and stored[CODE]["closed_by"] == "luutru"
@@ -139,8 +157,9 @@ def test_closing_counts_retention_from_the_matter_end_on_the_s3_store(
     for manifest in list_revisions(ws.store, c.record_id):
         for ref in manifest.objects:
             assert ws.store.retention(content_key(ref.sha256)) == until
-    with pytest.raises(NotAllowed, match="đã đóng"):
+    with pytest.raises(Conflict) as conflict:
         files.remove_record(ws, "luutru", CODE, c.record_id)
+    assert conflict.value.code == "case_file.closed"
 
 
 def test_a_restricted_file_restricts_its_records(agency: Workspace, tmp_path: Path) -> None:
@@ -149,10 +168,12 @@ def test_a_restricted_file_restricts_its_records(agency: Workspace, tmp_path: Pa
     archive.retrieve(agency, record.record_id, "vanthu", tmp_path / "before")
     _open(agency, access="restricted")
     files.add_record(agency, "luutru", CODE, record.record_id)
-    with pytest.raises(NotAllowed, match="hạn chế sử dụng"):
+    with pytest.raises(NotAllowed) as refused:
         archive.retrieve(agency, record.record_id, "vanthu", tmp_path / "clerk")
-    with pytest.raises(NotAllowed):
+    assert refused.value.code == "record.restricted"
+    with pytest.raises(NotAllowed) as refused:
         archive.retrieve(agency, record.record_id, "chuyenvien", tmp_path / "specialist")
+    assert refused.value.code == "archive.reader_only"
     archive.retrieve(agency, record.record_id, "luutru", tmp_path / "archivist")
     query = search.SearchQuery(text="don doc bao cao")
     assert search.run_search(agency.db, query, restricted=False).hits == ()
@@ -163,6 +184,13 @@ def test_a_restricted_file_restricts_its_records(agency: Workspace, tmp_path: Pa
         ("chuyenvien", False),
         ("luutru", True),
     ]
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> None:
+    """The refusal is one line on standard error, no traceback."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Lỗi: "), result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def _vanthu(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -192,13 +220,14 @@ def test_the_archive_commands(tmp_path: Path) -> None:
     assert opened.returncode == 0, opened.stderr
     assert opened.stdout.strip() == f"Đã mở hồ sơ {CODE}: Đôn đốc báo cáo"
     refused = _vanthu(home, "archive", "file", "add", CODE, record_id, "--as", "vanthu")
-    assert refused.returncode == 1
-    assert refused.stderr.strip() == "Lỗi: vanthu (clerk) không được quản lý hồ sơ lưu trữ"
+    assert refused.returncode == 4  # forbidden
+    _one_error_line(refused)
     added = _vanthu(home, "archive", "file", "add", CODE, record_id, "--as", "luutru")
     assert added.stdout.strip() == f"Đã đưa {record_id} vào hồ sơ {CODE}."
     assert _vanthu(home, "archive", "file", "close", CODE, "--as", "luutru").returncode == 0
     again = _vanthu(home, "archive", "file", "add", CODE, record_id, "--as", "luutru")
-    assert again.returncode == 1 and again.stderr.startswith(f"Lỗi: hồ sơ {CODE} đã đóng ngày")
+    assert again.returncode == 5  # the file is closed: a conflict
+    _one_error_line(again)
     listed = _vanthu(home, "archive", "file", "list")
     assert listed.stdout.strip() == f"{CODE}  Đôn đốc báo cáo  (đã đóng, Vĩnh viễn, 1 văn bản)"
     shown = _vanthu(home, "archive", "file", "show", CODE)

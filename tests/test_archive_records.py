@@ -114,8 +114,9 @@ def test_retention_classes_are_read_from_configuration(tmp_path: Path) -> None:
     assert retention.parse_class("Vĩnh viễn") is None
     assert retention.parse_class("vinh vien") is None
     assert retention.parse_class("20 năm") == 20 and retention.parse_class(70) == 70
-    with pytest.raises(InvalidInput, match="'15' không phải thời hạn bảo quản hợp lệ"):
+    with pytest.raises(InvalidInput) as invalid:
         retention.parse_class("15")
+    assert invalid.value.code == "retention.class_unknown"
     shipped = retention.load_schedule(retention.SHIPPED)
     assert shipped.years_for("Quyết định") is None and shipped.years_for("Giấy mời") == 5
     assert shipped.years_for("Loại lạ") == shipped.default == 10
@@ -126,12 +127,24 @@ def test_retention_classes_are_read_from_configuration(tmp_path: Path) -> None:
     schedule = retention.load_schedule(own)
     assert schedule.years_for("Công văn", "VBDI") == 50  # the register wins
     assert schedule.years_for("Công văn", "KHAC") == 5 and schedule.years_for("Báo cáo") == 20
-    own.write_text("default: 20\nby_doc_type: {Công văn: 15}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"by_doc_type\.Công văn: '15'"):
+    own.write_text("default: 20\nby_doc_type:\n  Công văn: 15\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as wrong:
         retention.load_schedule(own)
+    assert wrong.value.code == "retention.file_invalid"
+    assert (wrong.value.file, wrong.value.line) == (str(own), 3)
+    assert wrong.value.fields()["key"] == "by_doc_type.Công văn"
     own.write_text("default: 20\nnam: 5\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="khóa không hợp lệ: nam"):
+    with pytest.raises(ConfigError) as wrong:
         retention.load_schedule(own)
+    assert wrong.value.code == "retention.file_invalid"
+    assert (wrong.value.line, wrong.value.fields()["key"]) == (2, "nam")
+    own.write_text("default: 20\nby_doc_type: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as wrong:
+        retention.load_schedule(own)
+    assert wrong.value.code == "retention.file_invalid" and wrong.value.line is not None
+    with pytest.raises(ConfigError) as wrong:
+        retention.load_schedule(tmp_path / "khong-co.yaml")
+    assert wrong.value.code == "retention.file_unreadable"
 
 
 def _restricting_agency(make_agency: Any, tmp_path: Path, database_url: str = "") -> Workspace:
@@ -150,10 +163,12 @@ def test_the_agency_list_sets_class_and_access_and_restricted_records_are_guarde
     ws = _restricting_agency(make_agency, tmp_path, database_url)
     record = _record(ws, issue_document(ws))
     assert (record.retention_years, record.access) == (5, "restricted")
-    with pytest.raises(NotAllowed, match="hạn chế sử dụng"):
+    with pytest.raises(NotAllowed) as refused:
         archive.retrieve(ws, record.record_id, "vanthu", tmp_path / "clerk")
-    with pytest.raises(NotAllowed, match="không được lấy hồ sơ lưu trữ"):
+    assert refused.value.code == "record.restricted"
+    with pytest.raises(NotAllowed) as refused:
         archive.retrieve(ws, record.record_id, "chuyenvien", tmp_path / "specialist")
+    assert refused.value.code == "archive.reader_only"
     got = archive.retrieve(ws, record.record_id, "luutru", tmp_path / "archivist")
     pdf = next(p for p in got.files if p.suffix == ".pdf" and "ocr" not in p.name)
     assert hashlib.sha256(pdf.read_bytes()).hexdigest() == record.pdf_sha256

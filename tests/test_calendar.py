@@ -9,6 +9,7 @@ import pytest
 
 from engine.core.calendar import VIETNAM_TIME, add_working_days, is_working_day, load_holidays
 from engine.core.errors import ConfigError
+from tests_support import refused
 
 HOLIDAYS = load_holidays()
 
@@ -85,15 +86,15 @@ def test_a_deadline_needs_at_least_one_day(days: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "problem"),
+    ("text", "code"),
     [
-        ("2026:\n  - [2026-02-20, 2026-02-14]\n", "năm 2026: mục"),
-        ("2026:\n  - 2026-13-01\n", "có ngày không có thật trong lịch"),
-        ("2026:\n  - 2027-01-01\n", "nằm ngoài năm 2026"),
-        ("2026:\n  - 2026-01-01 08:00:00\n", "năm 2026: mục"),
-        ("2026: 2026-01-01\n", "mục '2026' phải là một năm"),
-        ("- 2026-01-01\n", "cần các năm"),
-        ("2026:\n  - [2026-01-01\n", "không đọc được"),
+        ("2026:\n  - [2026-02-20, 2026-02-14]\n", "holidays.entry_invalid"),
+        ("2026:\n  - 2026-13-01\n", "holidays.date_invalid"),
+        ("2026:\n  - 2027-01-01\n", "holidays.entry_outside_year"),
+        ("2026:\n  - 2026-01-01 08:00:00\n", "holidays.entry_invalid"),
+        ("2026: 2026-01-01\n", "holidays.year_invalid"),
+        ("- 2026-01-01\n", "holidays.file_invalid"),
+        ("2026:\n  - [2026-01-01\n", "holidays.file_unreadable"),
     ],
     ids=[
         "range backwards",
@@ -105,13 +106,13 @@ def test_a_deadline_needs_at_least_one_day(days: int) -> None:
         "yaml",
     ],
 )
-def test_a_broken_holiday_file_is_named(tmp_path: Path, text: str, problem: str) -> None:
+def test_a_broken_holiday_file_is_named(tmp_path: Path, text: str, code: str) -> None:
     path = tmp_path / "holidays.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as caught:
+    with refused(code, ConfigError, file=str(path)) as caught:
         load_holidays(path)
     assert str(caught.value).startswith(f"{path}: "), caught.value
-    assert problem in str(caught.value), caught.value
+    assert caught.value.english.startswith(f"{path}: "), caught.value.english
 
 
 def test_an_agency_can_correct_the_holiday_file(tmp_path: Path) -> None:

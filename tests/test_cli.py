@@ -70,7 +70,7 @@ def test_refused_action_is_one_vietnamese_line_without_traceback(
 ) -> None:
     doc = _draft(home, tmp_path, "Về việc thử nghiệm", "giamdoc")
     refused = vanthu(home, "act", doc, "approve", "--as", "vanthu")
-    assert refused.returncode == 1
+    assert refused.returncode == 4  # forbidden
     assert refused.stderr.startswith("Lỗi: vanthu (clerk) không được xử lý")
     assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     inbox = vanthu(home, "inbox", "--as", "chuyenvien", "--json")
@@ -95,7 +95,7 @@ def test_a_non_docx_upload_is_refused_by_name(home: Path, tmp_path: Path) -> Non
         "--docx",
         str(fake),
     )
-    assert result.returncode == 1 and "bao-cao.docx" in result.stderr
+    assert result.returncode == 2 and "bao-cao.docx" in result.stderr  # invalid input
     assert "Traceback" not in result.stderr
 
 
@@ -141,7 +141,7 @@ def test_audit_verify_reports_a_tampered_chain(tmp_path: Path) -> None:
 
 def test_a_missing_agency_or_database_is_one_clear_line(tmp_path: Path) -> None:
     missing = vanthu(tmp_path / "khong-co", "inbox", "--as", "vanthu")
-    assert missing.returncode == 1 and "vanthu init" in missing.stderr
+    assert missing.returncode == 6 and "vanthu init" in missing.stderr  # installation
     refused = vanthu(
         tmp_path,
         "inbox",
@@ -149,7 +149,8 @@ def test_a_missing_agency_or_database_is_one_clear_line(tmp_path: Path) -> None:
         "vanthu",
         env={"VANTHU_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/x"},
     )
-    assert refused.returncode == 1 and "không kết nối được cơ sở dữ liệu" in refused.stderr
+    assert refused.returncode == 7  # unavailable: try again later
+    assert "không kết nối được cơ sở dữ liệu" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
 
 
@@ -180,7 +181,13 @@ def test_the_readme_walkthrough_from_draft_to_archive(home: Path, tmp_path: Path
     ok("act", doc, "comment", "--as", "chanhvanphong", "--comment", "Đồng ý")
     ok("act", doc, "approve", "--as", "truongphong")
     ok("act", doc, "sign", "--as", "phogiamdoc")
-    assert "kết thúc" in ok("act", doc, "issue", "--as", "vanthu")
+    said = ok("act", doc, "issue", "--as", "vanthu")
+    assert "đã kết thúc quy trình" in said and "Số, ký hiệu: 01/QĐ-SNV" in said
+    assert "Bản lưu: SNV-" in said and "-DI-QD-0001" in said and "Tệp ban hành: file://" in said
+    shown = ok("doc", "show", doc)
+    assert "Số, ký hiệu: 01/QĐ-SNV" in shown and "Lịch sử:" in shown
+    assert "Lê Thị Cúc: trả lại ở bước 'Lãnh đạo phòng xem xét' — “Bổ sung căn cứ”" in shown
+    assert not any(word in shown for word in ("submit", "approve", "form_filling", "issued"))
     issued = tmp_path / "issued.pdf"
     ok("doc", "export", doc, str(issued))
     report = json.loads(ok("verify", str(issued), "--json"))
@@ -200,3 +207,28 @@ def test_the_readme_walkthrough_from_draft_to_archive(home: Path, tmp_path: Path
     )
     assert any(line.endswith(".pdf") for line in files.splitlines())
     assert "nguyên vẹn" in ok("audit", "verify")
+
+
+def test_receiving_says_the_incoming_number_and_the_verdict_in_words(
+    home: Path, tmp_path: Path
+) -> None:
+    doc = _draft(home, tmp_path, "Về việc gửi văn bản liên thông", "giamdoc")
+    for args in (
+        ("submit", "--as", "chuyenvien"),
+        ("approve", "--as", "truongphong"),
+        ("sign", "--as", "giamdoc"),
+        ("issue", "--as", "vanthu"),
+    ):
+        assert vanthu(home, "act", doc, *args).returncode == 0
+    pdf = tmp_path / "den.pdf"
+    assert vanthu(home, "doc", "export", doc, str(pdf)).returncode == 0
+    received = vanthu(
+        home, "incoming", "receive", str(pdf), "--as", "vanthu", "--from", "Sở Nội vụ",
+        "--symbol", "01/CV-SNV", "--type", "Công văn", "--subject", "Về việc liên thông",
+    )  # fmt: skip
+    assert received.returncode == 0, received.stderr
+    assert "Chữ ký số: HỢP LỆ" in received.stdout and "valid" not in received.stdout
+    number = received.stdout.splitlines()[0].split("#")[1].split(":")[0]
+    assert f"vanthu act {number} register --as vanthu" in received.stdout
+    registered = vanthu(home, "act", number, "register", "--as", "vanthu")
+    assert registered.returncode == 0 and "Số đến: " in registered.stdout, registered.stderr

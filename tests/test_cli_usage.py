@@ -10,6 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from pdf_support import LAYOUT
+from pki_support import one_page_pdf
+
+from signing import SigningKey, SigningPolicy, add_form_fields, certify, signing_policy
+from signing.demo import DemoPKI, draw_signature_image
 
 VANTHU = [sys.executable, "-m", "engine"]
 ENGLISH = ("Usage", "Error", "Try '", "Missing", "Invalid", "No such", "Show this", "Traceback")
@@ -102,24 +107,25 @@ def test_a_worker_with_an_empty_queue_returns_without_starting_prefect(home: Pat
 
 
 def test_library_logging_goes_to_the_agency_log_not_the_terminal(
-    home: Path, tmp_path: Path
+    home: Path, tmp_path: Path, demo_pki: DemoPKI, leader_key: SigningKey
 ) -> None:
-    unsigned = tmp_path / "khong-ky.pdf"
-    unsigned.write_bytes(
-        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 100 100]>>endobj\n"
-        b"trailer<</Root 1 0 R>>\n%%EOF\n"
-    )
-    quiet = vanthu(home, "verify", str(unsigned))
-    assert quiet.returncode == 4  # unsigned: a verdict, not an error
+    """A signature from a CA the agency does not trust: pyHanko logs why the path fails."""
+    stranger = tmp_path / "co-quan-khac.pdf"
+    policy = SigningPolicy(trust_roots=(demo_pki.root_cert.read_bytes(),))
+    with signing_policy(policy):
+        pdf = add_form_fields(one_page_pdf(), LAYOUT)
+        stranger.write_bytes(certify(pdf, leader_key, draw_signature_image("Nguyễn Văn An")))
+    quiet = vanthu(home, "verify", str(stranger))
+    assert quiet.returncode == 2  # indeterminate: a verdict, not an error
     assert quiet.stderr == "", quiet.stderr
-    assert (home / "logs" / "vanthu.log").is_file()
-    loud = vanthu(home, "-v", "verify", str(unsigned))
-    assert loud.returncode == 4 and "pyhanko" in loud.stderr.lower(), loud.stderr
+    assert "pyhanko" in (home / "logs" / "vanthu.log").read_text(encoding="utf-8")
+    loud = vanthu(home, "-v", "verify", str(stranger))
+    assert loud.returncode == 2 and "pyhanko" in loud.stderr, loud.stderr
 
 
 def test_outside_an_agency_folder_no_log_file_is_left(tmp_path: Path) -> None:
-    result = vanthu(tmp_path, "verify", str(tmp_path / "khong-co.pdf"), "--trust", "x.pem")
-    assert result.returncode == 2 and "--trust x.pem" in result.stderr
-    assert list(tmp_path.iterdir()) == []
+    pdf = tmp_path / "van-ban.pdf"
+    pdf.write_bytes(one_page_pdf())
+    result = vanthu(tmp_path, "verify", str(pdf), "--trust", "khong-co.pem")
+    assert result.returncode == 2 and "--trust khong-co.pem" in result.stderr
+    assert list(tmp_path.iterdir()) == [pdf]

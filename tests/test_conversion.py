@@ -14,11 +14,12 @@ import pytest
 from docx import Document
 from test_drafts import example
 
-from engine.core.errors import ConversionError
+from engine.core.errors import ConfigError, ConversionError
 from engine.core.programs import docx_to_pdf
 from engine.outgoing.conversion import find_form_layout
 from engine.outgoing.drafts import MOTTO, NATIONAL_TITLE, DraftContent, render_draft
 from signing import Box, FormLayout, seal_over_signer
+from tests_support import refused
 
 MM = 72 / 25.4
 A4 = (595.3, 841.9)
@@ -201,41 +202,42 @@ def _plain_letter(_: bytes) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("change", "code", "words"),
     [
-        (_without_signer_block, "không tìm thấy khối chữ ký"),
-        (_with_date_written, "chỗ dành cho ngày ban hành .* đã có chữ: 'ngày 05 tháng 01"),
-        (_plain_letter, "không tìm thấy dòng 'Số:'"),
+        (_without_signer_block, "layout.signer_missing", None),
+        (_with_date_written, "layout.field_not_blank", "ngày 05 tháng 01"),
+        (_plain_letter, "layout.number_missing", None),
     ],
 )
 def test_documents_without_room_for_a_field_are_refused_by_name(
-    change: Callable[[bytes], bytes], message: str
+    change: Callable[[bytes], bytes], code: str, words: str | None
 ) -> None:
     pdf = docx_to_pdf(change(render_draft(example("quyet-dinh"))))
-    with pytest.raises(ConversionError, match=message):
+    with refused(code, ConversionError) as caught:
         find_form_layout(pdf)
+    assert not caught.value.retryable and caught.value.message != caught.value.message_en
+    if words is not None:
+        assert caught.value.fields()["words"].startswith(words)
 
 
 def test_missing_soffice_is_named_and_not_retryable() -> None:
-    with pytest.raises(
-        ConversionError, match="không tìm thấy LibreOffice '/khong/co/soffice'"
-    ) as e:
+    with refused("conversion.soffice_missing", ConfigError, program="/khong/co/soffice") as e:
         docx_to_pdf(b"x", soffice="/khong/co/soffice")
-    assert e.value.retryable is False
+    assert e.value.retryable is False and e.value.kind == "config"
 
 
 def test_failing_converter_is_reported_with_its_exit_code() -> None:
-    with pytest.raises(ConversionError, match="mã thoát 1") as e:
+    with refused("conversion.failed", ConversionError, exit_code=1) as e:
         docx_to_pdf(render_draft(example("cong-van")), soffice="false")
     assert e.value.retryable is False
 
 
 def test_a_conversion_past_its_time_is_stopped_and_retryable() -> None:
-    with pytest.raises(ConversionError, match=re.escape("quá 0.2 giây")) as e:
+    with refused("conversion.timeout", ConversionError, timeout_s=0.2) as e:
         docx_to_pdf(render_draft(example("cong-van")), timeout_s=0.2)
-    assert e.value.retryable is True
+    assert e.value.retryable is True and e.value.kind == "unavailable"
 
 
 def test_a_file_that_is_not_a_pdf_is_refused() -> None:
-    with pytest.raises(ConversionError, match="không đọc được chữ trong PDF"):
+    with refused("conversion.text_unreadable", ConversionError):
         find_form_layout(b"%PDF-1.7 but nothing else")

@@ -18,6 +18,7 @@ from engine.core.definitions import (
     load_definitions,
 )
 from engine.core.errors import DefinitionError
+from vanthu.errors import Kind
 from workflows import DEFINITIONS_DIR
 
 STEPS = frozenset(PLUGINS.steps)
@@ -79,10 +80,10 @@ def _write(tmp_path: Path, text: str, name: str = "broken.yaml") -> Path:
     return path
 
 
-def _refusal(tmp_path: Path, text: str) -> str:
+def _refusal(tmp_path: Path, text: str) -> DefinitionError:
     with pytest.raises(DefinitionError) as caught:
         load_definition(_write(tmp_path, text), automated_steps=STEPS)
-    return str(caught.value)
+    return caught.value
 
 
 def _line_of(text: str, marker: str) -> int:
@@ -110,155 +111,173 @@ TRAP = (  # a step whose only action leads back to itself
     "    actions:\n      - {name: comment, to: trap}\n"
 )
 
-# (old, new): one edit of BASE; marker: text on the line the message must name; step: the step
-# the message must name (None: no step); problem: part of the message.
+# (old, new): one edit of BASE; marker: text on the line the error must name; step: the step it
+# must name (None: no step); code: the error's code after "workflow.definition.".
 MISTAKES = [
-    pytest.param("title: Thử\n", "title: Thử\nowner: VP\n", "owner: VP", None,
-                 "khóa không hợp lệ 'owner'", id="unknown top-level key"),
-    pytest.param("version: 1\n", "", "name: t", None, "thiếu khóa 'version'",
-                 id="missing top-level key"),
-    pytest.param("version: 1", "version: one", "version: one", None, "'version' phải là số",
+    pytest.param("title: Thử\n", "title: Thử\nowner: VP\n", "owner: VP", None, "unknown_key",
+                 id="unknown top-level key"),
+    pytest.param("version: 1\n", "", "name: t", None, "missing_key", id="missing top-level key"),
+    pytest.param("version: 1", "version: one", "version: one", None, "not_positive_int",
                  id="version not a number"),
     pytest.param("document: outgoing", "document: memo", "document: memo", None,
-                 "document 'memo' không hợp lệ", id="unknown document kind"),
-    pytest.param("name: t", "name: Văn bản", "name: Văn bản", None, "chữ thường không dấu",
+                 "unknown_document", id="unknown document kind"),
+    pytest.param("name: t", "name: Văn bản", "name: Văn bản", None, "not_identifier",
                  id="name not a code"),
     pytest.param("title: Soạn\n", "title: Soạn\n    colour: red\n", "colour: red", "draft",
-                 "khóa không hợp lệ 'colour'", id="unknown step key"),
-    pytest.param("    title: Soạn\n", "", "id: draft", "draft", "thiếu khóa 'title'",
+                 "unknown_key", id="unknown step key"),
+    pytest.param("    title: Soạn\n", "", "id: draft", "draft", "missing_key",
                  id="missing step key"),
     pytest.param("title: Soạn\n", "title: Soạn\n    title: Khác\n", "title: Khác", None,
-                 "khóa 'title' viết hai lần", id="key written twice"),
-    pytest.param("id: draft", "id: Draft", "id: Draft", None, "chữ thường không dấu",
+                 "duplicate_key", id="key written twice"),
+    pytest.param("id: draft", "id: Draft", "id: Draft", None, "not_identifier",
                  id="step id not a code"),
     pytest.param("person: initiator}", "person: initiator, rank: 1}", "rank: 1", "draft",
-                 "actor: khóa không hợp lệ 'rank'", id="unknown actor key"),
-    pytest.param("to: review}", "to: review, when: now}", "when: now", "draft",
-                 "thao tác: khóa không hợp lệ 'when'", id="unknown action key"),
+                 "unknown_key", id="unknown actor key"),
+    pytest.param("to: review}", "to: review, when: now}", "when: now", "draft", "unknown_key",
+                 id="unknown action key"),
     pytest.param("kind: parallel", "kind: fork", "kind: fork", "consultation",
-                 "kind 'fork' không hợp lệ", id="unknown step kind"),
+                 "unknown_step_kind", id="unknown step kind"),
     pytest.param("role: head, unit: initiator", "role: boss, unit: initiator", "role: boss",
-                 "review", "role 'boss' không hợp lệ", id="unknown role"),
-    pytest.param("name: submit", "name: publish", "name: publish", "draft",
-                 "name 'publish' không hợp lệ", id="unknown action"),
+                 "review", "unknown_role", id="unknown role"),
+    pytest.param("name: submit", "name: publish", "name: publish", "draft", "unknown_action",
+                 id="unknown action"),
     pytest.param("person: initiator", "person: anyone", "person: anyone", "draft",
-                 "person 'anyone' không hợp lệ", id="unknown person rule"),
+                 "unknown_person_rule", id="unknown person rule"),
     pytest.param("choose: specialist", "choose: minister", "choose: minister", "review",
-                 "choose 'minister' không hợp lệ", id="unknown role to choose"),
+                 "unknown_role", id="unknown role to choose"),
     pytest.param("{name: comment}", "{name: comment, comment: maybe}", "comment: maybe",
-                 "office", "comment 'maybe' không hợp lệ", id="comment not required/optional"),
-    pytest.param("id: office", "id: legal", "id: legal", "legal",
-                 "mã bước bị trùng (đã dùng ở dòng 27)", id="duplicate step id"),
-    pytest.param("start: draft", "start: drafting", "start: drafting", None,
-                 "bước bắt đầu 'drafting' không có", id="start not a step"),
-    pytest.param("to: archive}", "to: archives}", "to: archives}", "handle",
-                 "dẫn tới bước không có: 'archives'", id="action to an unknown step"),
-    pytest.param("next: done}", "next: finished}", "id: archive", "archive",
-                 "'next' dẫn tới bước không có: 'finished'", id="next to an unknown step"),
+                 "office", "invalid_comment", id="comment not required/optional"),
+    pytest.param("id: office", "id: legal", "id: legal", "legal", "duplicate_step",
+                 id="duplicate step id"),
+    pytest.param("start: draft", "start: drafting", "start: drafting", None, "unknown_start",
+                 id="start not a step"),
+    pytest.param("to: archive}", "to: archives}", "to: archives}", "handle", "unknown_step",
+                 id="action to an unknown step"),
+    pytest.param("next: done}", "next: finished}", "id: archive", "archive", "unknown_step",
+                 id="next to an unknown step"),
     pytest.param("    actor: {role: specialist, person: initiator}\n", "", "id: draft", "draft",
-                 "thiếu khóa 'actor'", id="human step without actor"),
+                 "missing_key", id="human step without actor"),
     pytest.param("    actions:\n      - {name: complete, to: archive}\n", "", "id: handle",
-                 "handle", "thiếu khóa 'actions'", id="human step without actions"),
+                 "handle", "missing_key", id="human step without actions"),
     pytest.param("    actions:\n      - {name: complete, to: archive}\n", "    actions: []\n",
-                 "actions: []", "handle", "'actions' phải là danh sách", id="empty actions"),
-    pytest.param("run: archive_document, ", "", "id: archive", "archive", "thiếu khóa 'run'",
+                 "actions: []", "handle", "empty_list", id="empty actions"),
+    pytest.param("run: archive_document, ", "", "id: archive", "archive", "missing_key",
                  id="automated step without run"),
-    pytest.param(", next: done}", "}", "id: archive", "archive", "thiếu khóa 'next'",
+    pytest.param(", next: done}", "}", "id: archive", "archive", "missing_key",
                  id="automated step without next"),
     pytest.param("next: done}", "next: done, actions: [{name: submit, to: done}]}",
-                 "id: archive", "archive", "khóa không hợp lệ 'actions'",
-                 id="automated step with actions"),
+                 "id: archive", "archive", "unknown_key", id="automated step with actions"),
     pytest.param("run: archive_document", "run: print_money", "run: print_money", "archive",
-                 "không có bước tự động 'print_money'", id="run not an automated step"),
+                 "unknown_run", id="run not an automated step"),
     pytest.param("branches: [legal, office]", "branches: []", "branches: []", "consultation",
-                 "'branches' phải là danh sách", id="parallel without branches"),
+                 "empty_list", id="parallel without branches"),
     pytest.param("    branches: [legal, office]\n", "", "id: consultation", "consultation",
-                 "thiếu khóa 'branches'", id="parallel without a branches key"),
+                 "missing_key", id="parallel without a branches key"),
     pytest.param("[legal, office]", "[legal, archive]", "id: consultation", "consultation",
-                 "nhánh 'archive' là bước loại automated", id="branch not a human step"),
+                 "branch_not_human", id="branch not a human step"),
     pytest.param("[legal, office]", "[legal, nowhere]", "id: consultation", "consultation",
-                 "nhánh 'nowhere' không có", id="branch not a step"),
+                 "unknown_step", id="branch not a step"),
+    pytest.param("[legal, office]", "[legal, {office: 1}]", "branches: [legal", "consultation",
+                 "invalid_branch", id="branch not a step id"),
     pytest.param("next: review\n", "next: review\n    join: some\n", "join: some",
-                 "consultation", "join 'some' không hợp lệ", id="unknown join"),
+                 "consultation", "unknown_join", id="unknown join"),
     pytest.param("{name: comment, comment: required}",
                  "{name: comment, comment: required, to: review}", "to: review}", "legal",
-                 "không được có 'to'", id="branch action with a target"),
+                 "branch_action_target", id="branch action with a target"),
     pytest.param("{name: consult, to: consultation}", "{name: consult, to: legal}",
-                 "to: legal}", "review", "dẫn thẳng vào 'legal', một nhánh",
-                 id="action straight into a branch"),
+                 "to: legal}", "review", "into_branch", id="action straight into a branch"),
     pytest.param("next: review\n", "next: office\n", "id: consultation", "consultation",
-                 "'next' dẫn thẳng vào 'office'", id="next straight into a branch"),
-    pytest.param("start: draft", "start: legal", "start: legal", None,
-                 "bước bắt đầu 'legal' là nhánh", id="start at a branch"),
+                 "into_branch", id="next straight into a branch"),
+    pytest.param("start: draft", "start: legal", "start: legal", None, "start_in_branch",
+                 id="start at a branch"),
     pytest.param("{name: submit, to: review}", "{name: submit}", "{name: submit}", "draft",
-                 "thao tác 'submit' thiếu 'to'", id="no target outside a branch"),
+                 "missing_target", id="no target outside a branch"),
     pytest.param("to: draft, comment: required}", "to: draft, comment: required, choose: head}",
-                 "choose: head", "review", "có 'choose' nhưng bước 'draft' không dùng",
+                 "choose: head", "review", "choose_unused",
                  id="choose for a step without a chosen person"),
-    pytest.param(", choose: specialist}", "}", "{name: forward", "review",
-                 "thao tác 'forward' dẫn tới đó không chọn người", id="chosen person never chosen"),
+    pytest.param(", choose: specialist}", "}", "{name: forward", "review", "choose_missing",
+                 id="chosen person never chosen"),
     pytest.param("choose: specialist", "choose: clerk", "choose: clerk", "review",
-                 "chọn người có vai trò 'clerk' nhưng bước 'handle' do vai trò 'specialist'",
-                 id="choose a role the next step does not have"),
+                 "choose_role_mismatch", id="choose a role the next step does not have"),
     pytest.param("next: review\n", "next: handle\n", "id: consultation", "consultation",
-                 "'next' dẫn tới bước 'handle' dùng 'person: chosen'",
-                 id="chosen person after a step that cannot choose"),
-    pytest.param("start: draft", "start: handle", "id: handle", "handle",
-                 "bước bắt đầu không thể dùng 'person: chosen'", id="start with a chosen person"),
-    pytest.param("kind: end}", "kind: end, next: draft}", "id: done", "done",
-                 "khóa không hợp lệ 'next'", id="end step with next"),
+                 "choose_missing", id="chosen person after a step that cannot choose"),
+    pytest.param("start: draft", "start: handle", "id: handle", "handle", "start_chosen",
+                 id="start with a chosen person"),
+    pytest.param("kind: end}", "kind: end, next: draft}", "id: done", "done", "unknown_key",
+                 id="end step with next"),
     pytest.param("kind: end}", "kind: end, actions: [{name: submit, to: draft}]}", "id: done",
-                 "done", "khóa không hợp lệ 'actions'", id="end step with actions"),
+                 "done", "unknown_key", id="end step with actions"),
     pytest.param("kind: end}\n", "kind: end}\n  - {id: orphan, title: Mồ côi, kind: end}\n",
-                 "id: orphan", "orphan", "không đi tới được bước này", id="unreachable step"),
+                 "id: orphan", "orphan", "unreachable_step", id="unreachable step"),
     pytest.param("next: done}\n  - {id: done, title: Xong, kind: end}\n", "next: draft}\n",
-                 "id: draft", "draft", "không có bước kết thúc", id="no end step reachable"),
+                 "id: draft", "draft", "no_end", id="no end step reachable"),
     pytest.param(FORWARD, FORWARD + "      - {name: approve, to: trap}\n" + TRAP, "id: trap",
-                 "trap", "văn bản sẽ bị kẹt", id="step that never reaches the end"),
+                 "trap", "dead_end", id="step that never reaches the end"),
     pytest.param("deadline_days: 2", "deadline_days: 0", "deadline_days: 0", "draft",
-                 "'deadline_days' phải là số nguyên dương", id="deadline zero"),
+                 "not_positive_int", id="deadline zero"),
     pytest.param("deadline_days: 2", "deadline_days: 1.5", "deadline_days: 1.5", "draft",
-                 "'deadline_days' phải là số nguyên dương", id="deadline not whole"),
+                 "not_positive_int", id="deadline not whole"),
     pytest.param("deadline_days: 2", "deadline_days: yes", "deadline_days: yes", "draft",
-                 "'deadline_days' phải là số nguyên dương", id="deadline a boolean"),
+                 "not_positive_int", id="deadline a boolean"),
     pytest.param("{name: consult, to: consultation}", "{name: return, to: consultation}",
-                 "{name: return, to: consultation}", "review", "thao tác 'return' viết hai lần",
+                 "{name: return, to: consultation}", "review", "duplicate_action",
                  id="duplicate action in a step"),
+    pytest.param("  - {id: done, title: Xong, kind: end}", "  - done", "id: draft", None,
+                 "not_mapping", id="a step that is not a mapping"),
+    pytest.param("title: Xử lý", "title: ''", "title: ''", "handle", "not_text",
+                 id="empty title"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("old", "new", "marker", "step", "problem"), MISTAKES)
+@pytest.mark.parametrize(("old", "new", "marker", "step", "code"), MISTAKES)
 def test_each_mistake_is_refused_with_file_line_and_step(
-    tmp_path: Path, old: str, new: str, marker: str, step: str | None, problem: str
+    tmp_path: Path, old: str, new: str, marker: str, step: str | None, code: str
 ) -> None:
     assert old in BASE, old
     text = BASE.replace(old, new, 1)
-    message = _refusal(tmp_path, text)
-    assert problem in message, message
-    assert message.startswith(f"{tmp_path / 'broken.yaml'}:{_line_of(text, marker)}: "), message
-    if step is None:
-        assert "step '" not in message, message
-    else:
-        assert f": step '{step}': " in message, message
+    error = _refusal(tmp_path, text)
+    assert error.code == f"workflow.definition.{code}", error
+    assert (error.file, error.line) == (str(tmp_path / "broken.yaml"), _line_of(text, marker))
+    assert error.definition_step == step
+    assert error.kind is Kind.CONFIG
+
+
+def test_a_refusal_is_located_in_both_languages(tmp_path: Path) -> None:
+    text = BASE.replace("title: Soạn\n", "title: Soạn\n    colour: red\n", 1)
+    error = _refusal(tmp_path, text)
+    where = f"{tmp_path / 'broken.yaml'}:{_line_of(text, 'colour: red')}: "
+    assert str(error).startswith(where + "bước 'draft': ")
+    assert error.english.startswith(where + "step 'draft': ")
+    assert error.message != error.message_en
+    assert error.to_json()["file"] == str(tmp_path / "broken.yaml")
 
 
 @pytest.mark.parametrize(
-    ("text", "line", "problem"),
+    ("text", "line", "code"),
     [
-        ("name: t\ntitle: x\n  bad: [\n", 3, "lỗi cú pháp YAML"),
-        ("name: t\nsteps: [a, b\n", 3, "lỗi cú pháp YAML"),
-        ("- name: t\n- title: x\n", 1, "tệp định nghĩa"),
-        ("", 1, "phải là một ánh xạ"),
-        ("name: t\n1: x\n", 2, "khóa 1 phải là chữ"),
+        ("name: t\ntitle: x\n  bad: [\n", 3, "yaml_syntax"),
+        ("name: t\nsteps: [a, b\n", 3, "yaml_syntax"),
+        ("- name: t\n- title: x\n", 1, "not_mapping"),
+        ("", 1, "not_mapping"),
+        ("name: t\n1: x\n", 2, "key_not_text"),
+        ("name: t\ntitle: !!python/name:os.system x\n", 2, "yaml_unsupported"),
     ],
-    ids=["bad indentation", "unclosed list", "top level is a list", "empty file", "number key"],
+    ids=[
+        "bad indentation",
+        "unclosed list",
+        "top level is a list",
+        "empty file",
+        "number key",
+        "unsafe tag",
+    ],
 )
 def test_a_file_that_is_not_a_definition_is_refused_with_its_line(
-    tmp_path: Path, text: str, line: int, problem: str
+    tmp_path: Path, text: str, line: int, code: str
 ) -> None:
-    message = _refusal(tmp_path, text)
-    assert message.startswith(f"{tmp_path / 'broken.yaml'}:{line}: "), message
-    assert problem in message, message
+    error = _refusal(tmp_path, text)
+    assert error.code == f"workflow.definition.{code}", error
+    assert (error.file, error.line) == (str(tmp_path / "broken.yaml"), line)
+    assert error.definition_step is None
 
 
 def test_a_date_like_value_is_read_as_text(tmp_path: Path) -> None:
@@ -269,8 +288,10 @@ def test_a_date_like_value_is_read_as_text(tmp_path: Path) -> None:
 def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
     path.write_bytes(BASE.encode("utf-8").replace("Thử".encode(), b"Th\xe9"))
-    with pytest.raises(DefinitionError, match=r"latin1\.yaml: tệp không phải văn bản UTF-8"):
+    with pytest.raises(DefinitionError) as caught:
         load_definition(path, automated_steps=STEPS)
+    assert caught.value.code == "workflow.definition.not_utf8"
+    assert (caught.value.file, caught.value.line) == (str(path), None)
 
 
 def test_a_branch_of_two_parallel_steps_is_refused(tmp_path: Path) -> None:
@@ -278,9 +299,9 @@ def test_a_branch_of_two_parallel_steps_is_refused(tmp_path: Path) -> None:
         "      - {name: forward",
         "      - {name: approve, to: second}\n      - {name: forward",
     ) + ("  - {id: second, title: Góp ý lần 2, kind: parallel, branches: [legal], next: review}\n")
-    message = _refusal(tmp_path, text)
-    assert f"broken.yaml:{_line_of(text, 'id: second')}: step 'second': " in message, message
-    assert "'legal' đã là nhánh của bước song song 'consultation'" in message
+    error = _refusal(tmp_path, text)
+    assert error.code == "workflow.definition.branch_shared", error
+    assert (error.line, error.definition_step) == (_line_of(text, "id: second"), "second")
 
 
 def test_the_shipped_definitions_load() -> None:
@@ -367,17 +388,22 @@ def test_the_shipped_incoming_flow_refuses_an_assignment_that_chooses_nobody(
     data = yaml.safe_load((DEFINITIONS_DIR / "incoming.yaml").read_text(encoding="utf-8"))
     drop_choice(data)
     text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-    message = _refusal(tmp_path, text)
-    assert "step 'assign'" in message and "không chọn người (thêm 'choose: head')" in message
+    error = _refusal(tmp_path, text)
+    assert (error.code, error.definition_step) == ("workflow.definition.choose_missing", "assign")
+    assert error.line == _line_of(text, "name: assign")
 
 
 def test_two_files_with_one_name_are_refused(tmp_path: Path) -> None:
     _write(tmp_path, BASE, "a.yaml")
     _write(tmp_path, BASE, "b.yaml")
-    with pytest.raises(DefinitionError, match=r"b\.yaml: tên quy trình 't' trùng với .*a\.yaml"):
+    with pytest.raises(DefinitionError) as caught:
         load_definitions(tmp_path, automated_steps=STEPS)
+    assert caught.value.code == "workflow.definition.duplicate_name"
+    assert caught.value.file == str(tmp_path / "b.yaml")
 
 
 def test_a_missing_directory_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(DefinitionError, match="không có thư mục"):
+    with pytest.raises(DefinitionError) as caught:
         load_definitions(tmp_path / "nowhere", automated_steps=STEPS)
+    assert caught.value.code == "workflow.definition.folder_missing"
+    assert caught.value.file == str(tmp_path / "nowhere")

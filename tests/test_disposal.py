@@ -4,7 +4,7 @@ a disposal record (biên bản hủy) stays for ever. Nothing else removes a rec
 from __future__ import annotations
 
 import json
-import time
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from engine.automation import open_workspace
 from engine.core.audit import verify_chain
 from engine.core.config import load_settings
 from engine.core.db import transaction
-from engine.core.errors import NotAllowed
+from engine.core.errors import Conflict, NotAllowed
 from engine.core.models import (
     ArchiveFile,
     ArchiveRecord,
@@ -39,10 +39,9 @@ from storage import (
     write_record,
 )
 from tests_support import LETTER, open_task_steps
+from vanthu.clock import ManualClock
 
 PDF = "application/pdf"
-EXPIRY_WAIT = 2.0
-"""Seconds of retention a record gets when the test needs it to expire (S3 refuses past dates)."""
 
 
 def archived(
@@ -101,15 +100,21 @@ def archived(
     return record
 
 
-def soon() -> datetime:
-    return datetime.now(UTC) + timedelta(seconds=EXPIRY_WAIT)
+def tomorrow(clock: ManualClock) -> datetime:
+    """A retention date still ahead when the record is written (S3 refuses past dates)."""
+    return clock() + timedelta(days=1)
 
 
-def wait_until(moment: datetime) -> None:
-    """Let a retention date pass (not a timing assertion: the test only needs it behind us)."""
-    left = (moment - datetime.now(UTC)).total_seconds() + 1.1  # stores round up to the second
-    if left > 0:
-        time.sleep(left)
+def expire(clock: ManualClock, until: datetime) -> None:
+    """Move Vanthu's clock (engine and folder store alike) past ``until``: no waiting."""
+    clock.set(until + timedelta(days=1))
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> None:
+    """A refusal on the command line: one line on standard error, no traceback."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Lỗi: "), result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def approve(ws: Workspace, number: int) -> None:
@@ -126,8 +131,8 @@ def disposal_events(ws: Workspace) -> list[AuditEvent]:
         return list(session.exec(select(AuditEvent).where(AuditEvent.event == "records_disposed")))
 
 
-def _dispose_one_expired(ws: Workspace) -> None:
-    until = soon()
+def _dispose_one_expired(ws: Workspace, clock: ManualClock) -> None:
+    until = tomorrow(clock)
     archived(ws, "SNV-2020-DI-VBDI-0001", retain_until=until)
     archived(
         ws,
@@ -138,7 +143,7 @@ def _dispose_one_expired(ws: Workspace) -> None:
     )
     keys = object_keys(ws, "SNV-2020-DI-VBDI-0001")
     kept = object_keys(ws, "SNV-2020-DI-VBDI-0002")
-    wait_until(until)
+    expire(clock, until)
 
     number = disposal.propose(
         ws, "luutru", ["SNV-2020-DI-VBDI-0001"], "Hết thời hạn bảo quản 5 năm"
@@ -189,33 +194,65 @@ def _dispose_one_expired(ws: Workspace) -> None:
     assert verify_chain(ws.db).intact
 
 
-def test_an_expired_record_is_disposed_after_review_and_approval(make_agency, database_url):  # type: ignore[no-untyped-def]
-    _dispose_one_expired(make_agency(database_url))
+def test_an_expired_record_is_disposed_after_review_and_approval(  # type: ignore[no-untyped-def]
+    make_agency, database_url, clock
+):
+    _dispose_one_expired(make_agency(database_url), clock)
 
 
 @pytest.mark.s3
-def test_disposal_on_seaweedfs(make_agency, s3_store_url):  # type: ignore[no-untyped-def]
-    _dispose_one_expired(make_agency(store_url=s3_store_url))
+def test_seaweedfs_refuses_by_its_own_clock_and_nothing_is_marked(  # type: ignore[no-untyped-def]
+    make_agency, s3_store_url, clock
+):
+    """Vanthu's clock is past the retention date, the S3 server's is not (and is not waited
+    for): the server refuses the deletion, the step names its date, nothing is disposed."""
+    ws = make_agency(store_url=s3_store_url, steps_runner="worker")
+    until = tomorrow(clock)
+    archived(ws, "HET-HAN", retain_until=until)
+    keys = object_keys(ws, "HET-HAN")
+    expire(clock, until)
+    number = disposal.propose(ws, "luutru", ["HET-HAN"], "Hết thời hạn bảo quản")
+    approve(ws, number)
+    item = outbox.claim(ws)
+    assert item is not None and item.run == "dispose_records"
+    with pytest.raises(Conflict) as refused:
+        disposal.dispose_records(ws, item)
+    assert refused.value.code == "disposal.under_retention"
+    stored = ws.store.retention(keys[0])  # the server's date, to the second
+    assert stored is not None and timedelta(0) <= stored - until < timedelta(seconds=1)
+    assert refused.value.fields()["until"] == stored and stored.isoformat() in str(refused.value)
+    assert all(ws.store.exists(key) for key in keys)
+    assert disposal.show_disposal(ws, number).state == "proposed"
+    assert disposal_events(ws) == []
 
 
-def test_an_unexpired_permanent_or_open_file_record_cannot_even_be_proposed(make_agency):  # type: ignore[no-untyped-def]
+def test_an_unexpired_permanent_or_open_file_record_cannot_even_be_proposed(  # type: ignore[no-untyped-def]
+    make_agency, clock
+):
     ws = make_agency()
-    archived(ws, "CON-HAN", retain_until=datetime.now(UTC) + timedelta(days=400))
+    archived(ws, "CON-HAN", retain_until=clock() + timedelta(days=400))
     archived(ws, "VINH-VIEN", retain_until=None, retention_years=None, file_code="2020.VP.02")
-    archived(ws, "HO-SO-MO", retain_until=soon(), file_code="2026.VP.09", closed=False)
-    wait_until(soon())
+    until = tomorrow(clock)
+    archived(ws, "HO-SO-MO", retain_until=until, file_code="2026.VP.09", closed=False)
+    expire(clock, until)
 
     cases = {
-        "CON-HAN": "còn thời hạn bảo quản (5 năm) đến ",
-        "VINH-VIEN": "được bảo quản vĩnh viễn, không bao giờ được hủy",
-        "HO-SO-MO": "thuộc hồ sơ 2026.VP.09 chưa đóng",
+        "CON-HAN": "disposal.not_expired",
+        "VINH-VIEN": "disposal.permanent",
+        "HO-SO-MO": "disposal.file_open",
     }
-    for record_id, reason in cases.items():
-        with pytest.raises(NotAllowed) as refused:
+    for record_id, code in cases.items():
+        with pytest.raises(Conflict) as refused:
             disposal.propose(ws, "luutru", [record_id], "Hết hạn")
-        assert f"bản lưu {record_id}" in str(refused.value) and reason in str(refused.value)
-    with pytest.raises(NotAllowed, match=r"chuyenvien \(specialist\) không được đề nghị hủy"):
+        assert refused.value.code == code
+        assert refused.value.fields()["problems"] == [{"record_id": record_id, "code": code}]
+    with pytest.raises(Conflict) as refused:
+        disposal.propose(ws, "luutru", list(cases), "Hết hạn")
+    assert refused.value.code == "disposal.refused"  # reasons differ: each one in problems
+    assert [p["code"] for p in refused.value.fields()["problems"]] == list(cases.values())
+    with pytest.raises(NotAllowed) as forbidden:
         disposal.propose(ws, "chuyenvien", ["HO-SO-MO"], "Hết hạn")
+    assert forbidden.value.code == "disposal.proposer_only"
     assert disposal.list_disposals(ws) == []
 
 
@@ -225,11 +262,11 @@ def store_url(request: pytest.FixtureRequest) -> str:
     return "" if request.param == "folder" else str(request.getfixturevalue("s3_store_url"))
 
 
-def test_the_store_refuses_to_delete_an_unexpired_object_even_when_asked_directly(
-    make_agency, store_url
-):  # type: ignore[no-untyped-def]
+def test_the_store_refuses_to_delete_an_unexpired_object_even_when_asked_directly(  # type: ignore[no-untyped-def]
+    make_agency, store_url, clock
+):
     ws = make_agency(store_url=store_url)
-    record = archived(ws, "CON-HAN", retain_until=datetime.now(UTC) + timedelta(days=400))
+    record = archived(ws, "CON-HAN", retain_until=clock() + timedelta(days=400))
     for key in object_keys(ws, "CON-HAN"):
         with pytest.raises(RetentionError) as refused:
             ws.store.delete(key)
@@ -240,7 +277,7 @@ def test_the_store_refuses_to_delete_an_unexpired_object_even_when_asked_directl
     with transaction(ws.db) as session:
         row = session.get(ArchiveRecord, record.id)
         assert row is not None
-        row.retain_until = datetime.now(UTC) - timedelta(days=1)
+        row.retain_until = clock() - timedelta(days=1)
         session.add(row)
     number = disposal.propose(ws, "luutru", ["CON-HAN"], "Hết thời hạn bảo quản")
     approve(ws, number)
@@ -253,14 +290,15 @@ def test_the_store_refuses_to_delete_an_unexpired_object_even_when_asked_directl
     assert disposal_events(ws) == []
 
 
-def test_a_returned_proposal_goes_back_to_the_archivist_with_the_comment(make_agency):  # type: ignore[no-untyped-def]
+def test_a_returned_proposal_goes_back_to_the_archivist_with_the_comment(make_agency, clock):  # type: ignore[no-untyped-def]
     ws = make_agency()
-    until = soon()
+    until = tomorrow(clock)
     archived(ws, "HET-HAN", retain_until=until)
-    wait_until(until)
+    expire(clock, until)
     number = disposal.propose(ws, "luutru", ["HET-HAN"], "Hết thời hạn bảo quản")
-    with pytest.raises(NotAllowed, match="đã có trong tờ trình hủy #"):
+    with pytest.raises(Conflict) as pending:
         disposal.propose(ws, "luutru", ["HET-HAN"], "Lần nữa")
+    assert pending.value.code == "disposal.pending"
     act(ws, number, "chanhvanphong", "approve")
     act(ws, number, "giamdoc", "return", comment="Bổ sung ý kiến hội đồng")
     assert open_task_steps(ws, number) == ["revise"]
@@ -274,19 +312,19 @@ def test_a_returned_proposal_goes_back_to_the_archivist_with_the_comment(make_ag
     assert "Bổ sung ý kiến hội đồng" in comments
 
 
-def test_content_another_record_still_holds_is_kept(make_agency):  # type: ignore[no-untyped-def]
+def test_content_another_record_still_holds_is_kept(make_agency, clock):  # type: ignore[no-untyped-def]
     ws = make_agency()
     shared = b"%PDF-1.7 the same attachment in two records\n"
-    until = soon()
+    until = tomorrow(clock)
     archived(ws, "HET-HAN", retain_until=until, pdf=shared)
     archived(
         ws,
         "CON-HAN",
-        retain_until=datetime.now(UTC) + timedelta(days=400),
+        retain_until=clock() + timedelta(days=400),
         pdf=shared,
         file_code="2020.VP.02",
     )
-    wait_until(until)
+    expire(clock, until)
     number = disposal.propose(ws, "luutru", ["HET-HAN"], "Hết thời hạn bảo quản")
     approve(ws, number)
     assert ws.store.exists(content_key(read_record(ws.store, "CON-HAN").objects[0].sha256))
@@ -298,16 +336,16 @@ def test_content_another_record_still_holds_is_kept(make_agency):  # type: ignor
     ]
 
 
-def test_the_documents_working_copies_leave_with_its_record(make_agency):  # type: ignore[no-untyped-def]
+def test_the_documents_working_copies_leave_with_its_record(make_agency, clock):  # type: ignore[no-untyped-def]
     """Drafts kept with the document (every version) hold the same text: they go too."""
     ws = make_agency()
     doc = create_outgoing(ws, "chuyenvien", LETTER)
     with Session(ws.db) as session:
         drafts = session.exec(select(DocumentFile).where(DocumentFile.document_id == doc)).all()
     assert drafts and all(ws.store.exists(content_key(f.sha256)) for f in drafts)
-    until = soon()
+    until = tomorrow(clock)
     archived(ws, "CO-BAN-NHAP", retain_until=until, document_id=doc)
-    wait_until(until)
+    expire(clock, until)
     number = disposal.propose(ws, "luutru", ["CO-BAN-NHAP"], "Hết thời hạn bảo quản")
     approve(ws, number)
     assert not any(ws.store.exists(content_key(f.sha256)) for f in drafts)
@@ -317,12 +355,12 @@ def test_the_documents_working_copies_leave_with_its_record(make_agency):  # typ
     assert {content_key(f.sha256) for f in drafts} <= set(deleted)
 
 
-def test_a_disposal_interrupted_after_deleting_completes_once_on_retry(make_agency):  # type: ignore[no-untyped-def]
+def test_a_disposal_interrupted_after_deleting_completes_once_on_retry(make_agency, clock):  # type: ignore[no-untyped-def]
     ws = make_agency(steps_runner="worker")  # automated steps wait in the outbox
-    until = soon()
+    until = tomorrow(clock)
     archived(ws, "HET-HAN", retain_until=until)
     keys = object_keys(ws, "HET-HAN")
-    wait_until(until)
+    expire(clock, until)
     number = disposal.propose(ws, "luutru", ["HET-HAN"], "Hết thời hạn bảo quản")
     approve(ws, number)
     item = outbox.claim(ws)
@@ -343,9 +381,9 @@ def test_a_disposal_interrupted_after_deleting_completes_once_on_retry(make_agen
 def test_dispose_through_the_command_line(tmp_path: Path) -> None:
     home = _new_agency(tmp_path / "agency")
     ws = open_workspace(load_settings(home))
-    until = soon()
-    archived(ws, "SNV-2020-DI-VBDI-0007", retain_until=until)
-    wait_until(until)
+    # The command runs in its own process, on the system clock: a retention that ended
+    # yesterday (the folder store takes a past date) instead of a clock moved here.
+    archived(ws, "SNV-2020-DI-VBDI-0007", retain_until=datetime.now(UTC) - timedelta(days=1))
 
     proposed = vanthu(
         home,
@@ -381,9 +419,11 @@ def test_dispose_through_the_command_line(tmp_path: Path) -> None:
         "--as",
         "luutru",
     )
-    assert refused.returncode == 1
-    assert refused.stderr.startswith(
-        "Lỗi: không lập được tờ trình hủy: bản lưu SNV-2020-DI-VBDI-0007 đã bị hủy"
-    )
+    assert refused.returncode == 5  # already disposed: a conflict
+    one_error_line(refused)
     direct = vanthu(home, "archive", "get", "SNV-2020-DI-VBDI-0007", "--as", "luutru")
-    assert direct.returncode == 1
+    assert direct.returncode == 5
+    one_error_line(direct)
+    clerk = vanthu(home, "archive", "dispose", "propose", "X", "--reason", "Y", "--as", "vanthu")
+    assert clerk.returncode == 4  # forbidden: an archivist's command
+    one_error_line(clerk)

@@ -135,7 +135,9 @@ def test_only_the_scanned_page_of_a_mixed_pdf_is_ocred(tmp_path: Path) -> None:
 
 
 def test_what_is_not_a_readable_pdf_is_refused_by_name() -> None:
-    with pytest.raises(InvalidInput, match="không phải PDF"):
+    with pytest.raises(InvalidInput) as invalid:
         extract_text(b"PK\x03\x04 a DOCX, not a PDF")
-    with pytest.raises(InvalidInput, match="không đọc được chữ trong PDF"):
+    assert invalid.value.code == "extraction.not_pdf"
+    with pytest.raises(InvalidInput) as invalid:
         extract_text(b"%PDF-1.7\nbroken beyond repair")
+    assert invalid.value.code == "extraction.pdf_unreadable"

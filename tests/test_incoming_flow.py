@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
-import pytest
 from sqlmodel import Session
 
 from engine.core.errors import InvalidInput, NotAllowed
@@ -14,7 +14,7 @@ from engine.incoming import IncomingRequest, receive_incoming
 from engine.workflow import Upload, act
 from engine.workflow.files import latest_file
 from storage import get_content
-from tests_support import archived_documents, issue_document, open_task_steps
+from tests_support import archived_documents, issue_document, open_task_steps, refused
 
 
 def _received_pdf(ws: Workspace) -> bytes:
@@ -45,17 +45,18 @@ def _verdict(ws: Workspace, doc: int) -> str:
 
 
 def test_an_incoming_document_is_verified_registered_assigned_and_archived(
-    make_agency,  # type: ignore[no-untyped-def]
+    make_agency: Callable[..., Workspace],
 ) -> None:
     ws = make_agency()
     doc = _receive(ws, _received_pdf(ws))
     assert _verdict(ws, doc) == "valid"
     assert open_task_steps(ws, doc) == ["register"]
     act(ws, doc, "vanthu", "register")
-    with pytest.raises(InvalidInput, match="head"):  # the leader must name the lead unit's head
+    # the leader must name the lead unit's head
+    with refused("action.choose_required", InvalidInput, document_id=doc, role="head"):
         act(ws, doc, "giamdoc", "assign")
     act(ws, doc, "giamdoc", "assign", choose="truongphong")
-    with pytest.raises(NotAllowed):  # only the chosen head handles it
+    with refused("action.not_allowed", NotAllowed, user="phapche"):  # only the chosen head
         act(ws, doc, "phapche", "complete", comment="Xong")
     act(ws, doc, "truongphong", "forward", choose="chuyenvien")
     act(ws, doc, "chuyenvien", "complete", comment="Đã triển khai")
@@ -65,7 +66,9 @@ def test_an_incoming_document_is_verified_registered_assigned_and_archived(
     assert archived_documents(ws, "bo nhiem", direction="incoming") == [doc]
 
 
-def test_a_tampered_pdf_is_received_with_an_invalid_verdict(make_agency) -> None:  # type: ignore[no-untyped-def]
+def test_a_tampered_pdf_is_received_with_an_invalid_verdict(
+    make_agency: Callable[..., Workspace],
+) -> None:
     ws = make_agency()
     pdf = bytearray(_received_pdf(ws))
     position = pdf.index(b"/Contents") - 200  # inside the signed byte range
@@ -74,11 +77,15 @@ def test_a_tampered_pdf_is_received_with_an_invalid_verdict(make_agency) -> None
     assert _verdict(ws, doc) != "valid"
 
 
-def test_only_clerks_receive_and_only_pdfs(make_agency) -> None:  # type: ignore[no-untyped-def]
+def test_only_clerks_receive_and_only_pdfs(make_agency: Callable[..., Workspace]) -> None:
     ws = make_agency()
     request = IncomingRequest("UBND", "1/UBND", "Công văn", "Thử")
-    with pytest.raises(InvalidInput, match="PDF"):
+    with refused("incoming.not_pdf", InvalidInput, file="a.pdf"):
         receive_incoming(ws, "vanthu", Upload("a.pdf", b"PK\x03\x04"), request)
-    with pytest.raises(NotAllowed):
-        pdf = Upload("a.pdf", b"%PDF-1.7")
+    pdf = Upload("a.pdf", b"%PDF-1.7")
+    with refused("incoming.clerk_only", NotAllowed, user="chuyenvien", role="specialist"):
         receive_incoming(ws, "chuyenvien", pdf, request)
+    with refused("incoming.fields_missing", InvalidInput):
+        receive_incoming(ws, "vanthu", pdf, IncomingRequest("UBND", "1/UBND", "Công văn", " "))
+    with refused("doctype.unknown", InvalidInput, doc_type="Sắc lệnh"):
+        receive_incoming(ws, "vanthu", pdf, IncomingRequest("UBND", "1/UBND", "Sắc lệnh", "X"))

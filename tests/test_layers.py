@@ -38,7 +38,9 @@ def _is_commented_lazy(path: Path, line: int) -> bool:
     its module's docstring says its commands import the engine lazily (the CLI)."""
     lines = path.read_text(encoding="utf-8").splitlines()
     above = line - 2
-    while above >= 0 and lines[above].strip().startswith(("#", "from ", "import ")):
+    while above >= 0 and (
+        not lines[above].strip() or lines[above].strip().startswith(("#", "from ", "import "))
+    ):
         if "lazy" in lines[above]:
             return True
         above -= 1
@@ -65,16 +67,33 @@ def test_every_plugged_function_exists(name: str) -> None:
     assert callable(getattr(importlib.import_module(module), attribute))
 
 
+ERROR_NAMES = ("Error", "Input", "NotFound", "NotAllowed", "Conflict", "Rejected", "Failed")
+
+
+def _is_error(name: str) -> bool:
+    return name.endswith(ERROR_NAMES)
+
+
 def _codes() -> Iterator[tuple[str, str]]:
+    """Every error code written in the code: ``code=`` given to an error, ``code = …`` of an
+    error class."""
     for path in _sources():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            keyword = isinstance(node, ast.keyword) and node.arg == "code"
-            assigned = isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "code" for t in node.targets
-            )
-            value = node.value if keyword or assigned else None  # type: ignore[attr-defined]
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                yield f"{path.relative_to(ROOT)}:{node.lineno}", value.value
+            found: list[ast.expr] = []
+            if isinstance(node, ast.Call):
+                called = node.func.id if isinstance(node.func, ast.Name) else ""
+                if _is_error(called):
+                    found += [k.value for k in node.keywords if k.arg == "code"]
+            elif isinstance(node, ast.ClassDef) and _is_error(node.name):
+                found += [
+                    a.value
+                    for a in node.body
+                    if isinstance(a, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "code" for t in a.targets)
+                ]
+            for value in found:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    yield f"{path.relative_to(ROOT)}:{value.lineno}", value.value
 
 
 def test_every_error_code_is_dotted_lower_case_words() -> None:

@@ -16,9 +16,11 @@ from pki_support import LAYOUT, one_page_pdf
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlmodel import Session, col, select
 
+from engine.archive.ltv import refresh
 from engine.automation import open_workspace
 from engine.core.config import load_settings
 from engine.core.db import transaction
+from engine.core.errors import InvalidInput, NotAllowed
 from engine.core.models import ArchiveRecord, AuditEvent
 from engine.core.workspace import Workspace
 from engine.signatures import keys
@@ -123,6 +125,20 @@ def test_ltv_refresh_renews_what_nears_expiry_as_a_new_revision(home: Path) -> N
     assert detail["previous_sha256"] == hashlib.sha256(archived).hexdigest()
 
 
-def test_ltv_refresh_refuses_a_negative_window(home: Path) -> None:
-    refused = _vanthu(home, "ltv", "refresh", "--as", "luutru", "--within-days", "-1")
-    assert refused.returncode == 1 and refused.stderr.startswith("Lỗi: số ngày"), refused.stderr
+def test_ltv_refresh_refuses_a_negative_window_and_a_clerk(home: Path) -> None:
+    ws = open_workspace(load_settings(home))
+    with pytest.raises(InvalidInput) as invalid:
+        refresh(ws, -1, actor="luutru")
+    assert invalid.value.code == "ltv.window_invalid"
+    with pytest.raises(NotAllowed) as refused:
+        refresh(ws, actor="vanthu")
+    assert refused.value.code == "archive.keeper_only"
+    for args, exit_code in (
+        (["--as", "luutru", "--within-days", "-1"], 2),  # invalid input
+        (["--as", "vanthu"], 4),  # forbidden: an archivist's command
+    ):
+        result = _vanthu(home, "ltv", "refresh", *args)
+        assert result.returncode == exit_code, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Lỗi: "), result.stderr
+        assert "Traceback" not in result.stderr

@@ -8,8 +8,10 @@ import pytest
 from sqlmodel import select
 
 from engine.core.db import make_engine, transaction, upgrade
+from engine.core.errors import ConfigError
 from engine.core.models import Agency, Register
-from engine.core.registers import format_symbol, next_number, symbol_hint
+from engine.core.registers import format_symbol, next_number, register_for, symbol_hint
+from tests_support import refused
 
 
 def _register(database_url: str) -> tuple[str, int]:
@@ -65,3 +67,12 @@ def test_symbols_follow_decree_30() -> None:
     assert format_symbol(12, type_abbr=None, agency_code="SNV", unit_code="VP") == "12/SNV-VP"
     assert format_symbol(100, type_abbr="TB", agency_code="UBND", unit_code="VP") == "100/TB-UBND"
     assert symbol_hint(type_abbr="QĐ", agency_code="SNV", unit_code="VP") == "/QĐ-SNV"
+
+
+def test_a_type_without_a_register_is_an_installation_gap(database_url: str) -> None:
+    url, _ = _register(database_url)
+    with transaction(make_engine(url)) as session:
+        agency = session.exec(select(Agency)).one()
+        assert register_for(session, agency, "outgoing", "QĐ").code == "QD"  # the general one
+        with refused("register.not_found", ConfigError, direction="incoming", agency="SNV"):
+            register_for(session, agency, "incoming", None)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, select
 
+from engine.core import audit
 from engine.core.models import Document, OutboxItem, RegisterCounter
 from engine.core.workspace import Workspace
 from engine.outgoing import create_outgoing
@@ -30,8 +33,8 @@ def _items(ws: Workspace) -> dict[str, OutboxItem]:
 
 
 def test_steps_wait_in_the_outbox_until_a_runner_takes_them(
-    make_agency,
-    database_url: str,  # type: ignore[no-untyped-def]
+    make_agency: Callable[..., Workspace],
+    database_url: str,
 ) -> None:
     ws = make_agency(database_url, steps_runner="worker")
     doc = create_outgoing(ws, "chuyenvien", DECISION)
@@ -45,9 +48,9 @@ def test_steps_wait_in_the_outbox_until_a_runner_takes_them(
 
 
 def test_a_failed_seal_is_retried_after_the_fix_and_numbers_once(
-    make_agency,
+    make_agency: Callable[..., Workspace],
     demo_keys: Path,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
 ) -> None:
     pki = tmp_path / "pki"
     shutil.copytree(demo_keys, pki)
@@ -59,9 +62,14 @@ def test_a_failed_seal_is_retried_after_the_fix_and_numbers_once(
     ws.caches.clear()
     act(ws, doc, "vanthu", "issue")
     runs = outbox.run_pending(ws)
-    assert [(r.step, r.ok) for r in runs] == [("number", True), ("seal", False)]
+    assert [(r.step, r.ok, r.code) for r in runs] == [
+        ("number", True, None),
+        ("seal", False, "signing.key.wrong_passphrase"),
+    ]
     assert _items(ws)["seal"].state == "failed"  # a wrong key is not worth retrying by itself
-    assert "sai mật khẩu" in (_items(ws)["seal"].last_error or "")
+    assert _items(ws)["seal"].last_error == runs[1].error  # the clerk reads why
+    [failed] = [json.loads(e.detail) for e in audit.events(ws.db) if e.event == "step_failed"]
+    assert failed["code"] == "signing.key.wrong_passphrase" and failed["will_retry"] is False
     passphrase.write_bytes(real)
     ws.caches.clear()
     outbox.retry_failed(ws, _items(ws)["seal"].id or 0)
@@ -73,8 +81,8 @@ def test_a_failed_seal_is_retried_after_the_fix_and_numbers_once(
 
 
 def test_a_worker_that_died_mid_step_is_replaced_after_its_lease(
-    make_agency,
-    database_url: str,  # type: ignore[no-untyped-def]
+    make_agency: Callable[..., Workspace],
+    database_url: str,
 ) -> None:
     ws = make_agency(database_url, steps_runner="worker")
     doc = _at_issue(ws)
@@ -98,7 +106,9 @@ def test_a_worker_that_died_mid_step_is_replaced_after_its_lease(
     }
 
 
-def test_running_a_finished_item_again_changes_nothing(make_agency) -> None:  # type: ignore[no-untyped-def]
+def test_running_a_finished_item_again_changes_nothing(
+    make_agency: Callable[..., Workspace],
+) -> None:
     ws = make_agency(steps_runner="worker")
     doc = _at_issue(ws)
     act(ws, doc, "vanthu", "issue")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from tests_support import (
     issue_document,
     open_task_steps,
     pdfsig_lines,
+    refused,
 )
 
 
@@ -66,9 +68,9 @@ def test_a_decision_is_numbered_sealed_verified_and_archived(
 
 
 def test_pdfsig_accepts_both_signatures_with_the_demo_root(
-    make_agency,
+    make_agency: Callable[..., Workspace],
     demo_keys: Path,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
 ) -> None:
     ws = make_agency()
     path = tmp_path / "issued.pdf"
@@ -87,19 +89,21 @@ def test_registers_number_per_type_and_the_letter_takes_the_unit(agency: Workspa
     assert symbols == ["01/QĐ-SNV", "02/QĐ-SNV", "01/SNV-TCBC"]
 
 
-def test_only_the_named_signer_signs(make_agency) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_named_signer_signs(make_agency: Callable[..., Workspace]) -> None:
     ws = make_agency()
     doc = create_outgoing(ws, "chuyenvien", DECISION)
     act(ws, doc, "chuyenvien", "submit")
     act(ws, doc, "truongphong", "approve")
     assert open_task_steps(ws, doc) == ["sign"]
-    with pytest.raises(NotAllowed, match="Phạm Minh Đức"):
+    with refused("signing.not_the_signer", NotAllowed, document_id=doc):
         act(ws, doc, "giamdoc", "sign")
     act(ws, doc, "phogiamdoc", "return", comment="Xem lại Điều 2")
     assert open_task_steps(ws, doc) == ["draft"]
 
 
-def test_an_issued_document_on_the_s3_store(make_agency, s3_store_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_an_issued_document_on_the_s3_store(
+    make_agency: Callable[..., Workspace], s3_store_url: str
+) -> None:
     ws = make_agency(store_url=s3_store_url)
     doc = issue_document(ws)
     assert verify_document(_issued_pdf(ws, doc), keys.trust_roots(ws)).verdict == "valid"

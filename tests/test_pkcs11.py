@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fixtures_pkcs11 import Tokens
 from pdf_support import LAYOUT, text_pdf
+from pki_support import refusal
 
 from signing import (
     PreparedSignature,
-    SigningError,
     SigningPolicy,
     TokenKey,
     add_form_fields,
@@ -68,27 +68,30 @@ def test_the_token_key_certifies_a_document_valid_for_pdfsig_and_us(
 
 
 def test_a_wrong_pin_is_refused_in_vietnamese(pkcs11_tokens: Tokens) -> None:
-    with pytest.raises(SigningError, match="sai mã PIN"):
-        open_pkcs11_key(
-            pkcs11_tokens.module, token_label=pkcs11_tokens.labels["giamdoc"], pin="000000"
-        )
+    label = pkcs11_tokens.labels["giamdoc"]
+    with refusal("signing.token.pin_incorrect", token=label) as refused:
+        open_pkcs11_key(pkcs11_tokens.module, token_label=label, pin="000000")
+    assert "sai mã PIN" in str(refused.value)
 
 
 def test_missing_token_key_or_module_is_one_clear_sentence(
     pkcs11_tokens: Tokens, tmp_path: Path
 ) -> None:
     label = pkcs11_tokens.labels["giamdoc"]
-    with pytest.raises(SigningError, match="không thấy thiết bị ký 'KHONG CO'"):
+    with refusal("signing.token.not_found", token="KHONG CO") as refused:
         open_pkcs11_key(pkcs11_tokens.module, token_label="KHONG CO", pin=pkcs11_tokens.pin)
-    with pytest.raises(SigningError, match="không có khóa bí mật có nhãn 'khac'"):
+    assert "'KHONG CO'" in str(refused.value)  # names the device the clerk asked for
+    with refusal("signing.token.key_not_found", token=label, key_label="khac"):
         open_pkcs11_key(
             pkcs11_tokens.module, token_label=label, key_label="khac", pin=pkcs11_tokens.pin
         )
-    with pytest.raises(SigningError, match="không có thư viện PKCS#11"):
-        open_pkcs11_key(tmp_path / "none.so", token_label=label, pin=pkcs11_tokens.pin)
+    missing = tmp_path / "none.so"
+    with refusal("signing.token.module_missing", file=str(missing)) as refused:
+        open_pkcs11_key(missing, token_label=label, pin=pkcs11_tokens.pin)
+    assert refused.value.kind == "config"
     not_a_library = tmp_path / "fake.so"
     not_a_library.write_bytes(b"not an ELF file")
-    with pytest.raises(SigningError, match="không nạp được thư viện PKCS#11"):
+    with refusal("signing.token.module_unloadable", file=str(not_a_library)):
         open_pkcs11_key(not_a_library, token_label=label, pin=pkcs11_tokens.pin)
 
 
@@ -97,7 +100,7 @@ def test_a_digest_signed_on_the_token_verifies_with_its_certificate(token_key: T
     signature = token_key.sign_digest(digest)
     assert verify_digest_signature(token_key.certificate, digest, signature)
     assert not verify_digest_signature(token_key.certificate, bytes(32), signature)
-    with pytest.raises(SigningError, match="SHA-256"):
+    with refusal("signing.digest.not_sha256", length=5):
         token_key.sign_digest(b"short")
 
 
@@ -129,13 +132,14 @@ def test_a_tampered_signature_or_prepared_pdf_is_refused(
     )
     signature = bytearray(token_key.sign_digest(prepared.digest_to_sign))
     signature[10] ^= 0x01
-    with pytest.raises(SigningError, match="không khớp với chứng thư số"):
+    mismatch = {"certificate_serial": token_key.serial}
+    with refusal("signing.external.value_mismatch", **mismatch):
         finish_signature(prepared, bytes(signature))
     other = token_key.sign_digest(bytes(32))  # a real signature, of something else
-    with pytest.raises(SigningError, match="không khớp"):
+    with refusal("signing.external.value_mismatch", **mismatch):
         finish_signature(prepared, other)
     changed = prepared.pdf.replace(b"Van ban ky", b"Van ban KY")
-    with pytest.raises(SigningError, match="không khớp với dữ liệu đã lưu"):
+    with refusal("signing.external.pdf_mismatch"):
         PreparedSignature.from_state(prepared.state(), changed)
 
 

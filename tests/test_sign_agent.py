@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from engine.core import audit
 from engine.core.config import write_settings_file
-from engine.core.errors import ConfigError, NotAllowed
+from engine.core.errors import ConfigError, EngineError, NotAllowed
 from engine.core.models import SignRequest
 from engine.core.workspace import Workspace
 from engine.http import agent
@@ -35,7 +35,7 @@ from engine.workflow.files import latest_file
 from signing import TokenKey, load_pkcs12, open_pkcs11_key, verify_document
 from signing.demo import DemoPKI
 from storage import get_content
-from tests_support import DECISION, open_task_steps, pdfsig_lines
+from tests_support import DECISION, open_task_steps, pdfsig_lines, refused
 
 PIN_ENV = "VANTHU_TEST_TOKEN_PIN"
 
@@ -115,6 +115,11 @@ def leader_token(pkcs11_tokens: Tokens) -> Iterator[TokenKey]:
     key.close()
 
 
+def _answer(response: httpx.Response) -> tuple[int, str]:
+    """The status and the error's code, as an agent or a script reads a refusal."""
+    return response.status_code, response.json()["code"]
+
+
 def _client(server: str, token: str) -> httpx.Client:
     return httpx.Client(base_url=server, headers={"Authorization": f"Bearer {token}"})
 
@@ -185,7 +190,7 @@ def _leader_signs_and_clerk_issues(
 ) -> None:
     leader = _token_file(ws, "phogiamdoc", tmp_path)
     doc = _approved_decision(ws)
-    with pytest.raises(ConfigError, match="chưa đăng ký chứng thư số"):
+    with refused("certificate.not_registered", ConfigError, user="phogiamdoc"):
         act(ws, doc, "phogiamdoc", "sign")  # no agent has registered a certificate
 
     first = _sign_agent(ws, server, leader, pkcs11_tokens, "phogiamdoc")
@@ -250,19 +255,22 @@ def test_a_tampered_or_foreign_signature_leaves_the_document_waiting(
         request_id = pending["request_id"]
         url = f"/api/agent/requests/{request_id}/signature"
         wrong = base64.b64encode(bytes(256)).decode()
-        refused = mine.post(url, json={"signature": wrong})
-        assert refused.status_code == 422
-        assert "không khớp với chứng thư số" in refused.json()["detail"]
+        refusal = mine.post(url, json={"signature": wrong})
+        assert _answer(refusal) == (422, "signing.external.value_mismatch")
+        assert refusal.json()["detail_en"] and refusal.json()["retryable"] is False
         foreign = theirs.post(url, json={"signature": wrong})
-        assert foreign.status_code == 404  # another user's request is as good as none
+        # another user's request is as good as none
+        assert _answer(foreign) == (404, "sign_request.not_found")
         anonymous = httpx.post(server + url, json={"signature": wrong})
-        assert anonymous.status_code == 403
+        assert _answer(anonymous) == (403, "agent.token_missing")
         revoked = httpx.post(
             server + url, json={"signature": wrong}, headers={"Authorization": "Bearer vtag_x"}
         )
-        assert revoked.status_code == 403
+        assert _answer(revoked) == (403, "agent.token_invalid")
+        not_base64 = mine.post(url, json={"signature": "*not base64*"})
+        assert _answer(not_base64) == (422, "agent.value_not_base64")
         too_big = mine.post(url, content=b"{" + b" " * 100_000 + b"}")
-        assert too_big.status_code == 413
+        assert _answer(too_big) == (413, "input.too_large")
     assert open_task_steps(ws, doc) == ["sign"]
     assert [r.state for r in _requests(ws, doc)] == ["waiting"]
     with Session(ws.db) as session, pytest.raises(Exception, match="signed"):
@@ -292,15 +300,20 @@ def test_only_the_users_own_trusted_personal_certificate_registers(
     ws = agent_agency
     leader = _token_file(ws, "phogiamdoc", tmp_path)
     agency = _sign_agent(ws, server, leader, pkcs11_tokens, "agency")
-    assert agency.returncode == 1
-    assert agency.stderr.startswith("Lỗi: máy chủ từ chối: chứng thư số mang tên 'DEMO SỞ NỘI VỤ'")
-    assert "Traceback" not in agency.stderr
+    assert agency.returncode == 4, agency.stderr  # the server refused: not the user's own
+    assert agency.stderr.startswith("Lỗi: ") and "Traceback" not in agency.stderr
     colleague = open_pkcs11_key(
         pkcs11_tokens.module, token_label=pkcs11_tokens.labels["giamdoc"], pin=pkcs11_tokens.pin
     )
     with (
         _client(server, leader.read_text().strip()) as client,
-        pytest.raises(NotAllowed, match="'DEMO Nguyễn Văn An', không phải Phạm Minh Đức"),
+        refused(
+            "certificate.name_mismatch",
+            NotAllowed,
+            status=403,
+            user="phogiamdoc",
+            certificate_name="DEMO Nguyễn Văn An",
+        ),
     ):
         agent.register(client, colleague, "phogiamdoc")
     colleague.close()
@@ -319,11 +332,10 @@ def test_only_the_users_own_trusted_personal_certificate_registers(
         json={"certificate_pem": pem.decode(), "proof": base64.b64encode(proof).decode()},
         headers={"Authorization": f"Bearer {leader.read_text().strip()}"},
     )
-    assert answer.status_code == 422
-    assert "không dẫn về chứng thư gốc tin cậy" in answer.json()["detail"]
+    assert _answer(answer) == (422, "signing.policy.untrusted")
 
     doc = _approved_decision(ws)
-    with pytest.raises(ConfigError, match="chưa đăng ký chứng thư số"):
+    with refused("certificate.not_registered", ConfigError, user="phogiamdoc"):
         act(ws, doc, "phogiamdoc", "sign")
     assert open_task_steps(ws, doc) == ["sign"]
 
@@ -337,8 +349,15 @@ def test_a_revoked_agent_token_is_refused(
     assert revoked.returncode == 0 and "Đã thu hồi mã truy cập #1" in revoked.stdout
     with (
         _client(server, leader.read_text().strip()) as client,
-        pytest.raises(
-            NotAllowed, match="mã truy cập của chương trình ký không hợp lệ hoặc đã bị thu hồi"
-        ),
+        refused("agent.token_invalid", NotAllowed, status=403),
     ):
         agent.register(client, leader_token, "phogiamdoc")
+
+
+def test_a_server_that_does_not_answer_is_worth_trying_again(leader_token: TokenKey) -> None:
+    with (
+        httpx.Client(base_url=f"http://127.0.0.1:{_free_port()}") as client,
+        refused("agent.server_unreachable", EngineError) as caught,
+    ):
+        agent.sign_waiting(client, leader_token)
+    assert caught.value.retryable and caught.value.kind == "unavailable"

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import NoEncryption
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pdf_support import LAYOUT, SIGNER_BOX, text_pdf
 from PIL import Image, ImageChops
+from pki_support import refusal
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -38,7 +39,6 @@ from signing import (
     FIELD_SIGNER,
     Box,
     FormLayout,
-    SigningError,
     SigningKey,
     add_form_fields,
     certify,
@@ -313,14 +313,15 @@ def test_a_garbled_signature_is_reported_not_raised(flow: Flow, roots: list[byte
 
 def test_unsigned_and_not_pdf(flow: Flow, roots: list[bytes]) -> None:
     assert verify_document(flow.with_fields, roots).verdict == "unsigned"
-    with pytest.raises(SigningError, match="không phải PDF"):
+    with refusal("signing.pdf.not_pdf") as caught:
         verify_document(b"PK\x03\x04 a zip file", roots)
+    assert caught.value.kind == "invalid"
 
 
 def test_issue_refuses_an_uncertified_pdf(
     flow: Flow, agency_key: SigningKey, seal_png: bytes
 ) -> None:
-    with pytest.raises(SigningError, match="chưa có chữ ký phê duyệt"):
+    with refusal("signing.certification.missing"):
         issue(flow.with_fields, number=NUMBER, date_text=DATE, key=agency_key, seal_image=seal_png)
 
 
@@ -328,32 +329,35 @@ def test_issue_refuses_a_pdf_changed_after_the_leader_signed(
     flow: Flow, agency_key: SigningKey, seal_png: bytes
 ) -> None:
     changed = _with_page_rewritten(flow.certified)
-    with pytest.raises(SigningError, match="đã bị sửa sau khi ký"):
+    with refusal("signing.certification.broken"):
         issue(changed, number=NUMBER, date_text=DATE, key=agency_key, seal_image=seal_png)
 
 
 def test_issue_refuses_a_pdf_without_fields(agency_key: SigningKey, seal_png: bytes) -> None:
-    with pytest.raises(SigningError, match="thiếu trường"):
+    with refusal("signing.fields.missing", field=FIELD_NUMBER):
         issue(one_page_pdf(), number=NUMBER, date_text=DATE, key=agency_key, seal_image=seal_png)
 
 
 def test_issue_refuses_an_issued_pdf(flow: Flow, agency_key: SigningKey, seal_png: bytes) -> None:
-    with pytest.raises(SigningError, match="đã được ban hành"):
+    with refusal("signing.issue.already_issued") as caught:
         issue(flow.issued, number=NUMBER, date_text=DATE, key=agency_key, seal_image=seal_png)
+    assert caught.value.kind == "conflict"
 
 
 def test_keys_are_used_for_their_own_kind_of_signature(
     flow: Flow, leader_key: SigningKey, agency_key: SigningKey, seal_png: bytes
 ) -> None:
-    with pytest.raises(SigningError, match="chứng thư số của cơ quan") as caught:
+    wrong = "signing.policy.wrong_kind"
+    with refusal(wrong, expected="person", found="organisation") as caught:
         certify(flow.with_fields, agency_key, draw_signature_image("Sở Nội vụ"))
     assert caught.value.certificate_serial == agency_key.serial
-    with pytest.raises(SigningError, match="chứng thư số cá nhân"):
+    assert "chứng thư số của cơ quan" in str(caught.value)  # says which key the clerk used
+    with refusal(wrong, expected="organisation", certificate_serial=leader_key.serial):
         issue(flow.certified, number=NUMBER, date_text=DATE, key=leader_key, seal_image=seal_png)
 
 
 def test_certify_refuses_a_signed_pdf(flow: Flow, leader_key: SigningKey) -> None:
-    with pytest.raises(SigningError, match="đã có chữ ký"):
+    with refusal("signing.certify.already_signed"):
         certify(flow.certified, leader_key, draw_signature_image("Nguyễn Văn An"))
 
 
@@ -361,7 +365,7 @@ def test_add_form_fields_refuses_a_page_that_does_not_exist() -> None:
     layout = FormLayout(
         number=LAYOUT.number, date=LAYOUT.date, signer=Box(3, 1, 1, 2, 2), seal=LAYOUT.seal
     )
-    with pytest.raises(SigningError, match="trang 4"):
+    with refusal("signing.fields.page_missing", field=FIELD_SIGNER, page=4, pages=1):
         add_form_fields(one_page_pdf(), layout)
 
 

@@ -19,12 +19,13 @@ from pathlib import Path
 import pytest
 from pdf_support import A4, LAYOUT, SIGNER_BOX, text_pdf
 from PIL import Image
+from pki_support import refusal
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfStreamError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlmodel import Session, select
 
-from engine.core.errors import InvalidInput, NotAllowed
+from engine.core.errors import Conflict, InvalidInput, NotAllowed
 from engine.core.models import Agency, AuditEvent, Document, DocumentFile
 from engine.core.workspace import Workspace
 from engine.outgoing import add_attachment, create_outgoing, make_copy, signed_attachments
@@ -282,7 +283,7 @@ def test_electronic_copy_keeps_every_earlier_signature_valid(
     assert _pdfsig_valid(pdf, demo_pki, tmp_path) == [FIELD_SIGNER, FIELD_SEAL, FIELD_COPY]
     # the copy was made into the field prepared before the leader certified: no new field
     assert copied.startswith(issued.issued)
-    with pytest.raises(SigningError, match="bản sao"):
+    with refusal("signing.copy.already_made"):
         electronic_copy(copied, agency_name=AGENCY, key=agency_key)
 
 
@@ -301,19 +302,20 @@ def test_copy_of_a_pdf_without_the_field_gets_one(
 def test_stamps_refuse_what_they_must_not_sign(
     issued: Issued, leader_key: SigningKey, agency_key: SigningKey
 ) -> None:
-    with pytest.raises(SigningError, match="chứng thư số cá nhân"):
+    personal = {"expected": "organisation", "certificate_serial": leader_key.serial}
+    with refusal("signing.policy.wrong_kind", **personal):
         sign_attachment(plain_pdf(), main_symbol=SYMBOL, key=leader_key)
-    with pytest.raises(SigningError, match="chứng thư số cá nhân"):
+    with refusal("signing.policy.wrong_kind", **personal):
         electronic_copy(issued.issued, agency_name=AGENCY, key=leader_key)
-    with pytest.raises(SigningError, match="số, ký hiệu"):
+    with refusal("signing.attachment.symbol_missing"):
         sign_attachment(plain_pdf(), main_symbol="  ", key=agency_key)
     once = sign_attachment(plain_pdf(), main_symbol=SYMBOL, key=agency_key)
-    with pytest.raises(SigningError, match="đã được ký"):
+    with refusal("signing.attachment.already_signed"):
         sign_attachment(once, main_symbol=SYMBOL, key=agency_key)
     # a certified PDF has no room for a new field: signing one would break the certification
-    with pytest.raises(SigningError, match="chứng nhận"):
+    with refusal("signing.certification.no_room"):
         sign_attachment(issued.certified, main_symbol=SYMBOL, key=agency_key)
-    with pytest.raises(SigningError, match="không phải PDF"):
+    with refusal("signing.pdf.not_pdf"):
         sign_attachment(b"not a pdf", main_symbol=SYMBOL, key=agency_key)
 
 
@@ -388,8 +390,10 @@ def test_attachment_is_signed_at_issuance_and_the_clerk_copies(
         ]
     assert "copy" in kinds and "attachment_issued" in kinds
     assert "attachment_added" in events and "copied" in events
-    with pytest.raises(NotAllowed, match="văn thư"):
+    with pytest.raises(NotAllowed) as denied:
         make_copy(ws, doc, "chuyenvien")
+    assert denied.value.code == "copy.clerk_only"
+    assert "văn thư" in str(denied.value)  # tells the specialist who signs copies
 
 
 def ws_agency_name(ws: Workspace) -> str:
@@ -402,20 +406,27 @@ def ws_agency_name(ws: Workspace) -> str:
 def test_attachments_are_pdfs_from_the_drafter_only(agency: Workspace) -> None:
     ws = agency
     doc = create_outgoing(ws, "chuyenvien", DECISION)
-    with pytest.raises(InvalidInput, match=r"\.pdf"):
+    with pytest.raises(InvalidInput) as caught:
         add_attachment(ws, doc, "chuyenvien", Upload("phu-luc.docx", b"PK\x03\x04"))
-    with pytest.raises(InvalidInput, match="không phải tệp PDF"):
+    assert (caught.value.code, caught.value.file) == ("attachment.not_pdf", "phu-luc.docx")
+    with pytest.raises(InvalidInput) as caught:
         add_attachment(ws, doc, "chuyenvien", Upload("phu-luc.pdf", b"<html>"))
+    assert caught.value.code == "attachment.pdf_incomplete"
     broken = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
-    with pytest.raises(InvalidInput, match=r"phu-luc\.pdf: tệp PDF hỏng"):
+    with pytest.raises(InvalidInput) as caught:
         add_attachment(ws, doc, "chuyenvien", Upload("phu-luc.pdf", broken))
+    assert caught.value.code == "attachment.pdf_unreadable"
+    assert isinstance(caught.value.__cause__, SigningError)
+    assert caught.value.__cause__.code == "signing.pdf.unreadable"
     big = b"%PDF-1.7\n" + b"0" * ws.settings.max_upload_bytes + b"\n%%EOF\n"
-    with pytest.raises(InvalidInput, match="giới hạn"):
+    with pytest.raises(InvalidInput) as caught:
         add_attachment(ws, doc, "chuyenvien", Upload("to.pdf", big))
+    assert caught.value.code == "attachment.too_large"
     with pytest.raises(NotAllowed):
         add_attachment(ws, doc, "vanthu", Upload("phu-luc.pdf", plain_pdf()))
-    with pytest.raises(InvalidInput, match="chưa ban hành"):
+    with pytest.raises(Conflict) as not_yet:
         make_copy(ws, doc, "vanthu")
+    assert not_yet.value.code == "copy.not_issued"
 
 
 def _leader_signature_hex(certified: bytes) -> bytes:
@@ -435,7 +446,7 @@ def test_issue_refuses_a_leader_signature_that_does_not_verify(
     body = issued.certified.index(b"PHU LUC 1")
     changed = issued.certified[:body] + b"PHU LUC 9" + issued.certified[body + 9 :]
     for bad in (forged, changed):
-        with pytest.raises(SigningError, match="không còn nguyên vẹn"):
+        with refusal("signing.certification.broken"):
             issue(
                 bad,
                 number=SYMBOL,
@@ -473,14 +484,14 @@ def test_attach_and_copy_from_the_command_line(tmp_path: Path) -> None:
         "draft", "new", "--as", "chuyenvien", "--type", "Quyết định", "--subject",
         "Về việc ban hành danh mục hồ sơ", "--signer", "giamdoc", "--body-file", str(body),
     )  # fmt: skip
-    doc = created.strip().rsplit("#", 1)[1]
+    doc = created.splitlines()[0].rsplit("#", 1)[1]
     attachment = tmp_path / "phu-luc.pdf"
     attachment.write_bytes(plain_pdf(pages=2))
     assert "văn bản kèm theo số 1" in ok(
         "draft", "attach", doc, str(attachment), "--as", "chuyenvien"
     )
     refused = _vanthu(home, "draft", "attach", doc, str(body), "--as", "chuyenvien")
-    assert refused.returncode == 1 and refused.stderr.startswith("Lỗi:")
+    assert refused.returncode == 2 and refused.stderr.startswith("Lỗi:")  # not a PDF: invalid
     assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     for action, user in (("submit", "chuyenvien"), ("approve", "truongphong")):
         ok("act", doc, action, "--as", user)
@@ -490,7 +501,7 @@ def test_attach_and_copy_from_the_command_line(tmp_path: Path) -> None:
     assert "bản sao điện tử" in ok("doc", "copy", doc, "--as", "vanthu", "--out", str(copy))
     assert ISO_VIETNAM.match(_top_right_lines(copy)[1])
     denied = _vanthu(home, "doc", "copy", doc, "--as", "chuyenvien", "--out", str(copy))
-    assert denied.returncode == 1 and "văn thư" in denied.stderr
+    assert denied.returncode == 4 and "văn thư" in denied.stderr  # the clerk's job: forbidden
     assert "Traceback" not in denied.stderr
 
 

@@ -12,13 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pki_support import LAYOUT, Keys, issued, make_keys, one_page_pdf, pyhanko_validate
+from pki_support import LAYOUT, Keys, issued, make_keys, one_page_pdf, pyhanko_validate, refusal
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing import (
     LEVELS,
     Level,
-    SigningError,
     SigningPolicy,
     add_form_fields,
     archival_timestamp_expiry,
@@ -128,16 +127,18 @@ def test_archival_then_renewal_adds_a_second_document_timestamp(
 def test_renewal_needs_a_document_timestamp_and_a_level_needs_a_tsa(
     signed: dict[Level, bytes], keys: Keys
 ) -> None:
-    with pytest.raises(SigningError, match="chưa có dấu thời gian tài liệu"):
+    with refusal("signing.archival.no_timestamp"):
         renew_archival_timestamp(signed["B-T"], trust_roots=keys.roots, tsa_url=keys.pki.tsa_url)
-    with pytest.raises(SigningError, match="cần địa chỉ dịch vụ cấp dấu thời gian"):
+    with refusal("signing.policy.tsa_missing", level="B-T") as caught:
         SigningPolicy(trust_roots=keys.roots, level="B-T")
-    with pytest.raises(SigningError, match="không có"):
+    assert caught.value.kind == "config"
+    with refusal("signing.policy.level_unknown", level="B-X"):
         SigningPolicy(trust_roots=keys.roots, level="B-X")  # type: ignore[arg-type]
 
 
 def test_an_unreachable_tsa_refuses_the_signature(keys: Keys) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}/tsa"
     policy = SigningPolicy(trust_roots=keys.roots, level="B-T", tsa_url=nowhere)
-    with pytest.raises(SigningError, match="dịch vụ cấp dấu thời gian"), signing_policy(policy):
+    with refusal("signing.tsa.unavailable", url=nowhere) as caught, signing_policy(policy):
         certify(add_form_fields(one_page_pdf(), LAYOUT), keys.leader, draw_signature_image("An"))
+    assert caught.value.retryable and caught.value.kind == "unavailable"

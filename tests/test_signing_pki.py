@@ -8,13 +8,13 @@ import shutil
 import stat
 from pathlib import Path
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from PIL import Image
+from pki_support import refusal
 
-from signing import SigningError, SigningKey, load_pkcs12
+from signing import SigningKey, load_pkcs12
 from signing.demo import (
     DemoPKI,
     Identity,
@@ -83,18 +83,20 @@ def test_load_demo_pki_names_a_missing_file(demo_pki: DemoPKI, tmp_path: Path) -
     copy = tmp_path / "pki"
     shutil.copytree(demo_pki.directory, copy)
     (copy / demo_pki.people["phogiamdoc"].name).unlink()
-    with pytest.raises(SigningError, match=r"phogiamdoc\.p12"):
+    with refusal("signing.demo.file_missing", missing="phogiamdoc.p12") as caught:
         load_demo_pki(copy)
+    assert "phogiamdoc.p12" in str(caught.value)  # the message names the missing file
     (copy / "pki.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(SigningError, match="hỏng"):
+    with refusal("signing.demo.manifest_corrupt", file=str(copy / "pki.json")):
         load_demo_pki(copy)
 
 
 def test_create_refuses_to_overwrite_a_pki(demo_pki: DemoPKI) -> None:
     manifest = json.loads((demo_pki.directory / "pki.json").read_text(encoding="utf-8"))
     assert set(manifest["people"]) == {"giamdoc", "phogiamdoc"}
-    with pytest.raises(SigningError, match="không ghi đè"):
+    with refusal("signing.demo.exists") as caught:
         create_demo_pki(demo_pki.directory, Identity("DEMO X", "DEMO Y", None, None, None), {})
+    assert caught.value.kind == "conflict"
 
 
 def test_loaded_key_reports_its_certificate(demo_pki: DemoPKI, leader_key: SigningKey) -> None:
@@ -104,17 +106,19 @@ def test_loaded_key_reports_its_certificate(demo_pki: DemoPKI, leader_key: Signi
 
 
 def test_wrong_passphrase_is_a_clear_signing_error(demo_pki: DemoPKI) -> None:
-    with pytest.raises(SigningError, match="sai mật khẩu") as caught:
+    key_file = str(demo_pki.agency_p12)
+    with refusal("signing.key.wrong_passphrase", file=key_file) as caught:
         load_pkcs12(demo_pki.agency_p12, b"not the passphrase")
     assert caught.value.retryable is False
     assert demo_pki.agency_p12.name in str(caught.value)
 
 
 def test_a_file_that_is_not_pkcs12_is_refused(demo_pki: DemoPKI) -> None:
-    with pytest.raises(SigningError, match="PKCS#12"):
+    with refusal("signing.key.wrong_passphrase", file=str(demo_pki.root_cert)):
         load_pkcs12(demo_pki.root_cert, demo_pki.passphrase_file.read_bytes().strip())
-    with pytest.raises(SigningError, match="không đọc được"):
+    with refusal("signing.key.file_unreadable") as caught:
         load_pkcs12(demo_pki.directory / "missing.p12", b"x")
+    assert caught.value.kind == "config"
 
 
 def _rgba(png: bytes) -> Image.Image:

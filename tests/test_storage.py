@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import socket
 import threading
 import time
@@ -17,11 +18,13 @@ import pytest
 from fixtures_s3 import SECRET_KEY, S3Server, run_seaweedfs
 
 from storage import (
+    PERMANENT,
     IntegrityError,
     NewObject,
     ObjectNotFound,
     ObjectStore,
     RecordManifest,
+    RetentionError,
     StorageError,
     check_record,
     content_key,
@@ -32,6 +35,7 @@ from storage import (
     read_record,
     write_record,
 )
+from vanthu.errors import Kind
 
 Corrupt = Callable[[ObjectStore, str], None]
 PDF = "application/pdf"
@@ -119,9 +123,10 @@ def test_keys_that_could_escape_or_differ_between_backends_are_refused(
         lambda: any_store.exists(key),
         lambda: any_store.delete(key),
     ):
-        with pytest.raises(StorageError, match="khóa đối tượng không hợp lệ") as caught:
+        with pytest.raises(StorageError) as caught:
             action()
-        assert not caught.value.retryable
+        assert caught.value.code == "storage.key.invalid"
+        assert caught.value.kind is Kind.INVALID and not caught.value.retryable
     assert not (tmp_path / "x").exists()
     assert list(any_store.list_keys()) == []
 
@@ -141,8 +146,9 @@ def test_content_is_stored_once_under_its_hash(any_store: ObjectStore) -> None:
 
 @pytest.mark.parametrize("bad", ["", "abc", "A" * 64, "g" * 64, "0" * 63, "../" + "0" * 61])
 def test_content_key_refuses_what_is_not_a_sha256(bad: str) -> None:
-    with pytest.raises(StorageError, match="SHA-256"):
+    with pytest.raises(StorageError) as caught:
         content_key(bad)
+    assert caught.value.code == "storage.sha256.invalid"
 
 
 def test_get_content_detects_one_flipped_byte(any_store: ObjectStore, corrupt: Corrupt) -> None:
@@ -153,14 +159,16 @@ def test_get_content_detects_one_flipped_byte(any_store: ObjectStore, corrupt: C
     assert len(damaged) == len(data) and damaged != data
     with pytest.raises(IntegrityError) as caught:
         get_content(any_store, sha)
+    assert caught.value.code == "storage.integrity"
     assert caught.value.key == content_key(sha)
     assert not caught.value.retryable
-    assert "SHA-256" in str(caught.value)
 
 
 def test_get_content_of_unknown_hash_is_not_found(any_store: ObjectStore) -> None:
-    with pytest.raises(ObjectNotFound):
+    with pytest.raises(ObjectNotFound) as caught:
         get_content(any_store, "0" * 64)
+    assert caught.value.code == "storage.not_found"
+    assert caught.value.key == content_key("0" * 64)
 
 
 # --- records --------------------------------------------------------------------------------
@@ -174,9 +182,11 @@ def test_a_record_is_written_once_and_never_rewritten(any_store: ObjectStore) ->
     assert first.created_at.tzinfo is UTC
     assert [ref.size for ref in first.objects] == [len(o.data) for o in _decision()]
     changed = [_decision()[0], NewObject("source", "du-thao.docx", b"PK edited", DOCX)]
-    with pytest.raises(StorageError, match="ghi đè") as caught:
+    with pytest.raises(StorageError) as caught:
         write_record(any_store, "SNV-2026-QD-0001", changed, metadata)
-    assert not caught.value.retryable
+    assert caught.value.code == "storage.record.exists"
+    assert caught.value.key == "records/SNV-2026-QD-0001.json"
+    assert caught.value.kind is Kind.CONFLICT and not caught.value.retryable
     assert read_record(any_store, "SNV-2026-QD-0001") == first
     assert list(list_records(any_store)) == ["SNV-2026-QD-0001"]
 
@@ -199,13 +209,17 @@ def test_the_manifest_is_readable_utf8_json_with_sorted_keys(any_store: ObjectSt
 
 
 def test_nothing_is_written_when_the_record_cannot_be(any_store: ObjectStore) -> None:
-    with pytest.raises(StorageError, match="JSON"):
+    with pytest.raises(StorageError) as caught:
         write_record(any_store, "R-2", _decision(), {"ngày": object()})
+    assert caught.value.code == "storage.record.metadata"
     twice = [_decision()[0], _decision()[0]]
-    with pytest.raises(StorageError, match="vai trò: pdf"):
+    with pytest.raises(StorageError) as caught:
         write_record(any_store, "R-2", twice, {})
-    with pytest.raises(StorageError, match="khóa"):
+    assert caught.value.code == "storage.record.duplicate_role"
+    assert caught.value.fields()["roles"] == ["pdf"]
+    with pytest.raises(StorageError) as caught:
         write_record(any_store, "../R-2", _decision(), {})
+    assert caught.value.code == "storage.key.invalid"
     assert list(any_store.list_keys()) == []
 
 
@@ -221,42 +235,48 @@ def test_check_record_names_a_missing_and_a_changed_object(
     assert len(problems) == 2
     assert "01-QĐ-SNV.pdf" in problems[0] and "đã bị thay đổi" in problems[0]
     assert "du-thao.docx" in problems[1] and "bị thiếu" in problems[1]
-    with pytest.raises(ObjectNotFound):
+    with pytest.raises(ObjectNotFound) as caught:
         check_record(any_store, "R-unknown")
+    assert caught.value.code == "storage.record.not_found"
+    assert caught.value.key == "records/R-unknown.json"
 
 
 def test_a_damaged_manifest_is_reported(any_store: ObjectStore) -> None:
     write_record(any_store, "R-4", _decision(), {})
     any_store.put("records/R-4.json", b'{"record_id": "R-4"')
-    with pytest.raises(StorageError, match="tệp mô tả bản lưu hỏng"):
+    with pytest.raises(StorageError) as caught:
         read_record(any_store, "R-4")
+    assert caught.value.code == "storage.record.damaged"
 
 
 # --- opening stores -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("url", "message"),
+    ("url", "code"),
     [
-        ("", "URL rỗng"),
-        ("ftp://host/x", "không được hỗ trợ"),
-        ("file://", "thiếu đường dẫn"),
-        ("s3://127.0.0.1:9000/bucket", "thiếu khóa"),
-        ("s3://k:topsecret@127.0.0.1:9000", "s3://KHÓA:BÍ_MẬT@máy:cổng/bucket"),
-        ("s3://k:topsecret@127.0.0.1:99999/bucket", "cổng từ 1 đến 65535"),
-        ("s3://k:topsecret@127.0.0.1:x/bucket", "cổng"),
-        ("s3://k:topsecret@127.0.0.1:9000/Hồ_Sơ", "tên bucket"),
-        ("s3://k:topsecret@127.0.0.1:9000/a/b", "tên bucket"),
-        ("s3://k:topsecret@127.0.0.1:9000/bucket?secure=maybe", "secure="),
-        ("s3://k:topsecret@127.0.0.1:9000/bucket?timeout=-1", "timeout="),
-        ("s3://k:topsecret@127.0.0.1:9000/bucket?colour=red", "tham số không biết colour"),
+        ("", "storage.url.missing"),
+        ("ftp://host/x", "storage.url.scheme"),
+        ("file://", "storage.url.invalid"),
+        ("s3://127.0.0.1:9000/bucket", "storage.url.credentials"),
+        ("s3://k:topsecret@127.0.0.1:9000", "storage.url.invalid"),
+        ("s3://k:topsecret@127.0.0.1:99999/bucket", "storage.url.invalid"),
+        ("s3://k:topsecret@127.0.0.1:x/bucket", "storage.url.invalid"),
+        ("s3://k:topsecret@127.0.0.1:9000/Hồ_Sơ", "storage.bucket.invalid"),
+        ("s3://k:topsecret@127.0.0.1:9000/a/b", "storage.bucket.invalid"),
+        ("s3://k:topsecret@127.0.0.1:9000/bucket?secure=maybe", "storage.url.option_invalid"),
+        ("s3://k:topsecret@127.0.0.1:9000/bucket?timeout=-1", "storage.url.option_invalid"),
+        ("s3://k:topsecret@127.0.0.1:9000/bucket?colour=red", "storage.url.option_unknown"),
     ],
 )
-def test_bad_urls_say_what_is_wrong(url: str, message: str) -> None:
-    with pytest.raises(StorageError, match=message) as caught:
+def test_bad_urls_say_what_is_wrong(url: str, code: str) -> None:
+    with pytest.raises(StorageError) as caught:
         open_store(url)
-    assert not caught.value.retryable
-    assert "topsecret" not in str(caught.value)
+    error = caught.value
+    assert error.code == code
+    assert error.kind is Kind.CONFIG and not error.retryable
+    assert "topsecret" not in str(error) and "topsecret" not in error.english
+    assert "topsecret" not in json.dumps(error.to_json())
 
 
 def test_folder_urls_absolute_relative_and_bare(
@@ -287,18 +307,20 @@ def test_s3_options_and_a_url_without_the_secret(s3_server: S3Server) -> None:
 @pytest.mark.s3
 def test_wrong_credentials_are_refused_and_not_retried(s3_server: S3Server) -> None:
     url = s3_server.fresh_url().replace(SECRET_KEY, "wrong-secret-value")
-    with pytest.raises(StorageError, match="khóa bí mật") as caught:
+    with pytest.raises(StorageError) as caught:
         open_store(url)
-    assert not caught.value.retryable
-    assert "wrong-secret-value" not in str(caught.value)
+    assert caught.value.code == "storage.s3.credentials"
+    assert caught.value.kind is Kind.CONFIG and not caught.value.retryable
+    assert "wrong-secret-value" not in json.dumps(caught.value.to_json())
 
 
 @pytest.mark.s3
 def test_wrong_scheme_for_the_server_is_named(s3_server: S3Server) -> None:
     https = s3_server.fresh_url().replace("secure=false", "secure=true")
-    with pytest.raises(StorageError, match="secure=false") as caught:
+    with pytest.raises(StorageError) as caught:
         open_store(https)
-    assert not caught.value.retryable
+    assert caught.value.code == "storage.s3.tls"
+    assert caught.value.kind is Kind.CONFIG and not caught.value.retryable
 
 
 @pytest.fixture
@@ -323,21 +345,23 @@ def _fails_retryable_within(seconds: float, action: Callable[[], object]) -> Sto
         action()
     elapsed = time.monotonic() - started
     assert caught.value.retryable, str(caught.value)
+    assert caught.value.kind is Kind.UNAVAILABLE
     assert elapsed < seconds, f"took {elapsed:.1f} s"
-    assert "có thể thử lại" in str(caught.value)
     return caught.value
 
 
 def test_a_closed_port_fails_fast_and_retryable(closed_port: int) -> None:
     url = f"s3://key:very-secret@127.0.0.1:{closed_port}/bucket?secure=false"
     error = _fails_retryable_within(5, lambda: open_store(url))
-    assert "very-secret" not in str(error)
-    assert f"127.0.0.1:{closed_port}/bucket" in str(error)
+    assert error.code == "storage.connection.failed"
+    assert "very-secret" not in json.dumps(error.to_json())
+    assert error.fields()["url"] == f"s3://127.0.0.1:{closed_port}/bucket"
 
 
 def test_a_silent_server_times_out_retryable(silent_port: int) -> None:
     url = f"s3://key:very-secret@127.0.0.1:{silent_port}/bucket?secure=false&timeout=1"
-    _fails_retryable_within(6, lambda: open_store(url))
+    error = _fails_retryable_within(6, lambda: open_store(url))
+    assert error.code == "storage.timeout"
 
 
 @pytest.mark.s3
@@ -347,6 +371,63 @@ def test_a_server_that_stops_gives_retryable_errors(tmp_path: Path) -> None:
         store = open_store(server.fresh_url())
         sha = put_content(store, b"before the outage", PDF)
     error = _fails_retryable_within(8, lambda: get_content(store, sha))
+    assert error.code.startswith("storage.connection.")
     assert error.key == content_key(sha)
     _fails_retryable_within(8, lambda: store.put("k", b"x"))
     assert os.path.exists(server.log)
+
+
+# --- the errors themselves ------------------------------------------------------------------
+
+
+def test_an_error_says_in_both_languages_whether_to_try_again() -> None:
+    lasting = StorageError("không đọc được", "could not read", key="a/b.pdf")
+    assert lasting.code == "storage.error" and lasting.kind is Kind.FAILED
+    assert str(lasting) == "không đọc được (đối tượng 'a/b.pdf')"
+    assert lasting.english == "could not read (object 'a/b.pdf')"
+    passing = StorageError("không trả lời", "no answer", key="a/b.pdf", retryable=True)
+    assert passing.code == "storage.unavailable" and passing.kind is Kind.UNAVAILABLE
+    assert str(passing).endswith("; lỗi tạm thời, có thể thử lại")
+    assert passing.english.endswith("; a temporary error, may be retried")
+    with pytest.raises(TypeError):
+        StorageError("chỉ tiếng Việt")  # type: ignore[call-arg]
+
+
+def test_an_error_crosses_a_process_whole(folder_store: ObjectStore) -> None:
+    folder_store.put("k", b"v", retain_until=PERMANENT)
+    with pytest.raises(RetentionError) as caught:
+        folder_store.delete("k")
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert type(copy) is RetentionError
+    assert (copy.code, copy.key, copy.until, copy.retryable) == (
+        "storage.retention",
+        "k",
+        PERMANENT,
+        False,
+    )
+    assert str(copy) == str(caught.value) and copy.english == caught.value.english
+    assert copy.to_json() == caught.value.to_json()
+    json.dumps(copy.to_json())  # the retention date travels as ISO text
+
+
+@pytest.mark.s3
+def test_stores_opening_a_new_bucket_at_once_all_open_it(s3_server: S3Server) -> None:
+    """Each sees no bucket and creates it; the losers' 'already yours' is not an error."""
+    url = s3_server.fresh_url()
+    barrier = threading.Barrier(6)
+    failed: list[StorageError] = []
+
+    def open_it() -> None:
+        barrier.wait()
+        try:
+            open_store(url)
+        except StorageError as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [error.code for error in failed] == []
+    open_store(url).put("k", b"v", retain_until=PERMANENT)  # made with object lock

@@ -16,6 +16,7 @@ import pytest
 from storage import (
     NewObject,
     ObjectStore,
+    PackageProblem,
     PackageRejected,
     StorageError,
     check_store,
@@ -31,6 +32,7 @@ from storage import (
     verify_package,
     write_record,
 )
+from vanthu.errors import Kind
 
 Corrupt = Callable[[ObjectStore, str], None]
 PDF = "application/pdf"
@@ -196,9 +198,12 @@ def test_a_damaged_record_is_not_exported(
     corrupt(archived, content_key(pdf.sha256))
     out = tmp_path / "out"
     out.mkdir()
-    expected = r"SNV-2026-TB-0002: tệp '02-TB-SNV\.pdf' \(pdf\) bị thay đổi"
-    with pytest.raises(StorageError, match=expected):
+    with pytest.raises(StorageError) as caught:
         _export(archived, out)
+    error = caught.value
+    assert (error.code, error.key) == ("storage.export.object_changed", content_key(pdf.sha256))
+    assert error.fields()["record_id"] == "SNV-2026-TB-0002"
+    assert "02-TB-SNV.pdf" in str(error) and "02-TB-SNV.pdf" in error.english
     assert list(out.iterdir()) == []  # no half-written package
 
 
@@ -239,26 +244,39 @@ def package(folder_store: ObjectStore, tmp_path: Path) -> Path:
     return _export(folder_store, tmp_path / "goc.zip")
 
 
-def _refused(path: Path, tmp_path: Path, expected: str) -> list[str]:
+def _problems(path: Path) -> list[PackageProblem]:
+    """What verify_package finds: Vietnamese lines that carry their code and English."""
     problems = verify_package(path)
-    assert any(expected in problem for problem in problems), problems
+    assert all(isinstance(problem, PackageProblem) for problem in problems), problems
+    return [problem for problem in problems if isinstance(problem, PackageProblem)]
+
+
+def _refused(path: Path, tmp_path: Path, code: str, naming: str) -> list[PackageProblem]:
+    """The package fails with ``code`` (every problem has it) for something named ``naming``
+    (a file or entry), and importing it is refused with that code, storing nothing."""
+    problems = _problems(path)
+    assert problems and {p.code for p in problems} == {code}, problems
+    assert any(naming in problem and naming in problem.en for problem in problems), problems
     target = open_store((tmp_path / "dich").as_uri())
     with pytest.raises(PackageRejected) as caught:
         import_package(target, path)
-    assert expected in str(caught.value)
+    error = caught.value
+    assert (error.code, error.kind, error.file) == (code, Kind.INVALID, str(path))
+    assert not error.retryable
+    assert naming in str(error) and naming in error.english
     assert list(target.list_keys()) == []  # nothing imported
     return problems
 
 
 def test_a_changed_file_is_named(package: Path, tmp_path: Path) -> None:
     bad = _rewrite(package, tmp_path / "x.zip", lambda n, d: _flip(d) if n == TB_PDF else d)
-    problems = _refused(bad, tmp_path, f"tệp '{TB_PDF}': mã SHA-256 không khớp METS")
+    problems = _refused(bad, tmp_path, "storage.package.checksum", TB_PDF)
     assert len(problems) == 1
 
 
 def test_a_removed_file_is_named(package: Path, tmp_path: Path) -> None:
     bad = _rewrite(package, tmp_path / "x.zip", lambda n, d: None if n == TB_PDF else d)
-    _refused(bad, tmp_path, f"thiếu tệp '{TB_PDF}'")
+    _refused(bad, tmp_path, "storage.package.file_missing", TB_PDF)
 
 
 def test_an_edited_checksum_in_the_mets_is_caught(package: Path, tmp_path: Path) -> None:
@@ -270,8 +288,8 @@ def test_an_edited_checksum_in_the_mets_is_caught(package: Path, tmp_path: Path)
         return data
 
     bad = _rewrite(package, tmp_path / "x.zip", edit)
-    problems = _refused(bad, tmp_path, f"tệp '{TB_PDF}': mã SHA-256 không khớp METS")
-    assert any("'representations/rep1/METS.xml': mã SHA-256 không khớp" in p for p in problems)
+    problems = _refused(bad, tmp_path, "storage.package.checksum", TB_PDF)
+    assert any("'representations/rep1/METS.xml'" in p for p in problems)  # it changed too
 
     def edit_root(name: str, data: bytes) -> bytes:  # the root METS has no checksum of its own
         if name == "METS.xml":
@@ -282,7 +300,8 @@ def test_an_edited_checksum_in_the_mets_is_caught(package: Path, tmp_path: Path)
     _refused(
         _rewrite(package, tmp_path / "y.zip", edit_root),
         tmp_path,
-        "tệp 'metadata/descriptive/dc.xml': mã SHA-256 không khớp METS",
+        "storage.package.checksum",
+        "metadata/descriptive/dc.xml",
     )
 
 
@@ -292,59 +311,71 @@ def _read(package: Path, inner: str) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("entry", "expected"),
-    [
-        (f"{PKG}/../../etc/cron.d/x", "trỏ ra ngoài gói"),
-        ("/etc/passwd", "đường dẫn tuyệt đối"),
-        (f"{PKG}/representations\\rep1\\x", "trỏ ra ngoài gói"),
-    ],
+    "entry",
+    [f"{PKG}/../../etc/cron.d/x", "/etc/passwd", f"{PKG}/representations\\rep1\\x"],
 )
 def test_entries_escaping_the_package_are_refused(
-    package: Path, tmp_path: Path, entry: str, expected: str
+    package: Path, tmp_path: Path, entry: str
 ) -> None:
     bad = _rewrite(package, tmp_path / "x.zip", extra={entry: b"evil"})
-    _refused(bad, tmp_path, f"mục '{entry}'")
-    assert any(expected in p for p in verify_package(bad))
+    _refused(bad, tmp_path, "storage.package.unsafe_entry", f"'{entry}'")
     assert not (tmp_path.parent / "etc").exists()
 
 
 def test_broken_or_incomplete_mets_and_extra_files(package: Path, tmp_path: Path) -> None:
     broken = _rewrite(package, tmp_path / "a.zip", lambda n, d: d[:-40] if n == "METS.xml" else d)
-    _refused(broken, tmp_path, "METS.xml gốc không đúng cú pháp XML (dòng")
+    (problem,) = _refused(broken, tmp_path, "storage.package.mets", "METS.xml")
+    assert "XML" in problem.en
     no_objid = _rewrite(
         package,
         tmp_path / "b.zip",
         lambda n, d: d.replace(f'OBJID="{PKG}"'.encode(), b"") if n == "METS.xml" else d,
     )
-    _refused(no_objid, tmp_path, "thiếu thuộc tính bắt buộc OBJID của mets")
+    _refused(no_objid, tmp_path, "storage.package.mets", "OBJID")
     extra = _rewrite(
         package, tmp_path / "c.zip", extra={f"{PKG}/representations/rep1/data/x.pdf": b"x"}
     )
-    _refused(
-        extra,
-        tmp_path,
-        "tệp 'representations/rep1/data/x.pdf' có trong gói nhưng không có trong METS",
-    )
+    _refused(extra, tmp_path, "storage.package.unlisted_file", "representations/rep1/data/x.pdf")
     no_mets = _rewrite(package, tmp_path / "d.zip", lambda n, d: None if n == "METS.xml" else d)
-    _refused(no_mets, tmp_path, "thiếu METS.xml gốc")
+    _refused(no_mets, tmp_path, "storage.package.mets_missing", "METS.xml")
     not_zip = tmp_path / "e.zip"
     not_zip.write_bytes(b"PK not really")
-    assert "không phải tệp zip" in verify_package(not_zip)[0]
+    _refused(not_zip, tmp_path, "storage.package.not_zip", "e.zip")
 
 
 def test_an_oversize_package_is_refused(package: Path) -> None:
     problems = verify_package(package, max_bytes=100)
-    assert (
-        len(problems) == 1 and problems[0].startswith("gói quá lớn") and "tối đa 100" in problems[0]
-    )
+    assert len(problems) == 1
+    assert isinstance(problems[0], PackageProblem)
+    assert problems[0].code == "storage.package.oversize"
 
 
 def test_a_package_conflicting_with_the_store_is_refused(package: Path, tmp_path: Path) -> None:
     target = open_store((tmp_path / "dich").as_uri())
     write_record(target, "SNV-2026-TB-0002", [NewObject("pdf", "khac.pdf", b"%PDF other", PDF)], {})
-    with pytest.raises(
-        StorageError, match="SNV-2026-TB-0002 phiên bản 1 đã có trong kho với nội dung khác"
-    ):
+    with pytest.raises(StorageError) as caught:
         import_package(target, package)
+    error = caught.value
+    assert (error.code, error.kind) == ("storage.record.exists", Kind.CONFLICT)
+    assert error.key == "records/SNV-2026-TB-0002.json"
     assert list(list_records(target)) == ["SNV-2026-TB-0002"]  # the other record not imported
     assert len(list(target.list_keys("objects/"))) == 1
+
+
+def test_a_refusal_from_plain_reasons_keeps_the_model(tmp_path: Path) -> None:
+    """Callers may refuse a package with their own Vietnamese reasons (the engine does)."""
+    path = tmp_path / "goi.zip"
+    plain = PackageRejected(path, ["gói không có ho-so.json"])
+    assert (plain.code, plain.kind, plain.file) == (
+        "storage.package.rejected",
+        Kind.INVALID,
+        str(path),
+    )
+    assert "gói không có ho-so.json" in str(plain) and "gói không có ho-so.json" in plain.english
+    size = PackageProblem("storage.package.size", "kích thước sai", "wrong size")
+    checksum = PackageProblem("storage.package.checksum", "mã sai", "wrong hash")
+    assert PackageRejected(path, [checksum, checksum]).code == "storage.package.checksum"
+    mixed = PackageRejected(path, [size, checksum])
+    assert mixed.code == "storage.package.rejected"
+    assert mixed.codes == ("storage.package.size", "storage.package.checksum")
+    assert "wrong size; wrong hash" in mixed.english

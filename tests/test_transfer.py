@@ -20,7 +20,7 @@ from engine.archive.search import indexed_text
 from engine.automation import open_workspace
 from engine.core.agency import create_demo_agency
 from engine.core.config import load_settings
-from engine.core.errors import NotAllowed
+from engine.core.errors import Conflict, NotAllowed, NotFound
 from engine.core.models import ArchiveFile, ArchiveRecord, AuditEvent
 from engine.core.workspace import Workspace
 from storage import PackageRejected, content_key, read_record
@@ -55,8 +55,12 @@ def source(tmp_path_factory: pytest.TempPathFactory, demo_keys: Path) -> Source:
         keywords="bổ nhiệm, cán bộ",
     )
     files.add_record(ws, "luutru", FILE_CODE, record.record_id)
-    with pytest.raises(NotAllowed, match="chưa đóng"):
+    with pytest.raises(Conflict) as conflict:
         transfer.export_file(ws, FILE_CODE, home / "early.zip", "luutru")
+    assert conflict.value.code == "transfer.file_not_closed"
+    with pytest.raises(NotFound) as missing:
+        transfer.export_file(ws, "KHONG.CO", home / "x.zip", "luutru")
+    assert missing.value.code == "case_file.not_found"
     files.close_file(ws, "luutru", FILE_CODE)
     exported = transfer.export_file(ws, FILE_CODE, home / "goi.zip", "luutru")
     assert exported.records == (record.record_id,)
@@ -140,14 +144,26 @@ def test_a_tampered_package_is_refused_with_the_reason(source: Source, make_agen
     target = make_agency()
     with pytest.raises(PackageRejected) as refused:
         transfer.import_file(target, bad, "luutru")
-    assert Path(changed).name in str(refused.value)
+    assert refused.value.code == "storage.package.checksum"  # storage's verification says why
+    assert any(Path(changed).name in p for p in refused.value.problems)
     assert list(target.store.list_keys("records/")) == []
     with Session(target.db) as session:
         assert session.exec(select(ArchiveRecord)).all() == []
         assert session.exec(select(ArchiveFile)).all() == []
 
-    with pytest.raises(NotAllowed, match="không được chuyển giao"):
+    with pytest.raises(PackageRejected) as missing:
+        transfer.import_file(target, tmp_path / "khong-co.zip", "luutru")
+    assert missing.value.code == "transfer.package_missing"
+    without_metadata = tmp_path / "khong-ho-so.zip"
+    with zipfile.ZipFile(without_metadata, "w") as archive:
+        archive.writestr("goi/METS.xml", "<mets/>")
+    with pytest.raises(PackageRejected) as unusable:
+        transfer._file_metadata(without_metadata)
+    assert unusable.value.code == "transfer.package_invalid"
+
+    with pytest.raises(NotAllowed) as forbidden:
         transfer.import_file(target, source.package, "vanthu")
+    assert forbidden.value.code == "transfer.archivist_only"
 
 
 def test_transfer_through_the_command_line(source: Source, tmp_path: Path) -> None:
@@ -175,5 +191,9 @@ def test_transfer_through_the_command_line(source: Source, tmp_path: Path) -> No
     checked = vanthu(home, "archive", "verify-package", str(bad))
     assert checked.returncode == 1 and Path(changed).name in checked.stdout
     refused = vanthu(home, "archive", "import", str(bad), "--as", "luutru")
-    assert refused.returncode == 1
-    assert refused.stderr.startswith("Lỗi: gói bi-sua.zip bị từ chối:")
+    assert refused.returncode == 2  # the package is invalid input
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Lỗi: "), refused.stderr
+    assert "Traceback" not in refused.stderr and Path(changed).name in refused.stderr
+    clerk = vanthu(home, "archive", "export", FILE_CODE, "--out", str(out), "--as", "vanthu")
+    assert clerk.returncode == 4  # forbidden: an archivist's command

@@ -120,7 +120,9 @@ def test_trust_is_repeatable_and_works_outside_an_agency(agency: Agency, tmp_pat
     nowhere = tmp_path / "khong-phai-co-quan"
     nowhere.mkdir()
     untrusted = vanthu(nowhere, "verify", str(agency.issued), "--json")
-    assert untrusted.returncode == 1  # no agency, no --trust: nothing to trust, refused
+    # no agency, no --trust: nothing to trust, refused as asked wrongly (no report at all)
+    assert untrusted.returncode == 2 and untrusted.stdout == "", untrusted.stdout
+    assert untrusted.stderr.startswith("Lỗi:")
     stranger = tmp_path / "goc-la.pem"
     stranger.write_bytes(_other_root_pem())
     only_stranger = vanthu(
@@ -168,7 +170,8 @@ def test_html_and_pdf_reports_carry_the_signers_vietnamese_name(
     assert signer in shown
     assert "KẾT QUẢ KIỂM TRA CHỮ KÝ SỐ" in shown and "Tình trạng thu hồi lúc ký" in shown
     refused = vanthu(agency.home, "verify", str(agency.issued), "--report", str(tmp_path / "x.doc"))
-    assert refused.returncode == 1 and ".html hoặc .pdf" in refused.stderr
+    assert refused.returncode == 2 and refused.stdout == "", refused.stdout  # asked wrongly
+    assert refused.stderr.startswith("Lỗi: --report")
 
 
 def _unsigned_pdf() -> bytes:

@@ -6,19 +6,19 @@ These steps need no LibreOffice; the signing and issuing half is in test_outgoin
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import yaml
 from sqlmodel import Session, select
 
 from engine.core import audit
-from engine.core.errors import InvalidInput, NotAllowed
+from engine.core.errors import Conflict, InvalidInput, NotAllowed
 from engine.core.models import DocumentFile, Task
 from engine.core.workspace import Workspace
 from engine.outgoing import DraftRequest, create_outgoing, render_request, upload_version
 from engine.workflow import Upload, act, inbox
-from tests_support import DECISION, open_task_steps
+from tests_support import DECISION, open_task_steps, refused
 
 
 def _submitted(ws: Workspace) -> int:
@@ -31,7 +31,7 @@ def test_a_draft_waits_in_the_authors_inbox_only(agency: Workspace) -> None:
     doc = create_outgoing(agency, "chuyenvien", DECISION)
     assert [e.document_id for e in inbox(agency, "chuyenvien")] == [doc]
     assert inbox(agency, "truongphong") == []
-    with pytest.raises(NotAllowed, match="truongphong"):
+    with refused("action.not_allowed", NotAllowed, document_id=doc, user="truongphong"):
         act(agency, doc, "truongphong", "approve")
 
 
@@ -42,31 +42,36 @@ def test_only_the_head_of_the_drafting_unit_reviews(agency: Workspace) -> None:
         ("chuyenvien", "approve"),
         ("vanthu", "issue"),
     ]:
-        with pytest.raises(NotAllowed):
+        with refused("action.not_allowed", NotAllowed, user=intruder, waiting_at=["review"]):
             act(agency, doc, intruder, action)
-    with pytest.raises(NotAllowed, match="approve"):
+    with refused("action.unknown", InvalidInput, step="review", action="sign") as caught:
         act(agency, doc, "truongphong", "sign")
+    assert "approve" in caught.value.fields()["allowed"]
     assert open_task_steps(agency, doc) == ["review"]
 
 
 def test_only_specialists_draft_and_only_leaders_sign(agency: Workspace) -> None:
-    with pytest.raises(NotAllowed):
+    with refused("draft.not_allowed", NotAllowed, user="vanthu", role="clerk"):
         create_outgoing(agency, "vanthu", DECISION)
-    with pytest.raises(InvalidInput, match="lãnh đạo"):
+    with refused("signer.not_leader", InvalidInput, user="truongphong", role="head"):
         create_outgoing(
             agency, "chuyenvien", DraftRequest("Quyết định", "X", "truongphong", ("a",))
         )
-    with pytest.raises(InvalidInput, match="Nghị định 30"):
+    with refused("doctype.unknown", InvalidInput, doc_type="Sắc lệnh"):
         create_outgoing(agency, "chuyenvien", DraftRequest("Sắc lệnh", "X", "giamdoc", ("a",)))
+    with refused("draft.subject_missing", InvalidInput):
+        create_outgoing(agency, "chuyenvien", DraftRequest("Quyết định", " ", "giamdoc", ("a",)))
+    with refused("draft.body_missing", InvalidInput):
+        create_outgoing(agency, "chuyenvien", DraftRequest("Quyết định", "X", "giamdoc"))
 
 
 def test_return_needs_a_comment_and_keeps_every_version(agency: Workspace) -> None:
     doc = _submitted(agency)
-    with pytest.raises(InvalidInput, match="ý kiến"):
+    with refused("action.comment_required", InvalidInput, document_id=doc, step="review"):
         act(agency, doc, "truongphong", "return")
     act(agency, doc, "truongphong", "return", comment="Bổ sung căn cứ")
     assert open_task_steps(agency, doc) == ["draft"]
-    with pytest.raises(NotAllowed):  # the reviewer does not hold the draft
+    with refused("draft.not_drafter", NotAllowed, document_id=doc, user="truongphong"):
         upload_version(agency, doc, "truongphong", render_request(agency, "chuyenvien", DECISION))
     version = upload_version(
         agency, doc, "chuyenvien", render_request(agency, "chuyenvien", DECISION), "v2"
@@ -85,7 +90,7 @@ def test_consultation_waits_for_every_branch_then_returns_to_review(agency: Work
     assert open_task_steps(agency, doc) == ["consult_legal", "consult_office"]
     act(agency, doc, "phapche", "comment", comment="Đồng ý")
     assert open_task_steps(agency, doc) == ["consult_office"]
-    with pytest.raises(NotAllowed):  # a branch answers once
+    with refused("action.not_allowed", NotAllowed, user="phapche"):  # a branch answers once
         act(agency, doc, "phapche", "comment", comment="Lại")
     act(agency, doc, "chanhvanphong", "comment", comment="Đồng ý")
     assert open_task_steps(agency, doc) == ["review"]
@@ -101,8 +106,8 @@ def test_every_action_is_in_the_audit_chain(agency: Workspace) -> None:
 
 
 def test_a_second_review_step_in_yaml_changes_the_flow(
-    make_agency,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    make_agency: Callable[..., Workspace],
+    tmp_path: Path,
 ) -> None:
     from workflows import DEFINITIONS_DIR
 
@@ -151,7 +156,22 @@ def test_an_own_docx_without_the_decree_30_signer_block_is_refused_at_upload(
     buffer = io.BytesIO()
     own.save(buffer)
     upload = Upload("tu-soan.docx", buffer.getvalue())
-    with pytest.raises(InvalidInput, match=r"tu-soan\.docx: không tìm thấy"):
+    with refused(
+        "draft.layout_missing", InvalidInput, file="tu-soan.docx", cause="layout.date_missing"
+    ):
         create_outgoing(agency, "chuyenvien", DECISION, upload)
     with Session(agency.db) as session:
         assert session.exec(select(DocumentFile)).all() == []  # nothing half-stored
+
+
+def test_a_document_at_an_automated_step_or_unknown_is_refused(
+    make_agency: Callable[..., Workspace],
+) -> None:
+    ws = make_agency(steps_runner="worker")
+    doc = _submitted(ws)
+    act(ws, doc, "truongphong", "approve")  # on to the conversion, queued for the worker
+    with refused("document.not_waiting", Conflict, document_id=doc) as caught:
+        act(ws, doc, "phogiamdoc", "sign")
+    assert caught.value.kind == "conflict"
+    with refused("document.not_found", document_id=doc + 100):
+        act(ws, doc + 100, "chuyenvien", "submit")

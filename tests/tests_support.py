@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlmodel import Session, col, select
 
 from engine.archive import search
@@ -12,6 +16,7 @@ from engine.core.models import ArchiveRecord, Task, WorkflowInstance
 from engine.core.workspace import Workspace
 from engine.outgoing import DraftRequest, create_outgoing
 from engine.workflow import act
+from vanthu.errors import VanthuError
 
 DECISION = DraftRequest(
     doc_type="Quyết định",
@@ -32,6 +37,20 @@ LETTER = DraftRequest(
     body=("Kính gửi: các phòng thuộc Sở.", "Đề nghị gửi báo cáo trước ngày 15/12./."),
     recipients=("Như trên;",),
 )
+
+
+@contextmanager
+def refused(
+    code: str, error: type[VanthuError] = VanthuError, **fields: Any
+) -> Iterator[pytest.ExceptionInfo[VanthuError]]:
+    """Expect the body to be refused with ``code`` (an ``error``) and these ``fields``: tests
+    compare what programs compare, never the wording of the message."""
+    with pytest.raises(error) as caught:
+        yield caught
+    assert caught.value.code == code, f"{caught.value.code}: {caught.value}"
+    found = caught.value.fields()
+    for name, value in fields.items():
+        assert found.get(name) == value, (name, found)
 
 
 def open_task_steps(ws: Workspace, document_id: int) -> list[str]:
@@ -61,7 +80,7 @@ def archived_documents(ws: Workspace, text: str, **filters: object) -> list[int]
                 )
             )
         }
-    return [by_record[h.record_id] for h in hits]
+    return [d for h in hits if (d := by_record[h.record_id]) is not None]
 
 
 def issue_document(ws: Workspace, request: DraftRequest = DECISION) -> int:

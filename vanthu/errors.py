@@ -13,6 +13,7 @@ CLI into exit codes, the HTTP layer into status codes).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -117,12 +118,37 @@ class VanthuError(Exception):
         return {k: v for k, v in {**named, **self.details}.items() if v is not None}
 
     def to_json(self) -> dict[str, Any]:
-        """The error as programs receive it (the HTTP body, ``--json`` output)."""
+        """The error as programs receive it (the HTTP body, ``--json`` output): plain JSON
+        values only (times in ISO 8601, other objects as text)."""
         return {
             "code": self.code,
             "kind": self.kind.value,
             "message": str(self),
             "message_en": self.english,
             "retryable": self.retryable,
-            **self.fields(),
+            **{name: _plain(value) for name, value in self.fields().items()},
         }
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The constructor needs both messages, so rebuild from the state, not from ``args``
+        # (which holds only the Vietnamese): an error that crosses a process keeps its code,
+        # kind and fields.
+        return (_rebuilt, (type(self), self.args), self.__dict__)
+
+
+def _rebuilt(cls: type[VanthuError], args: tuple[Any, ...]) -> VanthuError:
+    error = cls.__new__(cls)
+    error.args = args
+    return error
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)

@@ -15,9 +15,8 @@ from sqlmodel import Session, select
 from engine.archive import records, retention
 from engine.archive.search import index_record
 from engine.core.models import Agency, ArchiveRecord, Document, OutboxItem, Register, User
-from engine.core.plugins import Finisher
 from engine.core.text import vietnam_time
-from engine.core.workspace import Workspace
+from engine.core.workspace import Finisher, Workspace
 from engine.signatures import keys
 from engine.workflow.files import DOCX_TYPE, PDF_TYPE, load_document, require_step_file, step_file
 from signing import verify_document

@@ -25,11 +25,11 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from engine.archive import retention
-from engine.archive.records import apply_manifest, find_record
+from engine.archive.records import apply_manifest, disposed, find_record
 from engine.archive.search import index_record, indexed_text
 from engine.core import audit
 from engine.core.db import transaction
-from engine.core.errors import InvalidInput, NotAllowed, NotFound
+from engine.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from engine.core.models import ArchiveFile, ArchiveRecord, Unit
 from engine.core.text import vietnam_time
 from engine.core.users import user_named
@@ -114,7 +114,13 @@ def write_snapshot(store: ObjectStore, snapshot: dict[str, Any], until: datetime
         except ObjectExists:
             continue
         return number
-    raise InvalidInput(f"hồ sơ {snapshot['code']}: nhiều nơi cùng ghi, thử lại")
+    raise Conflict(
+        f"hồ sơ {snapshot['code']}: nhiều nơi cùng ghi, thử lại",
+        f"case file {snapshot['code']}: written from several places at once, try again",
+        code="case_file.write_contended",
+        retryable=True,
+        file_code=snapshot["code"],
+    )
 
 
 def stored_files(store: ObjectStore) -> Iterator[dict[str, Any]]:
@@ -132,7 +138,23 @@ def stored_files(store: ObjectStore) -> Iterator[dict[str, Any]]:
 def _archivist(session: Session, username: str) -> None:
     user = user_named(session, username)
     if user.role != ARCHIVIST:
-        raise NotAllowed(f"{username} ({user.role}) không được quản lý hồ sơ lưu trữ")
+        raise NotAllowed(
+            f"{username} ({user.role}) không được quản lý hồ sơ lưu trữ",
+            f"{username} ({user.role}) may not manage archive case files",
+            code="case_file.archivist_only",
+            username=username,
+            role=user.role,
+        )
+
+
+def not_found(code: str) -> NotFound:
+    """The refusal for a case file code nobody opened."""
+    return NotFound(
+        f"không có hồ sơ '{code}'",
+        f"there is no case file '{code}'",
+        code="case_file.not_found",
+        file_code=code,
+    )
 
 
 def _locked(session: Session, code: str) -> ArchiveFile:
@@ -140,15 +162,22 @@ def _locked(session: Session, code: str) -> ArchiveFile:
         select(ArchiveFile).where(ArchiveFile.code == code).with_for_update()
     ).first()
     if archive_file is None:
-        raise NotFound(f"không có hồ sơ '{code}'")
+        raise not_found(code)
     return archive_file
 
 
-def _refuse_if_closed(archive_file: ArchiveFile, action: str) -> None:
+def _refuse_if_closed(archive_file: ArchiveFile, action: str, action_en: str) -> None:
     if archive_file.state == "closed":
         closed = _aware(archive_file.closed_at)
         day = f" ngày {vietnam_time(closed):%d/%m/%Y}" if closed else ""
-        raise NotAllowed(f"hồ sơ {archive_file.code} đã đóng{day}, không được {action}")
+        day_en = f" on {vietnam_time(closed):%d/%m/%Y}" if closed else ""
+        raise Conflict(
+            f"hồ sơ {archive_file.code} đã đóng{day}, không được {action}",
+            f"case file {archive_file.code} was closed{day_en}; {action_en} is not allowed",
+            code="case_file.closed",
+            file_code=archive_file.code,
+            closed_at=closed.isoformat() if closed else None,
+        )
 
 
 def _records(session: Session, archive_file: ArchiveFile) -> list[ArchiveRecord]:
@@ -195,22 +224,45 @@ def open_file(
     if not CODE_PATTERN.fullmatch(code):
         raise InvalidInput(
             f"mã hồ sơ '{code}' không hợp lệ: dùng chữ, số, '.', '_' , '-' (tối đa 60 ký tự),"
-            " ví dụ 2026.VP.01"
+            " ví dụ 2026.VP.01",
+            f"case file code '{code}' is not valid: use letters, digits, '.', '_', '-' (at most"
+            " 60 characters), e.g. 2026.VP.01",
+            code="case_file.code_invalid",
+            file_code=code,
         )
     if not title:
-        raise InvalidInput("hồ sơ cần tiêu đề (--title)")
+        raise InvalidInput(
+            "hồ sơ cần tiêu đề (--title)",
+            "a case file needs a title (--title)",
+            code="case_file.title_missing",
+        )
     if access not in ACCESS_LEVELS:
-        raise InvalidInput(f"mức tiếp cận '{access}' phải là public hoặc restricted")
+        raise InvalidInput(
+            f"mức tiếp cận '{access}' phải là public hoặc restricted",
+            f"access level '{access}' must be public or restricted",
+            code="case_file.access_invalid",
+            access=access,
+        )
     years = retention.parse_class(retention_class, "--retention")
     with transaction(ws.db) as session:
         _archivist(session, username)
         if session.exec(select(ArchiveFile).where(ArchiveFile.code == code)).first():
-            raise InvalidInput(f"đã có hồ sơ '{code}'")
+            raise Conflict(
+                f"đã có hồ sơ '{code}'",
+                f"case file '{code}' already exists",
+                code="case_file.exists",
+                file_code=code,
+            )
         unit_id = None
         if unit:
             found = session.exec(select(Unit).where(Unit.code == unit)).first()
             if found is None:
-                raise InvalidInput(f"không có đơn vị '{unit}'")
+                raise NotFound(
+                    f"không có đơn vị '{unit}'",
+                    f"there is no unit '{unit}'",
+                    code="unit.not_found",
+                    unit=unit,
+                )
             unit_id = found.id
         archive_file = ArchiveFile(
             code=code,
@@ -274,17 +326,29 @@ def add_record(ws: Workspace, username: str, code: str, record_id: str) -> Archi
     with transaction(ws.db) as session:
         _archivist(session, username)
         archive_file = _locked(session, code)
-        _refuse_if_closed(archive_file, "thêm văn bản")
+        _refuse_if_closed(archive_file, "thêm văn bản", "adding documents")
         record = find_record(session, record_id)
         if record.disposed_at is not None:
-            raise InvalidInput(f"bản lưu {record_id} đã bị hủy")
+            raise disposed(record_id, f"bản lưu {record_id} đã bị hủy")
         if record.file_id == archive_file.id:
-            raise InvalidInput(f"bản lưu {record_id} đã thuộc hồ sơ {code}")
+            raise Conflict(
+                f"bản lưu {record_id} đã thuộc hồ sơ {code}",
+                f"record {record_id} is already in case file {code}",
+                code="case_file.record_already_in",
+                record_id=record_id,
+                file_code=code,
+            )
         if record.file_id is not None:
             other = session.get(ArchiveFile, record.file_id)
-            raise InvalidInput(
-                f"bản lưu {record_id} đã thuộc hồ sơ {other.code if other else record.file_id};"
-                " rút khỏi hồ sơ đó trước"
+            holder = other.code if other else record.file_id
+            raise Conflict(
+                f"bản lưu {record_id} đã thuộc hồ sơ {holder}; rút khỏi hồ sơ đó trước",
+                f"record {record_id} is already in case file {holder}; take it out of that"
+                " file first",
+                code="case_file.record_in_other_file",
+                record_id=record_id,
+                file_code=code,
+                other_file_code=str(holder),
             )
         metadata = {"file": code, "file_title": archive_file.title}
         metadata.update(_raised(record, archive_file, _record_day(record).year))
@@ -305,10 +369,16 @@ def remove_record(ws: Workspace, username: str, code: str, record_id: str) -> Ar
     with transaction(ws.db) as session:
         _archivist(session, username)
         archive_file = _locked(session, code)
-        _refuse_if_closed(archive_file, "rút văn bản")
+        _refuse_if_closed(archive_file, "rút văn bản", "taking documents out")
         record = find_record(session, record_id)
         if record.file_id != archive_file.id:
-            raise InvalidInput(f"bản lưu {record_id} không thuộc hồ sơ {code}")
+            raise NotFound(
+                f"bản lưu {record_id} không thuộc hồ sơ {code}",
+                f"record {record_id} is not in case file {code}",
+                code="case_file.record_not_in_file",
+                record_id=record_id,
+                file_code=code,
+            )
         record.file_id = None
         _revise(ws, session, record, {"file": None, "file_title": None}, f"Rút khỏi hồ sơ {code}")
         _save(ws, session, archive_file)
@@ -326,10 +396,15 @@ def close_file(ws: Workspace, username: str, code: str) -> ArchiveFile:
     with transaction(ws.db) as session:
         _archivist(session, username)
         archive_file = _locked(session, code)
-        _refuse_if_closed(archive_file, "đóng lại lần nữa")
+        _refuse_if_closed(archive_file, "đóng lại lần nữa", "closing it again")
         records = _records(session, archive_file)
         if not records:
-            raise InvalidInput(f"hồ sơ {code} chưa có văn bản nào, không đóng được")
+            raise Conflict(
+                f"hồ sơ {code} chưa có văn bản nào, không đóng được",
+                f"case file {code} holds no documents yet and cannot be closed",
+                code="case_file.empty",
+                file_code=code,
+            )
         end_year = max(_record_day(r).year for r in records)
         for record in records:
             wanted = _raised(record, archive_file, end_year)
@@ -404,5 +479,5 @@ def catalogue(ws: Workspace, code: str) -> Catalogue:
     with Session(ws.db) as session:
         archive_file = session.exec(select(ArchiveFile).where(ArchiveFile.code == code)).first()
         if archive_file is None:
-            raise NotFound(f"không có hồ sơ '{code}'")
+            raise not_found(code)
         return Catalogue(_snapshot(session, archive_file), tuple(_records(session, archive_file)))

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from engine.archive.search import remove_from_index
 from engine.core import audit
 from engine.core.db import transaction
-from engine.core.errors import EngineError, InvalidInput, NotAllowed, NotFound
+from engine.core.errors import Conflict, EngineError, InvalidInput, NotAllowed, NotFound
 from engine.core.models import (
     Agency,
     ArchiveFile,
@@ -37,14 +37,14 @@ from engine.core.models import (
     User,
     WorkflowInstance,
 )
-from engine.core.plugins import Finisher
 from engine.core.text import vietnam_time
 from engine.core.users import user_named
-from engine.core.workspace import Workspace
+from engine.core.workspace import Finisher, Workspace
 from engine.workflow.runtime import instance_of, start_instance, waiting_at
 from storage import (
     NewObject,
     ObjectNotFound,
+    RetentionError,
     StorageError,
     content_key,
     get_content,
@@ -85,31 +85,90 @@ class DisposalView:
     """The biên bản itself, once disposed."""
 
 
-def refusal(session: Session, record: ArchiveRecord, now: datetime) -> str | None:
-    """Why ``record`` may not be disposed of now, in Vietnamese; None when it may."""
-    label = f"bản lưu {record.record_id}"
+@dataclass(frozen=True)
+class Refusal:
+    """Why one record may not be disposed of now."""
+
+    record_id: str
+    code: str
+    """``record.disposed``, ``disposal.permanent``, ``disposal.not_in_file``,
+    ``disposal.file_open``, ``disposal.not_expired`` or ``disposal.pending``."""
+    message: str
+    message_en: str
+
+
+def refusal(session: Session, record: ArchiveRecord, now: datetime) -> Refusal | None:
+    """Why ``record`` may not be disposed of now; None when it may."""
+    rid = record.record_id
+    label, label_en = f"bản lưu {rid}", f"record {rid}"
     if record.disposed_at is not None:
-        return f"{label} đã bị hủy ngày {vietnam_time(record.disposed_at):%d/%m/%Y}"
+        day = f"{vietnam_time(record.disposed_at):%d/%m/%Y}"
+        return Refusal(
+            rid,
+            "record.disposed",
+            f"{label} đã bị hủy ngày {day}",
+            f"{label_en} was disposed of on {day}",
+        )
     if record.retention_years is None or record.retain_until is None:
-        return f"{label} được bảo quản vĩnh viễn, không bao giờ được hủy"
+        return Refusal(
+            rid,
+            "disposal.permanent",
+            f"{label} được bảo quản vĩnh viễn, không bao giờ được hủy",
+            f"{label_en} is kept permanently and may never be disposed of",
+        )
     if record.file_id is None:
-        return f"{label} chưa thuộc hồ sơ nào; chỉ hủy tài liệu của hồ sơ đã đóng"
+        return Refusal(
+            rid,
+            "disposal.not_in_file",
+            f"{label} chưa thuộc hồ sơ nào; chỉ hủy tài liệu của hồ sơ đã đóng",
+            f"{label_en} is in no case file; only records of closed files are disposed of",
+        )
     file = session.get(ArchiveFile, record.file_id)
     if file is None or file.state != "closed":
         code = file.code if file else record.file_id
-        return f"{label} thuộc hồ sơ {code} chưa đóng; chỉ hủy tài liệu của hồ sơ đã đóng"
+        return Refusal(
+            rid,
+            "disposal.file_open",
+            f"{label} thuộc hồ sơ {code} chưa đóng; chỉ hủy tài liệu của hồ sơ đã đóng",
+            f"{label_en} is in case file {code}, which is not closed; only records of closed"
+            " files are disposed of",
+        )
     until = _aware(record.retain_until)
     if until > now:
-        return f"{label} còn thời hạn bảo quản ({record.retention_years} năm) {_until(until)}"
+        vi, en = _until(until)
+        return Refusal(
+            rid,
+            "disposal.not_expired",
+            f"{label} còn thời hạn bảo quản ({record.retention_years} năm) {vi}",
+            f"{label_en} is under retention ({record.retention_years} years) {en}",
+        )
     return None
 
 
-def _until(until: datetime) -> str:
-    """'đến hết ngày 31/12/2031' for a period ending at midnight (Vietnam time), else the hour."""
+def _until(until: datetime) -> tuple[str, str]:
+    """'đến hết ngày 31/12/2031' for a period ending at midnight (Vietnam time), else the hour;
+    in Vietnamese and in English."""
     local = vietnam_time(until)
     if (local.hour, local.minute, local.second) == (0, 0, 0):
-        return f"đến hết ngày {local - timedelta(days=1):%d/%m/%Y}"
-    return f"đến {local:%H:%M} ngày {local:%d/%m/%Y}"
+        day = f"{local - timedelta(days=1):%d/%m/%Y}"
+        return f"đến hết ngày {day}", f"until the end of {day}"
+    return (
+        f"đến {local:%H:%M} ngày {local:%d/%m/%Y}",
+        f"until {local:%H:%M} on {local:%d/%m/%Y}",
+    )
+
+
+def _refused(lead: str, lead_en: str, problems: Sequence[Refusal], **fields: Any) -> Conflict:
+    """One refusal for every record that may not be disposed of: the code of their reason when
+    they share one, else ``disposal.refused``; each record's reason in ``problems``."""
+    codes = {p.code for p in problems}
+    return Conflict(
+        lead + "; ".join(p.message for p in problems),
+        lead_en + "; ".join(p.message_en for p in problems),
+        code=codes.pop() if len(codes) == 1 else "disposal.refused",
+        problems=[{"record_id": p.record_id, "code": p.code} for p in problems],
+        **fields,
+    )
 
 
 def _aware(moment: datetime) -> datetime:
@@ -126,7 +185,13 @@ def _records(session: Session, record_ids: Sequence[str]) -> list[ArchiveRecord]
     }
     missing = [rid for rid in record_ids if rid not in found]
     if missing:
-        raise NotFound(f"không có bản lưu {', '.join(missing)}")
+        raise NotFound(
+            f"không có bản lưu {', '.join(missing)}",
+            f"there is no archive record {', '.join(missing)}",
+            code="record.not_found",
+            record_id=missing[0],
+            record_ids=missing,
+        )
     return [found[rid] for rid in record_ids]
 
 
@@ -149,22 +214,45 @@ def propose(ws: Workspace, username: str, record_ids: Sequence[str], reason: str
     ids = list(dict.fromkeys(r.strip() for r in record_ids if r.strip()))
     reason = reason.strip()
     if not ids:
-        raise InvalidInput("tờ trình hủy cần ít nhất một bản lưu")
+        raise InvalidInput(
+            "tờ trình hủy cần ít nhất một bản lưu",
+            "a disposal proposal needs at least one record",
+            code="disposal.records_missing",
+        )
     if not reason:
-        raise InvalidInput("tờ trình hủy cần lý do (--reason)")
+        raise InvalidInput(
+            "tờ trình hủy cần lý do (--reason)",
+            "a disposal proposal needs a reason (--reason)",
+            code="disposal.reason_missing",
+        )
     now = clock.now()
     with transaction(ws.db) as session:
         user = user_named(session, username)
         if user.role not in PROPOSERS:
-            raise NotAllowed(f"{username} ({user.role}) không được đề nghị hủy tài liệu lưu trữ")
+            raise NotAllowed(
+                f"{username} ({user.role}) không được đề nghị hủy tài liệu lưu trữ",
+                f"{username} ({user.role}) may not propose disposing of archive records",
+                code="disposal.proposer_only",
+                username=username,
+                role=user.role,
+            )
         records = _records(session, ids)
         problems = [p for p in (refusal(session, r, now) for r in records) if p]
         problems += [
-            f"bản lưu {rid} đã có trong tờ trình hủy #{number} đang xử lý"
+            Refusal(
+                rid,
+                "disposal.pending",
+                f"bản lưu {rid} đã có trong tờ trình hủy #{number} đang xử lý",
+                f"record {rid} is already in disposal proposal #{number}, still under way",
+            )
             for rid, number in _pending_elsewhere(session, ids).items()
         ]
         if problems:
-            raise NotAllowed("không lập được tờ trình hủy: " + "; ".join(problems))
+            raise _refused(
+                "không lập được tờ trình hủy: ",
+                "the disposal proposal cannot be made: ",
+                problems,
+            )
         document = _proposal_document(session, user, len(ids), reason)
         assert document.id is not None
         disposal = Disposal(document_id=document.id, reason=reason, proposed_by=username)
@@ -242,7 +330,12 @@ def show_disposal(ws: Workspace, number: int) -> DisposalView:
 def _disposal_of(session: Session, document_id: int) -> Disposal:
     disposal = session.exec(select(Disposal).where(Disposal.document_id == document_id)).first()
     if disposal is None:
-        raise NotFound(f"không có tờ trình hủy tài liệu #{document_id}")
+        raise NotFound(
+            f"không có tờ trình hủy tài liệu #{document_id}",
+            f"there is no disposal proposal #{document_id}",
+            code="disposal.not_found",
+            number=document_id,
+        )
     return disposal
 
 
@@ -283,7 +376,7 @@ def dispose_records(ws: Workspace, item: OutboxItem) -> Finisher:
         plan = _plan(session, ws, disposal, now, item.step_id)
         content = _disposal_record(session, ws, plan, now)
     record_id, stored = _keep_for_ever(ws, content)
-    deleted = _delete(ws, plan)
+    deleted = _delete(ws, plan, item.step_id)
 
     def finish(session: Session) -> dict[str, Any]:
         return _mark_disposed(session, plan, record_id, stored, deleted)
@@ -302,8 +395,12 @@ def _plan(session: Session, ws: Workspace, disposal: Disposal, now: datetime, st
     # Checked again: time passed since the proposal, and a check costs nothing here.
     problems = [p for p in (refusal(session, r, now) for r in records) if p]
     if problems:
-        raise EngineError(
-            "không hủy được: " + "; ".join(problems), document_id=disposal.document_id, step=step
+        raise _refused(
+            "không hủy được: ",
+            "cannot dispose: ",
+            problems,
+            document_id=disposal.document_id,
+            step=step,
         )
     documents = {r.document_id for r in records if r.document_id is not None}
     record_ids = {r.record_id for r in records}
@@ -320,11 +417,16 @@ def _plan(session: Session, ws: Workspace, disposal: Disposal, now: datetime, st
         manifests = _manifest_keys(ws, record.record_id)
         for key in manifests:
             if _locked(ws, key, now):
-                raise EngineError(
+                raise Conflict(
                     f"bản lưu {record.record_id}: kho còn giữ {key} đến sau hôm nay, khác thời hạn"
                     " trong cơ sở dữ liệu; không hủy",
+                    f"record {record.record_id}: the store keeps {key} beyond today, unlike the"
+                    " retention date in the database; not disposed of",
+                    code="disposal.store_retention_mismatch",
                     document_id=disposal.document_id,
                     step=step,
+                    record_id=record.record_id,
+                    key=key,
                 )
         removals.append(
             _Removal(
@@ -498,33 +600,56 @@ def _keep_for_ever(ws: Workspace, content: dict[str, Any]) -> tuple[str, bytes]:
     # A retry of this disposal finds its own biên bản; anything else under this identifier (a
     # database rebuilt from the store numbers disposals afresh) must never stand in for it.
     if manifest.metadata.get("records") != records or manifest.metadata.get("proposal") != proposal:
-        raise EngineError(
-            f"kho đã có biên bản hủy {record_id} của một tờ trình khác; không ghi đè, không hủy"
+        raise Conflict(
+            f"kho đã có biên bản hủy {record_id} của một tờ trình khác; không ghi đè, không hủy",
+            f"the store already holds disposal record {record_id} of another proposal; it is"
+            " not overwritten and nothing is disposed of",
+            code="disposal.record_exists",
+            document_id=proposal,
+            record_id=record_id,
         )
     ref = next(r for r in manifest.objects if r.role == RECORD_ROLE)
     return record_id, get_content(ws.store, ref.sha256)
 
 
-def _delete(ws: Workspace, plan: _Plan) -> int:
+def _delete(ws: Workspace, plan: _Plan, step: str) -> int:
     """Delete every planned object, then each record's manifests; gone already is fine (a retry).
 
     The store refuses an object under retention (storage.RetentionError): the step then fails
-    with the store's reason and nothing is marked disposed.
+    with the store's reason and date, and nothing is marked disposed.
     """
     deleted = 0
     for removal in plan.removals:
         for key in (*removal.delete, *removal.manifests):
-            deleted += _delete_key(ws, key)
+            deleted += _delete_key(ws, key, plan.disposal.document_id, step)
     return deleted
 
 
-def _delete_key(ws: Workspace, key: str) -> int:
+def _delete_key(ws: Workspace, key: str, document_id: int, step: str) -> int:
     try:
         ws.store.delete(key)
     except ObjectNotFound:
         return 0
-    except StorageError as exc:  # RetentionError among them: never retried, a timeout is
-        raise EngineError(f"kho lưu trữ không xóa được: {exc}", retryable=exc.retryable) from exc
+    except RetentionError as exc:  # the store's own clock says no: never retried
+        raise Conflict(
+            f"kho lưu trữ không xóa được: {exc}",
+            f"the store would not delete: {exc.english}",
+            code="disposal.under_retention",
+            document_id=document_id,
+            step=step,
+            key=key,
+            until=exc.until,
+        ) from exc
+    except StorageError as exc:  # a timeout is retried, anything else is not
+        raise EngineError(
+            f"kho lưu trữ không xóa được: {exc}",
+            f"the store would not delete: {exc.english}",
+            code="disposal.delete_failed",
+            retryable=exc.retryable,
+            document_id=document_id,
+            step=step,
+            key=key,
+        ) from exc
     return 1
 
 

@@ -18,7 +18,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.core.errors import EngineError, InvalidInput
+from engine.core.errors import ConfigError, EngineError, InvalidInput
+from vanthu.errors import Kind
 
 PDFTOTEXT_TIMEOUT = 120
 """Seconds for reading the text layer of one PDF."""
@@ -32,7 +33,17 @@ MIN_PAGE_CHARS = 3
 class ExtractionError(EngineError):
     """The text of a PDF could not be read (missing tool, damaged file, time limit)."""
 
+    code = "extraction.failed"
+    kind = Kind.FAILED
     retryable = False
+
+
+class ExtractionNotInstalled(ExtractionError, ConfigError):
+    """A program or language model text extraction needs is not installed: an administrator
+    must install it. Still an ExtractionError, so archiving falls back to the text layer."""
+
+    code = "extraction.tool_missing"
+    kind = Kind.CONFIG
 
 
 @dataclass(frozen=True)
@@ -53,7 +64,11 @@ def extract_text(pdf: bytes, *, ocr: bool = True) -> ExtractedText:
     false they simply contribute no text.
     """
     if not pdf.startswith(b"%PDF"):
-        raise InvalidInput("tệp không phải PDF (thiếu phần đầu '%PDF'), không đọc được nội dung")
+        raise InvalidInput(
+            "tệp không phải PDF (thiếu phần đầu '%PDF'), không đọc được nội dung",
+            "the file is not a PDF (no '%PDF' header), its content cannot be read",
+            code="extraction.not_pdf",
+        )
     pages = _page_texts(pdf)
     empty = tuple(i + 1 for i, page in enumerate(pages) if _is_blank(page))
     if not empty or not ocr:
@@ -62,7 +77,9 @@ def extract_text(pdf: bytes, *, ocr: bool = True) -> ExtractedText:
     ocr_pages = _page_texts(layered)
     if len(ocr_pages) != len(pages):
         raise ExtractionError(
-            f"OCR trả về {len(ocr_pages)} trang trong khi bản gốc có {len(pages)} trang"
+            f"OCR trả về {len(ocr_pages)} trang trong khi bản gốc có {len(pages)} trang",
+            f"OCR returned {len(ocr_pages)} pages where the original has {len(pages)}",
+            code="ocr.page_count_mismatch",
         )
     merged = [ocr_pages[i] if (i + 1) in empty else pages[i] for i in range(len(pages))]
     return ExtractedText(_join(merged), len(pages), layered, empty)
@@ -71,13 +88,19 @@ def extract_text(pdf: bytes, *, ocr: bool = True) -> ExtractedText:
 def ocr_pdf(pdf: bytes, *, language: str = OCR_LANGUAGE, timeout: float = OCR_TIMEOUT) -> bytes:
     """A copy of ``pdf`` with an invisible OCR text layer on every page that had none."""
     if importlib.util.find_spec("ocrmypdf") is None:
-        raise ExtractionError(
-            "thiếu gói ocrmypdf để nhận dạng chữ trên bản quét (pip install ocrmypdf)"
+        raise ExtractionNotInstalled(
+            "thiếu gói ocrmypdf để nhận dạng chữ trên bản quét (pip install ocrmypdf)",
+            "the ocrmypdf package, needed to recognise text on scans, is missing"
+            " (pip install ocrmypdf)",
+            tool="ocrmypdf",
         )
     if shutil.which("tesseract") is None:
-        raise ExtractionError(
+        raise ExtractionNotInstalled(
             "thiếu chương trình tesseract để nhận dạng chữ trên bản quét "
-            "(apt-get install tesseract-ocr tesseract-ocr-vie)"
+            "(apt-get install tesseract-ocr tesseract-ocr-vie)",
+            "the tesseract program, needed to recognise text on scans, is missing "
+            "(apt-get install tesseract-ocr tesseract-ocr-vie)",
+            tool="tesseract",
         )
     _require_language(language)
     with tempfile.TemporaryDirectory(prefix="vanthu-ocr-") as tmp:
@@ -103,11 +126,19 @@ def ocr_pdf(pdf: bytes, *, language: str = OCR_LANGUAGE, timeout: float = OCR_TI
             done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired as exc:
             raise ExtractionError(
-                f"nhận dạng chữ (OCR) quá {timeout:.0f} giây, bỏ dở", retryable=True
+                f"nhận dạng chữ (OCR) quá {timeout:.0f} giây, bỏ dở",
+                f"text recognition (OCR) took more than {timeout:.0f} seconds, abandoned",
+                code="extraction.timeout",
+                retryable=True,
+                tool="ocrmypdf",
             ) from exc
         if done.returncode != 0 or not target.is_file():
             reason = _last_line(done.stderr) or f"mã lỗi {done.returncode}"
-            raise ExtractionError(f"nhận dạng chữ (OCR) thất bại: {reason}")
+            raise ExtractionError(
+                f"nhận dạng chữ (OCR) thất bại: {reason}",
+                f"text recognition (OCR) failed: {reason}",
+                code="ocr.failed",
+            )
         return target.read_bytes()
 
 
@@ -117,18 +148,33 @@ def _require_language(language: str) -> None:
             ["tesseract", "--list-langs"], capture_output=True, text=True, timeout=30, check=False
         )
     except subprocess.TimeoutExpired as exc:
-        raise ExtractionError("tesseract không trả lời khi hỏi danh sách ngôn ngữ") from exc
+        raise ExtractionError(
+            "tesseract không trả lời khi hỏi danh sách ngôn ngữ",
+            "tesseract did not answer when asked for its languages",
+            code="extraction.timeout",
+            retryable=True,
+            tool="tesseract",
+        ) from exc
     languages = set((listed.stdout + listed.stderr).split())
     if language not in languages:
-        raise ExtractionError(
-            f"tesseract chưa có dữ liệu tiếng Việt '{language}' (apt-get install tesseract-ocr-vie)"
+        raise ExtractionNotInstalled(
+            f"tesseract chưa có dữ liệu tiếng Việt '{language}'"
+            " (apt-get install tesseract-ocr-vie)",
+            f"tesseract has no data for the language '{language}'"
+            " (apt-get install tesseract-ocr-vie)",
+            code="ocr.language_missing",
+            language=language,
         )
 
 
 def _page_texts(pdf: bytes) -> list[str]:
     """The text layer of every page (pdftotext separates pages with form feeds)."""
     if shutil.which("pdftotext") is None:
-        raise ExtractionError("thiếu chương trình pdftotext (apt-get install poppler-utils)")
+        raise ExtractionNotInstalled(
+            "thiếu chương trình pdftotext (apt-get install poppler-utils)",
+            "the pdftotext program is missing (apt-get install poppler-utils)",
+            tool="pdftotext",
+        )
     try:
         done = subprocess.run(
             ["pdftotext", "-enc", "UTF-8", "-", "-"],
@@ -138,10 +184,20 @@ def _page_texts(pdf: bytes) -> list[str]:
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise ExtractionError(f"đọc chữ trong PDF quá {PDFTOTEXT_TIMEOUT} giây, bỏ dở") from exc
+        raise ExtractionError(
+            f"đọc chữ trong PDF quá {PDFTOTEXT_TIMEOUT} giây, bỏ dở",
+            f"reading the text of the PDF took more than {PDFTOTEXT_TIMEOUT} seconds, abandoned",
+            code="extraction.timeout",
+            retryable=True,
+            tool="pdftotext",
+        ) from exc
     if done.returncode != 0:
         reason = _last_line(done.stderr) or f"mã lỗi {done.returncode}"
-        raise InvalidInput(f"không đọc được chữ trong PDF (tệp hỏng?): {reason}")
+        raise InvalidInput(
+            f"không đọc được chữ trong PDF (tệp hỏng?): {reason}",
+            f"the text of the PDF cannot be read (a damaged file?): {reason}",
+            code="extraction.pdf_unreadable",
+        )
     text = unicodedata.normalize("NFC", done.stdout.decode("utf-8", errors="replace"))
     if text.endswith("\f"):
         text = text[:-1]  # pdftotext ends every page, the last one too, with a form feed

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from engine.archive.records import require_keeper
+from engine.archive.records import disposed, require_keeper
 from engine.core import audit
 from engine.core.db import transaction
 from engine.core.errors import EngineError, NotFound
@@ -26,6 +26,7 @@ from engine.signatures import keys
 from signing import SigningError, verify_document
 from storage import ObjectNotFound, ObjectRef, StorageError, content_key, list_revisions
 from vanthu import clock
+from vanthu.errors import Kind
 
 SIGNED_ROLE = "pdf"
 """The role of a record's signed original in its manifest."""
@@ -91,6 +92,9 @@ class FixityReport:
 class FixityFailed(EngineError):
     """A scheduled check found problems: the flow run fails, so the operator sees it."""
 
+    code = "fixity.problems"
+    kind = Kind.FAILED
+
 
 @dataclass(frozen=True)
 class _Target:
@@ -108,10 +112,17 @@ def _targets(session: Session, record_id: str | None) -> list[_Target]:
         if record is None:
             disposal = session.exec(select(Disposal).where(Disposal.record_id == record_id)).first()
             if disposal is None:
-                raise NotFound(f"không có bản lưu '{record_id}'")
+                raise NotFound(
+                    f"không có bản lưu '{record_id}'",
+                    f"there is no archive record '{record_id}'",
+                    code="record.not_found",
+                    record_id=record_id,
+                )
             return [_Target(record_id, None, None)]
         if record.disposed_at is not None:
-            raise NotFound(f"bản lưu '{record_id}' đã bị hủy theo quy trình hủy tài liệu")
+            raise disposed(
+                record_id, f"bản lưu '{record_id}' đã bị hủy theo quy trình hủy tài liệu"
+            )
         return [_Target(record.record_id, record.pdf_sha256, record.signature_verdict)]
     records = session.exec(
         select(ArchiveRecord)
@@ -225,7 +236,7 @@ def check_archive(
 ) -> FixityReport:
     """Check one record or the whole archive, and audit the result. For archivists and
     administrators (and the scheduler)."""
-    require_keeper(ws, actor, "kiểm tra toàn vẹn kho lưu trữ")
+    require_keeper(ws, actor, "kiểm tra toàn vẹn kho lưu trữ", "check the integrity of the archive")
     started = clock.now()
     with Session(ws.db) as session:
         targets = _targets(session, record_id)

@@ -26,6 +26,7 @@ from engine.signatures import keys
 from signing import SigningError, archival_timestamp_expiry, renew_archival_timestamp
 from storage import NewObject, StorageError, get_content, read_record, revise_record
 from vanthu import clock
+from vanthu.errors import Kind
 
 PDF_ROLE = "pdf"
 PDF_TYPE = "application/pdf"
@@ -35,6 +36,9 @@ DEFAULT_WITHIN_DAYS = 90
 
 class LtvRefreshFailed(EngineError):
     """A scheduled refresh could not renew some record: the flow run fails, so it is seen."""
+
+    code = "ltv.refresh_failed"
+    kind = Kind.FAILED
 
 
 @dataclass(frozen=True)
@@ -80,9 +84,16 @@ def refresh(
 ) -> RefreshReport:
     """Renew the document timestamp of every record whose last one expires within the window.
     For archivists and administrators (and the scheduler)."""
-    require_keeper(ws, actor, "gia hạn dấu thời gian bản lưu")
+    require_keeper(
+        ws, actor, "gia hạn dấu thời gian bản lưu", "renew the archival timestamps of records"
+    )
     if within_days < 0:
-        raise InvalidInput(f"số ngày --within-days phải từ 0 trở lên, không phải {within_days}")
+        raise InvalidInput(
+            f"số ngày --within-days phải từ 0 trở lên, không phải {within_days}",
+            f"--within-days must be 0 or more, not {within_days}",
+            code="ltv.window_invalid",
+            within_days=within_days,
+        )
     deadline = (now or clock.now()) + timedelta(days=within_days)
     with Session(ws.db) as session:
         records = session.exec(

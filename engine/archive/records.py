@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from engine.archive.extraction import ExtractedText, ExtractionError, extract_text
 from engine.core import audit
 from engine.core.db import transaction
-from engine.core.errors import NotAllowed, NotFound
+from engine.core.errors import Conflict, NotAllowed, NotFound
 from engine.core.models import ArchiveFile, ArchiveRecord, AuditEvent, DocumentFile, User
 from engine.core.text import fold
 from engine.core.users import user_named
@@ -68,15 +68,21 @@ SYSTEM_ACTORS = frozenset({"system", "schedule"})
 """Who acts when nobody does: automated steps and the scheduled upkeep."""
 
 
-def require_keeper(ws: Workspace, username: str, task: str) -> str:
-    """``username`` if they may run the archive's upkeep ``task`` (Vietnamese, for the refusal);
-    the system and the scheduler always may."""
+def require_keeper(ws: Workspace, username: str, task: str, task_en: str) -> str:
+    """``username`` if they may run the archive's upkeep ``task`` (Vietnamese and English
+    ``task_en``, for the refusal); the system and the scheduler always may."""
     if username in SYSTEM_ACTORS:
         return username
     with Session(ws.db) as session:
         user = user_named(session, username)
     if user.role not in KEEPERS:
-        raise NotAllowed(f"{user.full_name} ({username}) không được {task}: việc của lưu trữ viên")
+        raise NotAllowed(
+            f"{user.full_name} ({username}) không được {task}: việc của lưu trữ viên",
+            f"{user.full_name} ({username}) may not {task_en}: that is an archivist's work",
+            code="archive.keeper_only",
+            username=username,
+            role=user.role,
+        )
     return username
 
 
@@ -94,10 +100,26 @@ def can_read(user: User, record: ArchiveRecord, archive_file: ArchiveFile | None
     return not is_restricted(record, archive_file) or may_see_restricted(user.role)
 
 
+def disposed(record_id: str, message: str) -> Conflict:
+    """The refusal (``message``, Vietnamese) for a record already disposed of: its objects are
+    gone."""
+    return Conflict(
+        message,
+        f"record '{record_id}' has been disposed of through the disposal procedure",
+        code="record.disposed",
+        record_id=record_id,
+    )
+
+
 def find_record(session: Session, record_id: str) -> ArchiveRecord:
     record = session.exec(select(ArchiveRecord).where(ArchiveRecord.record_id == record_id)).first()
     if record is None:
-        raise NotFound(f"không có bản lưu '{record_id}'")
+        raise NotFound(
+            f"không có bản lưu '{record_id}'",
+            f"there is no archive record '{record_id}'",
+            code="record.not_found",
+            record_id=record_id,
+        )
     return record
 
 
@@ -177,7 +199,12 @@ def record_fields(manifest: RecordManifest) -> dict[str, Any]:
     meta = manifest.metadata
     pdf = next((ref for ref in manifest.objects if ref.role == "pdf"), None)
     if pdf is None or not meta.get("doc_type") or not meta.get("subject"):
-        raise StorageError(f"bản lưu {manifest.record_id} không phải bản lưu văn bản (thiếu PDF)")
+        raise StorageError(
+            f"bản lưu {manifest.record_id} không phải bản lưu văn bản (thiếu PDF)",
+            f"record {manifest.record_id} is not a document record (no PDF)",
+            code="record.not_document",
+            record_id=manifest.record_id,
+        )
     try:
         return {
             "record_id": manifest.record_id,
@@ -202,7 +229,12 @@ def record_fields(manifest: RecordManifest) -> dict[str, Any]:
             "archived_at": manifest.created_at,
         }
     except ValueError as exc:
-        raise StorageError(f"bản lưu {manifest.record_id}: siêu dữ liệu hỏng: {exc}") from exc
+        raise StorageError(
+            f"bản lưu {manifest.record_id}: siêu dữ liệu hỏng: {exc}",
+            f"record {manifest.record_id}: damaged metadata: {exc}",
+            code="record.metadata_invalid",
+            record_id=manifest.record_id,
+        ) from exc
 
 
 def stored_until(metadata: Mapping[str, Any]) -> datetime | None:
@@ -234,7 +266,9 @@ def retrieve(ws: Workspace, record_id: str, username: str, out_dir: Path) -> Ret
         user = user_named(session, username)
         record = find_record(session, record_id)
         if record.disposed_at is not None:
-            raise NotFound(f"bản lưu '{record_id}' đã được hủy theo quy trình hủy tài liệu")
+            raise disposed(
+                record_id, f"bản lưu '{record_id}' đã được hủy theo quy trình hủy tài liệu"
+            )
         archive_file = session.get(ArchiveFile, record.file_id) if record.file_id else None
         allowed = can_read(user, record, archive_file)
         detail: dict[str, Any] = {"record": record_id, "role": user.role}
@@ -247,9 +281,22 @@ def retrieve(ws: Workspace, record_id: str, username: str, out_dir: Path) -> Ret
         if user.role in READERS:
             raise NotAllowed(
                 f"{username} ({user.role}) không được xem bản lưu {record_id}: tài liệu hạn chế"
-                " sử dụng"
+                " sử dụng",
+                f"{username} ({user.role}) may not read record {record_id}: its access is"
+                " restricted",
+                code="record.restricted",
+                record_id=record_id,
+                username=username,
+                role=user.role,
             )
-        raise NotAllowed(f"{username} ({user.role}) không được lấy hồ sơ lưu trữ")
+        raise NotAllowed(
+            f"{username} ({user.role}) không được lấy hồ sơ lưu trữ",
+            f"{username} ({user.role}) may not retrieve archive records",
+            code="archive.reader_only",
+            record_id=record_id,
+            username=username,
+            role=user.role,
+        )
     manifest = read_record(ws.store, record_id)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
@@ -285,7 +332,7 @@ def retrieval_log(
 ) -> list[Retrieval]:
     """Every retrieval (and refused attempt), oldest first; only ``record_id``'s if given.
     For archivists and administrators."""
-    require_keeper(ws, actor, "xem nhật ký khai thác lưu trữ")
+    require_keeper(ws, actor, "xem nhật ký khai thác lưu trữ", "read the archive's retrieval log")
     with Session(ws.db) as session:
         events = session.exec(
             select(AuditEvent)

@@ -139,7 +139,7 @@ def _write(
 def reindex(ws: Workspace, *, actor: str = "system") -> ReindexReport:
     """Rebuild case files, records and the full-text index from the store; idempotent.
     For archivists and administrators."""
-    require_keeper(ws, actor, "dựng lại chỉ mục lưu trữ")
+    require_keeper(ws, actor, "dựng lại chỉ mục lưu trữ", "rebuild the archive's index")
     file_ids = _files(ws)
     seen: set[str] = set()
     skipped: list[str] = []

@@ -67,9 +67,10 @@ def label(years: int | None) -> str:
     return PERMANENT_LABEL if years is None else f"{years} năm"
 
 
-def parse_class(value: Any, where: str = "thời hạn bảo quản") -> int | None:
+def parse_class(value: Any, where: str | None = None) -> int | None:
     """A class from configuration or the command line: 'Vĩnh viễn' (also 'vinh vien',
-    'permanent') or one of 70, 50, 30, 20, 10, 5 (a number, or '20 năm')."""
+    'permanent') or one of 70, 50, 30, 20, 10, 5 (a number, or '20 năm'). ``where`` names the
+    option or key in the refusal."""
     if isinstance(value, bool):
         value = str(value)
     if isinstance(value, int):
@@ -82,7 +83,13 @@ def parse_class(value: Any, where: str = "thời hạn bảo quản") -> int | N
         years = int(text) if text.isdigit() else None
     if years is None or years not in YEAR_CLASSES:
         allowed = ", ".join([PERMANENT_LABEL, *(str(y) for y in YEAR_CLASSES)])
-        raise InvalidInput(f"{where}: '{value}' không phải thời hạn bảo quản hợp lệ ({allowed})")
+        raise InvalidInput(
+            f"{where or 'thời hạn bảo quản'}: '{value}' không phải thời hạn bảo quản hợp lệ"
+            f" ({allowed})",
+            f"{where or 'retention class'}: '{value}' is not a valid retention class ({allowed})",
+            code="retention.class_unknown",
+            value=str(value),
+        )
     return years
 
 
@@ -114,46 +121,114 @@ def schedule_for(ws: Workspace) -> RetentionSchedule:
 
 
 def load_schedule(path: Path) -> RetentionSchedule:
-    """Read and check a retention list; a wrong entry is a ConfigError naming file and key."""
+    """Read and check a retention list; a wrong entry is a ConfigError naming file, line and key."""
     try:
         stamp = path.stat().st_mtime_ns
     except OSError as exc:
-        raise ConfigError(f"{path}: không đọc được danh mục thời hạn bảo quản: {exc}") from exc
+        raise _unreadable(path, exc) from exc
     return _load(path, stamp)
+
+
+def _unreadable(path: Path, exc: Exception) -> ConfigError:
+    return ConfigError(
+        f"không đọc được danh mục thời hạn bảo quản: {exc}",
+        f"cannot read the retention schedule: {exc}",
+        code="retention.file_unreadable",
+        file=str(path),
+    )
+
+
+class _Checked:
+    """Refusals for one retention list: its file, and the line each key stands on."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines: dict[tuple[str, ...], int] = {}
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:
+            return
+        if not isinstance(root, yaml.MappingNode):
+            return
+        for key, value in root.value:
+            self.lines[(str(key.value),)] = key.start_mark.line + 1
+            if isinstance(value, yaml.MappingNode):
+                for inner, _ in value.value:
+                    self.lines[(str(key.value), str(inner.value))] = inner.start_mark.line + 1
+
+    def invalid(self, message: str, message_en: str, *key: str) -> ConfigError:
+        return ConfigError(
+            message,
+            message_en,
+            code="retention.file_invalid",
+            file=str(self.path),
+            line=self.lines.get(key),
+            key=".".join(key) or None,
+        )
+
+    def years(self, value: Any, *key: str) -> int | None:
+        try:
+            return parse_class(value, ".".join(key))
+        except InvalidInput as exc:
+            raise self.invalid(exc.message, exc.message_en, *key) from exc
 
 
 @cache
 def _load(path: Path, _stamp: int) -> RetentionSchedule:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: không đọc được danh mục thời hạn bảo quản: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: danh mục thời hạn bảo quản phải là một bảng khóa: giá trị")
-    unknown = sorted(set(raw) - _KEYS)
-    if unknown:
-        raise ConfigError(f"{path}: khóa không hợp lệ: {', '.join(map(str, unknown))}")
-    if "default" not in raw:
-        raise ConfigError(f"{path}: thiếu 'default' (thời hạn mặc định)")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _unreadable(path, exc) from exc
     try:
-        restricted = raw.get("restricted_doc_types") or []
-        if not isinstance(restricted, list):
-            raise InvalidInput("restricted_doc_types phải là một danh sách loại văn bản")
-        return RetentionSchedule(
-            default=parse_class(raw["default"], f"{path}: default"),
-            by_register=_mapping(path, raw, "by_register"),
-            by_doc_type=_mapping(path, raw, "by_doc_type"),
-            restricted_doc_types=frozenset(str(t) for t in restricted),
-            source=str(path),
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        raise ConfigError(
+            f"không đọc được danh mục thời hạn bảo quản: {exc}",
+            f"cannot read the retention schedule: {exc}",
+            code="retention.file_invalid",
+            file=str(path),
+            line=mark.line + 1 if mark is not None else None,
+        ) from exc
+    checked = _Checked(path, text)
+    if not isinstance(raw, dict):
+        raise checked.invalid(
+            "danh mục thời hạn bảo quản phải là một bảng khóa: giá trị",
+            "the retention schedule must be a table of key: value",
         )
-    except InvalidInput as exc:
-        raise ConfigError(exc.message if str(path) in exc.message else f"{path}: {exc}") from exc
+    unknown = sorted(map(str, set(raw) - _KEYS))
+    if unknown:
+        raise checked.invalid(
+            f"khóa không hợp lệ: {', '.join(unknown)}",
+            f"unknown keys: {', '.join(unknown)}",
+            unknown[0],
+        )
+    if "default" not in raw:
+        raise checked.invalid(
+            "thiếu 'default' (thời hạn mặc định)", "'default' (the default class) is missing"
+        )
+    restricted = raw.get("restricted_doc_types") or []
+    if not isinstance(restricted, list):
+        raise checked.invalid(
+            "restricted_doc_types phải là một danh sách loại văn bản",
+            "restricted_doc_types must be a list of document types",
+            "restricted_doc_types",
+        )
+    return RetentionSchedule(
+        default=checked.years(raw["default"], "default"),
+        by_register=_mapping(checked, raw, "by_register"),
+        by_doc_type=_mapping(checked, raw, "by_doc_type"),
+        restricted_doc_types=frozenset(str(t) for t in restricted),
+        source=str(path),
+    )
 
 
-def _mapping(path: Path, raw: dict[str, Any], key: str) -> dict[str, int | None]:
+def _mapping(checked: _Checked, raw: dict[str, Any], key: str) -> dict[str, int | None]:
     entries = raw.get(key) or {}
     if not isinstance(entries, dict):
-        raise ConfigError(f"{path}: '{key}' phải là một bảng tên: thời hạn")
-    return {
-        str(name): parse_class(value, f"{path}: {key}.{name}") for name, value in entries.items()
-    }
+        raise checked.invalid(
+            f"'{key}' phải là một bảng tên: thời hạn",
+            f"'{key}' must be a table of name: class",
+            key,
+        )
+    return {str(name): checked.years(value, key, str(name)) for name, value in entries.items()}

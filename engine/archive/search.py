@@ -383,7 +383,12 @@ def resolve_doc_type(value: str) -> str:
         if wanted == fold(name) or (abbr is not None and wanted == fold(abbr)):
             return name
     known = ", ".join(document_types())
-    raise InvalidInput(f"không có loại văn bản '{value}' (các loại: {known})")
+    raise InvalidInput(
+        f"không có loại văn bản '{value}' (các loại: {known})",
+        f"there is no document type '{value}' (the types: {known})",
+        code="search.doc_type_unknown",
+        doc_type=value,
+    )
 
 
 class _Sql:
@@ -448,7 +453,12 @@ def _filter_tokens(query: SearchQuery) -> tuple[list[str], list[list[str]]]:
         required += ["zn" + f for f, _ in tokenize(query.signer)]
     if query.direction:
         if query.direction not in ("outgoing", "incoming"):
-            raise InvalidInput(f"chiều văn bản '{query.direction}' phải là outgoing hoặc incoming")
+            raise InvalidInput(
+                f"chiều văn bản '{query.direction}' phải là outgoing hoặc incoming",
+                f"document direction '{query.direction}' must be outgoing or incoming",
+                code="search.direction_invalid",
+                direction=query.direction,
+            )
         required.append("zd" + query.direction)
     if query.date_from is not None or query.date_to is not None:
         first = query.date_from or date(1900, 1, 1)
@@ -509,19 +519,43 @@ def _like(value: str) -> str:
 
 def _validate(query: SearchQuery) -> None:
     if not 1 <= query.limit <= MAX_LIMIT:
-        raise InvalidInput(f"số kết quả (--limit) phải từ 1 đến {MAX_LIMIT}, nhận {query.limit}")
+        raise InvalidInput(
+            f"số kết quả (--limit) phải từ 1 đến {MAX_LIMIT}, nhận {query.limit}",
+            f"the number of results (--limit) must be from 1 to {MAX_LIMIT}, got {query.limit}",
+            code="search.limit_invalid",
+            limit=query.limit,
+        )
     if query.offset < 0:
-        raise InvalidInput(f"vị trí bắt đầu (offset) không được âm, nhận {query.offset}")
+        raise InvalidInput(
+            f"vị trí bắt đầu (offset) không được âm, nhận {query.offset}",
+            f"the starting position (offset) may not be negative, got {query.offset}",
+            code="search.offset_invalid",
+            offset=query.offset,
+        )
     if query.offset + query.limit > MAX_WINDOW:
         raise InvalidInput(
-            f"chỉ xem được {MAX_WINDOW} kết quả đầu; thu hẹp câu tìm hoặc thêm bộ lọc"
+            f"chỉ xem được {MAX_WINDOW} kết quả đầu; thu hẹp câu tìm hoặc thêm bộ lọc",
+            f"only the first {MAX_WINDOW} results can be seen; narrow the query or add filters",
+            code="search.window_exceeded",
+            offset=query.offset,
+            limit=query.limit,
         )
     if query.date_from and query.date_to and query.date_from > query.date_to:
         raise InvalidInput(
-            f"ngày bắt đầu {query.date_from:%d/%m/%Y} sau ngày kết thúc {query.date_to:%d/%m/%Y}"
+            f"ngày bắt đầu {query.date_from:%d/%m/%Y} sau ngày kết thúc {query.date_to:%d/%m/%Y}",
+            f"the start date {query.date_from:%d/%m/%Y} is after the end date"
+            f" {query.date_to:%d/%m/%Y}",
+            code="search.date_invalid",
+            date_from=query.date_from.isoformat(),
+            date_to=query.date_to.isoformat(),
         )
     if query.retention_years is not None and query.retention_years <= 0:
-        raise InvalidInput(f"thời hạn bảo quản phải là số năm dương, nhận {query.retention_years}")
+        raise InvalidInput(
+            f"thời hạn bảo quản phải là số năm dương, nhận {query.retention_years}",
+            f"the retention period must be a positive number of years, got {query.retention_years}",
+            code="search.retention_invalid",
+            retention_years=query.retention_years,
+        )
 
 
 _Match = tuple[list[str], list[list[str]], list[list[str]]]
@@ -534,7 +568,12 @@ def run_search(engine: Engine, query: SearchQuery, *, restricted: bool) -> Searc
     postgres = engine.dialect.name == "postgresql"
     terms = _terms(query.text)
     if query.text.strip() and not terms.folded:
-        raise InvalidInput(f"câu tìm '{query.text}' không có chữ hay số nào để tìm")
+        raise InvalidInput(
+            f"câu tìm '{query.text}' không có chữ hay số nào để tìm",
+            f"the query '{query.text}' has no letter or digit to search for",
+            code="search.query_invalid",
+            query=query.text,
+        )
     filters = _Sql(postgres)
     _filters(filters, query, restricted=restricted)
     facts, any_of = _filter_tokens(query)

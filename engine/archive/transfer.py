@@ -23,11 +23,12 @@ from engine.archive.records import record_fields, stored_text
 from engine.archive.search import index_record
 from engine.core import audit
 from engine.core.db import transaction
-from engine.core.errors import InvalidInput, NotAllowed, NotFound
+from engine.core.errors import Conflict, InvalidInput, NotAllowed
 from engine.core.models import Agency, ArchiveFile, ArchiveRecord
 from engine.core.users import user_named
 from engine.core.workspace import Workspace
 from storage import (
+    PackageProblem,
     PackageRejected,
     StorageError,
     export_package,
@@ -62,7 +63,13 @@ class Imported:
 def _transferrer(session: Session, username: str) -> None:
     user = user_named(session, username)
     if user.role not in TRANSFERRERS:
-        raise NotAllowed(f"{username} ({user.role}) không được chuyển giao hồ sơ lưu trữ")
+        raise NotAllowed(
+            f"{username} ({user.role}) không được chuyển giao hồ sơ lưu trữ",
+            f"{username} ({user.role}) may not transfer archive case files",
+            code="transfer.archivist_only",
+            username=username,
+            role=user.role,
+        )
 
 
 def package_id(file_code: str) -> str:
@@ -77,9 +84,14 @@ def export_file(ws: Workspace, file_code: str, out: Path, username: str) -> Expo
             select(ArchiveFile).where(ArchiveFile.code == file_code)
         ).first()
         if archive_file is None:
-            raise NotFound(f"không có hồ sơ '{file_code}'")
+            raise files.not_found(file_code)
         if archive_file.state != "closed":
-            raise NotAllowed(f"hồ sơ {file_code} chưa đóng; chỉ chuyển giao hồ sơ đã đóng")
+            raise Conflict(
+                f"hồ sơ {file_code} chưa đóng; chỉ chuyển giao hồ sơ đã đóng",
+                f"case file {file_code} is not closed; only closed files are transferred",
+                code="transfer.file_not_closed",
+                file_code=file_code,
+            )
         agency = session.exec(select(Agency).order_by(col(Agency.id))).first()
     catalogue = files.catalogue(ws, file_code)
     records = tuple(r.record_id for r in catalogue.records if r.disposed_at is None)
@@ -88,9 +100,19 @@ def export_file(ws: Workspace, file_code: str, out: Path, username: str) -> Expo
     metadata["documents"] = len(records)
     metadata["exported_at"] = clock.now().isoformat()
     if not records:
-        raise InvalidInput(f"hồ sơ {file_code} không còn bản lưu nào để chuyển giao")
+        raise Conflict(
+            f"hồ sơ {file_code} không còn bản lưu nào để chuyển giao",
+            f"case file {file_code} holds no records left to transfer",
+            code="transfer.file_empty",
+            file_code=file_code,
+        )
     if not out.is_dir() and not out.parent.is_dir():
-        raise InvalidInput(f"{out.parent}: không có thư mục này")
+        raise InvalidInput(
+            f"{out.parent}: không có thư mục này",
+            f"{out.parent}: no such folder",
+            code="transfer.out_dir_missing",
+            path=str(out.parent),
+        )
     path = export_package(
         ws.store,
         package_id=package_id(file_code),
@@ -126,8 +148,18 @@ def _sha256(path: Path) -> str:
 def verify(path: Path) -> list[str]:
     """What is wrong with the package at ``path`` (Vietnamese, one line each); empty when sound."""
     if not path.is_file():
-        return [f"{path}: không có tệp này"]
+        return [
+            PackageProblem(
+                "transfer.package_missing", f"{path}: không có tệp này", f"{path}: no such file"
+            )
+        ]
     return verify_package(path)
+
+
+def _unusable(path: Path, problem: str, problem_en: str) -> PackageRejected:
+    """A package that verifies but that this archive cannot take in: its case file's metadata
+    or a record is not what an archive package holds."""
+    return PackageRejected(path, [PackageProblem("transfer.package_invalid", problem, problem_en)])
 
 
 def _file_metadata(path: Path) -> dict[str, Any]:
@@ -135,13 +167,25 @@ def _file_metadata(path: Path) -> dict[str, Any]:
     with zipfile.ZipFile(path) as archive:
         names = [n for n in archive.namelist() if n.split("/", 1)[-1] == FILE_METADATA]
         if len(names) != 1:
-            raise PackageRejected(path, [f"gói không có {FILE_METADATA} (siêu dữ liệu hồ sơ)"])
+            raise _unusable(
+                path,
+                f"gói không có {FILE_METADATA} (siêu dữ liệu hồ sơ)",
+                f"the package has no {FILE_METADATA} (the case file's metadata)",
+            )
         try:
             data = json.loads(archive.read(names[0]).decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
-            raise PackageRejected(path, [f"{FILE_METADATA}: không đọc được ({exc})"]) from exc
+            raise _unusable(
+                path,
+                f"{FILE_METADATA}: không đọc được ({exc})",
+                f"{FILE_METADATA}: cannot be read ({exc})",
+            ) from exc
     if not isinstance(data, dict) or not data.get("code") or not data.get("title"):
-        raise PackageRejected(path, [f"{FILE_METADATA}: thiếu mã hoặc tiêu đề hồ sơ"])
+        raise _unusable(
+            path,
+            f"{FILE_METADATA}: thiếu mã hoặc tiêu đề hồ sơ",
+            f"{FILE_METADATA}: the case file's code or title is missing",
+        )
     return data
 
 
@@ -157,7 +201,12 @@ def import_file(ws: Workspace, path: Path, username: str) -> Imported:
     with Session(ws.db) as session:
         existing = session.exec(select(ArchiveFile).where(ArchiveFile.code == code)).first()
         if existing is not None and existing.state != "closed":
-            raise InvalidInput(f"đã có hồ sơ '{code}' đang mở ở đây; không nhập đè")
+            raise Conflict(
+                f"đã có hồ sơ '{code}' đang mở ở đây; không nhập đè",
+                f"case file '{code}' is open here; it is not overwritten by an import",
+                code="transfer.file_open_here",
+                file_code=code,
+            )
     record_ids = import_package(ws.store, path)  # verifies again, refuses conflicting content
     manifests = {rid: read_record(ws.store, rid) for rid in record_ids}
     with transaction(ws.db) as session:
@@ -168,12 +217,18 @@ def import_file(ws: Workspace, path: Path, username: str) -> Imported:
             row = session.exec(select(ArchiveRecord).where(ArchiveRecord.record_id == rid)).first()
             if row is not None:
                 if row.file_id != archive_file.id:
-                    raise InvalidInput(f"bản lưu {rid} đã có ở đây trong một hồ sơ khác")
+                    raise Conflict(
+                        f"bản lưu {rid} đã có ở đây trong một hồ sơ khác",
+                        f"record {rid} is already here, in another case file",
+                        code="transfer.record_in_other_file",
+                        record_id=rid,
+                        file_code=code,
+                    )
                 continue
             try:
                 fields = record_fields(manifest)
             except StorageError as exc:
-                raise PackageRejected(path, [str(exc)]) from exc
+                raise _unusable(path, exc.message, exc.message_en) from exc
             row = ArchiveRecord(**fields, file_id=archive_file.id)
             session.add(row)
             session.flush()

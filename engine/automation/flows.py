@@ -15,7 +15,7 @@ from typing import Any
 from prefect import flow, task
 from sqlmodel import Session
 
-from engine.archive.fixity import FixityFailed, check_archive
+from engine.archive.fixity import FixityFailed, Problem, check_archive
 from engine.archive.ltv import DEFAULT_WITHIN_DAYS, LtvRefreshFailed, refresh
 from engine.automation.registry import open_workspace
 from engine.core.config import load_settings
@@ -66,9 +66,16 @@ def archive_check_flow(home: str) -> dict[str, Any]:
             f"kiểm tra lưu trữ phát hiện {len(report.problems)} vấn đề: "
             + "; ".join(p.message for p in report.problems[:10]),
             f"the archive check found {len(report.problems)} problems: "
-            + "; ".join(p.message for p in report.problems[:10]),
+            + "; ".join(_problem_en(p) for p in report.problems[:10]),
+            problems=len(report.problems),
         )
     return report.to_json()
+
+
+def _problem_en(problem: Problem) -> str:
+    """One problem for the English message: the record, what is wrong, the object."""
+    found = f"record {problem.record_id}: {problem.kind.value.replace('_', ' ')}"
+    return f"{found} ({problem.object})" if problem.object else found
 
 
 @flow(name="vanthu-ltv-refresh", log_prints=False)
@@ -82,5 +89,6 @@ def ltv_refresh_flow(home: str, within_days: int = DEFAULT_WITHIN_DAYS) -> dict[
             + "; ".join(report.failures[:10]),
             f"the archival timestamps of {len(report.failures)} records could not be renewed: "
             + "; ".join(report.failures[:10]),
+            failures=len(report.failures),
         )
     return report.to_json()

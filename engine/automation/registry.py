@@ -13,8 +13,7 @@ from types import MappingProxyType
 
 from engine.core.config import Settings
 from engine.core.definitions import WorkflowDefinition, load_definitions
-from engine.core.plugins import Plugins
-from engine.core.workspace import Workspace
+from engine.core.workspace import Plugins, Workspace
 from engine.core.workspace import open_workspace as open_with
 
 PLUGINS = Plugins(

@@ -76,7 +76,12 @@ def next_run(schedule: Schedule, after: datetime) -> datetime:
     try:
         return next(CronSim(schedule.cron, after.astimezone(VIETNAM)))
     except CronSimError as exc:
-        raise ConfigError(f"lịch '{schedule.name}': biểu thức cron sai '{schedule.cron}'") from exc
+        raise ConfigError(
+            f"lịch '{schedule.name}': biểu thức cron sai '{schedule.cron}'",
+            f"schedule '{schedule.name}': wrong cron expression '{schedule.cron}'",
+            code="schedule.cron_invalid",
+            schedule=schedule.name,
+        ) from exc
 
 
 def load_flow(schedule: Schedule) -> Flow[..., Any]:
@@ -84,10 +89,18 @@ def load_flow(schedule: Schedule) -> Flow[..., Any]:
     try:
         found = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"lịch '{schedule.name}': không nạp được {schedule.flow}: {exc}") from exc
+        raise ConfigError(
+            f"lịch '{schedule.name}': không nạp được {schedule.flow}: {exc}",
+            f"schedule '{schedule.name}': cannot load {schedule.flow}: {exc}",
+            code="schedule.flow_unloadable",
+            schedule=schedule.name,
+        ) from exc
     if getattr(found, "name", None) != schedule.flow_name:
         raise ConfigError(
-            f"lịch '{schedule.name}': {schedule.flow} không phải flow '{schedule.flow_name}'"
+            f"lịch '{schedule.name}': {schedule.flow} không phải flow '{schedule.flow_name}'",
+            f"schedule '{schedule.name}': {schedule.flow} is not the flow '{schedule.flow_name}'",
+            code="schedule.flow_mismatch",
+            schedule=schedule.name,
         )
     return found
 
@@ -95,6 +108,7 @@ def load_flow(schedule: Schedule) -> Flow[..., Any]:
 def deployments(settings: Settings) -> list[RunnerDeployment]:
     """One deployment per schedule, for the agency in ``settings.home``."""
     configure_prefect(settings)
+    # lazy: Prefect reads PREFECT_HOME when imported, so only after configure_prefect
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
@@ -117,7 +131,7 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
 def serve(settings: Settings) -> None:
     """Run the schedules until interrupted (Ctrl+C)."""
     built = deployments(settings)
-    from prefect import serve as prefect_serve
+    from prefect import serve as prefect_serve  # lazy: after configure_prefect, as above
 
     prefect_serve(*built, print_starting_message=False)
 

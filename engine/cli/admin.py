@@ -1,5 +1,8 @@
 """Commands for administrators: the agency folder, the queue of automated steps, the audit log,
-the workflow definitions, and `doctor`."""
+the workflow definitions, and `doctor`.
+
+Each command imports the engine inside its body (lazy, for start-up: see engine.cli.app).
+"""
 
 from __future__ import annotations
 

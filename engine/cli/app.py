@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # types only: the engine loads when a command runs
     from engine.core.config import Settings
     from engine.core.workspace import Workspace
 
+
 class BadValue(BadParameter):
     """A value the command refuses, with the reason already in Vietnamese."""
 
@@ -188,6 +189,7 @@ app.add_typer(schedules_app, name="schedules")
 app.add_typer(pki_app, name="pki")
 app.add_typer(ltv_app, name="ltv")
 app.add_typer(agent_token_app, name="agent-token")
+
 
 def _document_id(value: int) -> int:
     if not 0 < value < 2**63:

@@ -1,4 +1,7 @@
-"""The archivist's commands: retrieving records, the retrieval log, case files, reindexing."""
+"""The archivist's commands: retrieving records, the retrieval log, case files, reindexing.
+
+Each command imports the engine inside its body (lazy, for start-up: see engine.cli.app).
+"""
 
 from __future__ import annotations
 

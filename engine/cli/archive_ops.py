@@ -1,4 +1,7 @@
-"""The archivist's long-term commands: disposal, fixity check, transfer packages, schedules."""
+"""The archivist's long-term commands: disposal, fixity check, transfer packages, schedules.
+
+Each command imports the engine inside its body (lazy, for start-up: see engine.cli.app).
+"""
 
 from __future__ import annotations
 

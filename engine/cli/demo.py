@@ -1,4 +1,7 @@
-"""`vanthu demo`: a DEMO agency made from nothing, and two outgoing documents driven through it."""
+"""`vanthu demo`: a DEMO agency made from nothing, and two outgoing documents driven through it.
+
+Each command imports the engine inside its body (lazy, for start-up: see engine.cli.app).
+"""
 
 from __future__ import annotations
 

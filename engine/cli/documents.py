@@ -1,4 +1,7 @@
-"""Commands for the people in a workflow: drafts, actions, the inbox, documents."""
+"""Commands for the people in a workflow: drafts, actions, the inbox, documents.
+
+Each command imports the engine inside its body (lazy, for start-up: see engine.cli.app).
+"""
 
 from __future__ import annotations
 
@@ -210,6 +213,7 @@ def doc_export(
     """Ghi tệp mới nhất của văn bản ra đĩa."""
     from engine.workflow.documents import file_content
 
+    write_output(out, b"", "OUT", check_only=True)
     _found, data = file_content(workspace(migrate=False), document_id, kind)
     write_output(out, data, "OUT")
     typer.echo(str(out))

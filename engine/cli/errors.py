@@ -11,6 +11,8 @@ standard error and an exit code a script can test. Tracebacks only with ``--verb
 | 5 | the state does not allow it now (already issued, file closed) |
 | 6 | the installation is incomplete or wrong (configuration, keys, database) |
 | 7 | a service did not answer in time: try again |
+
+Each command imports the engine inside its body (lazy, for start-up: see engine.cli.app).
 """
 
 from __future__ import annotations

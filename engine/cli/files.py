@@ -1,4 +1,7 @@
-"""Files a command reads from or writes to the person's disk, refused with one clear line."""
+"""Files a command reads from or writes to the person's disk, refused with one clear line.
+
+Each command imports the engine inside its body (lazy, for start-up: see engine.cli.app).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ if TYPE_CHECKING:
 def _invalid(vi: str, en: str, code: str, path: Path) -> Exception:
     from engine.core.errors import InvalidInput
 
-    return InvalidInput(vi, en, code=code, file=str(path))
+    return InvalidInput(vi, en, code=code, path=str(path))  # the path is in the text already
 
 
 def read_upload(path: Path, option: str, max_bytes: int) -> Upload:

@@ -1,4 +1,7 @@
-"""The clerk's commands for incoming documents (văn bản đến)."""
+"""The clerk's commands for incoming documents (văn bản đến).
+
+Each command imports the engine inside its body (lazy, for start-up: see engine.cli.app).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ def incoming_receive(
     """Tiếp nhận văn bản đến (PDF); chữ ký số được kiểm tra ngay khi nhận."""
     from engine.incoming import IncomingRequest, receive_incoming
     from engine.signatures.labels import VERDICTS
+    from engine.workflow import inbox
     from engine.workflow.documents import document_view
 
     ws = workspace()
@@ -42,3 +46,7 @@ def incoming_receive(
         typer.echo("  Kiểm tra chữ ký và vào sổ chờ `vanthu worker` chạy.")
     if view.waiting_at:
         typer.echo(f"  Đang ở: {', '.join(view.waiting_at)}")
+    for entry in inbox(ws, as_user):
+        if entry.document_id == document_id:
+            for action in entry.actions:
+                typer.echo(f"  Tiếp theo: vanthu act {document_id} {action} --as {as_user}")

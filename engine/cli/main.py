@@ -1,5 +1,8 @@
 """`vanthu`: the command's entry point. Every error becomes one line and an exit code here
-(:mod:`engine.cli.errors`); tracebacks only with ``--verbose``."""
+(:mod:`engine.cli.errors`); tracebacks only with ``--verbose``.
+
+Each command imports the engine inside its body (lazy, for start-up: see engine.cli.app).
+"""
 
 from __future__ import annotations
 
@@ -55,6 +58,9 @@ def run(args: list[str]) -> int:
         typer.echo(shown.format_message())
         return 0
     except UsageError as error:
+        if error.ctx is not None and error.format_message() == "Missing command.":
+            typer.echo(error.ctx.get_help())  # `vanthu --home X` alone: what can I do here?
+            return 0
         echo_error(usage_line(error))
         return USAGE
     except (Abort, KeyboardInterrupt):

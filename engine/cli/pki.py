@@ -1,5 +1,8 @@
 """`vanthu pki …` (the DEMO PKI: certificates, revocation, its HTTP services) and
-`vanthu ltv refresh` (renewing archived records' document timestamps)."""
+`vanthu ltv refresh` (renewing archived records' document timestamps).
+
+Each command imports the engine inside its body (lazy, for start-up: see engine.cli.app).
+"""
 
 from __future__ import annotations
 

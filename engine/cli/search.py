@@ -1,4 +1,7 @@
-"""`vanthu archive search`: finding archived records, ranked, with highlighted matches."""
+"""`vanthu archive search`: finding archived records, ranked, with highlighted matches.
+
+Each command imports the engine inside its body (lazy, for start-up: see engine.cli.app).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Commands for signing on the leader's own token: the server, agent tokens, the agent."""
+"""Commands for signing on the leader's own token: the server, agent tokens, the agent.
+
+Each command imports the engine inside its body (lazy, for start-up: see engine.cli.app).
+"""
 
 from __future__ import annotations
 

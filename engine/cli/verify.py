@@ -1,4 +1,7 @@
-"""`vanthu verify`: the signatures of any PDF, as text, JSON, or a report in HTML or PDF."""
+"""`vanthu verify`: the signatures of any PDF, as text, JSON, or a report in HTML or PDF.
+
+Each command imports the engine inside its body (lazy, for start-up: see engine.cli.app).
+"""
 
 from __future__ import annotations
 

@@ -18,9 +18,8 @@ from engine.core.errors import (
     NotAllowed,
     NotFound,
 )
-from engine.core.plugins import Finisher, Plugins, StepFunction
 from engine.core.users import user_named
-from engine.core.workspace import Workspace
+from engine.core.workspace import Finisher, Plugins, StepFunction, Workspace
 
 __all__ = [
     "ActionName",

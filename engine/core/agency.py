@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from engine.core import audit
 from engine.core.db import transaction
-from engine.core.errors import InvalidInput
+from engine.core.errors import Conflict, InvalidInput
 from engine.core.models import Agency, Register, Unit, User
 from engine.core.workspace import Workspace
 
@@ -64,7 +64,12 @@ def create_agency(
     """All of it in one transaction; refuses an agency code that exists already."""
     with transaction(ws.db) as session:
         if session.exec(select(Agency).where(Agency.code == agency.code)).first():
-            raise InvalidInput(f"cơ quan {agency.code} đã có trong cơ sở dữ liệu")
+            raise Conflict(
+                f"cơ quan {agency.code} đã có trong cơ sở dữ liệu",
+                f"the agency {agency.code} is already in the database",
+                code="agency.exists",
+                agency=agency.code,
+            )
         record = Agency.model_validate(agency.model_dump(exclude={"id"}))
         session.add(record)
         session.flush()
@@ -78,7 +83,13 @@ def create_agency(
             unit_ids[code] = unit.id
         for person in people:
             if person.unit not in unit_ids:
-                raise InvalidInput(f"{person.username}: không có đơn vị '{person.unit}'")
+                raise InvalidInput(
+                    f"{person.username}: không có đơn vị '{person.unit}'",
+                    f"{person.username}: there is no unit '{person.unit}'",
+                    code="agency.unit_unknown",
+                    user=person.username,
+                    unit=person.unit,
+                )
             session.add(
                 User(
                     username=person.username,

@@ -52,15 +52,36 @@ def load_holidays(path: Path | None = None) -> frozenset[date]:
     try:
         years = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: không đọc được danh sách ngày nghỉ: {exc}") from exc
+        raise ConfigError(
+            f"không đọc được danh sách ngày nghỉ: {exc}",
+            f"cannot read the list of holidays: {exc}",
+            code="holidays.file_unreadable",
+            file=str(path),
+        ) from exc
     except ValueError as exc:  # PyYAML builds dates while parsing: 2026-13-01 fails there
-        raise ConfigError(f"{path}: có ngày không có thật trong lịch ({exc})") from exc
+        raise ConfigError(
+            f"có ngày không có thật trong lịch ({exc})",
+            f"a date that does not exist in the calendar ({exc})",
+            code="holidays.date_invalid",
+            file=str(path),
+        ) from exc
     if not isinstance(years, dict):
-        raise ConfigError(f"{path}: cần các năm (2026:, 2027:...), mỗi năm một danh sách ngày nghỉ")
+        raise ConfigError(
+            "cần các năm (2026:, 2027:...), mỗi năm một danh sách ngày nghỉ",
+            "years are needed (2026:, 2027:...), each with a list of holidays",
+            code="holidays.file_invalid",
+            file=str(path),
+        )
     days: set[date] = set()
     for year, entries in years.items():
         if not isinstance(year, int) or isinstance(year, bool) or not isinstance(entries, list):
-            raise ConfigError(f"{path}: mục '{year}' phải là một năm kèm danh sách ngày nghỉ")
+            raise ConfigError(
+                f"mục '{year}' phải là một năm kèm danh sách ngày nghỉ",
+                f"the entry '{year}' must be a year with a list of holidays",
+                code="holidays.year_invalid",
+                file=str(path),
+                year=str(year),
+            )
         for entry in entries:
             days.update(_days_of(path, year, entry))
     return frozenset(days)
@@ -71,11 +92,22 @@ def _days_of(path: Path, year: int, entry: Any) -> list[date]:
     first, last = (entry, entry) if _is_day(entry) else _pair(entry)
     if not (_is_day(first) and _is_day(last) and first <= last):
         raise ConfigError(
-            f"{path}: năm {year}: mục '{entry}' không phải ngày (YYYY-MM-DD) "
-            "hoặc khoảng [ngày đầu, ngày cuối]"
+            f"năm {year}: mục '{entry}' không phải ngày (YYYY-MM-DD) "
+            "hoặc khoảng [ngày đầu, ngày cuối]",
+            f"year {year}: the entry '{entry}' is not a date (YYYY-MM-DD) "
+            "or a range [first day, last day]",
+            code="holidays.entry_invalid",
+            file=str(path),
+            year=year,
         )
     if first.year != year or last.year != year:
-        raise ConfigError(f"{path}: năm {year}: mục '{entry}' nằm ngoài năm {year}")
+        raise ConfigError(
+            f"năm {year}: mục '{entry}' nằm ngoài năm {year}",
+            f"year {year}: the entry '{entry}' lies outside the year {year}",
+            code="holidays.entry_outside_year",
+            file=str(path),
+            year=year,
+        )
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 

@@ -84,8 +84,13 @@ def load_settings(home: Path | None = None, **overrides: Any) -> Settings:
     if config_path.exists():
         try:
             file_values = tomllib.loads(config_path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{config_path}: không đọc được tệp cấu hình: {exc}") from exc
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"không đọc được tệp cấu hình: {exc}",
+                f"cannot read the configuration file: {exc}",
+                code="config.file_unreadable",
+                file=str(config_path),
+            ) from exc
     env_names = {f"VANTHU_{name.upper()}" for name in Settings.model_fields}
     for key in list(file_values):
         if f"VANTHU_{key.upper()}" in os.environ and f"VANTHU_{key.upper()}" in env_names:
@@ -96,7 +101,12 @@ def load_settings(home: Path | None = None, **overrides: Any) -> Settings:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"{config_path}: cấu hình không hợp lệ: {problems}") from exc
+        raise ConfigError(
+            f"cấu hình không hợp lệ: {problems}",
+            f"the configuration is not valid: {problems}",
+            code="config.invalid",
+            file=str(config_path),
+        ) from exc
 
 
 def write_settings_file(home: Path, values: dict[str, str]) -> Path:

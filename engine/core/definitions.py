@@ -21,6 +21,9 @@ from yaml.constructor import ConstructorError
 
 from engine.core.errors import DefinitionError
 
+CODE = "workflow.definition"
+"""The prefix of every definition mistake's code: ``workflow.definition.unknown_key``."""
+
 
 class StepKind(StrEnum):
     HUMAN = "human"
@@ -178,14 +181,22 @@ def load_definitions(
 ) -> dict[str, WorkflowDefinition]:
     """Every ``*.yaml`` in ``directory``, by name; two files with one name are refused."""
     if not directory.is_dir():
-        raise DefinitionError(str(directory), "không có thư mục định nghĩa quy trình này")
+        raise DefinitionError(
+            str(directory),
+            "không có thư mục định nghĩa quy trình này",
+            "no such folder of workflow definitions",
+            code=f"{CODE}.folder_missing",
+        )
     found: dict[str, WorkflowDefinition] = {}
     for path in sorted(directory.glob("*.yaml")):
         definition = load_definition(path, automated_steps=automated_steps)
         if definition.name in found:
+            other = found[definition.name].source
             raise DefinitionError(
                 str(path),
-                f"tên quy trình '{definition.name}' trùng với {found[definition.name].source}",
+                f"tên quy trình '{definition.name}' trùng với {other}",
+                f"the workflow name '{definition.name}' is already used by {other}",
+                code=f"{CODE}.duplicate_name",
             )
         found[definition.name] = definition
     return found
@@ -195,13 +206,20 @@ def load_definition(path: Path, *, automated_steps: Collection[str]) -> Workflow
     """Read and check one file; DefinitionError names the first mistake found."""
     raw, data = _parse(path)
     reader = _Reader(str(path), automated_steps)
-    top = reader.mapping(raw, "tệp định nghĩa (cần các khóa name, title, version...)", line=1)
-    reader.keys(top, {"name", "title", "version", "document", "start", "steps"}, set(), "tệp")
+    top = reader.mapping(
+        raw,
+        ("tệp định nghĩa (cần các khóa name, title, version...)", "the definition file (it needs "
+         "the keys name, title, version...)"),
+        line=1,
+    )  # fmt: skip
+    reader.keys(
+        top, {"name", "title", "version", "document", "start", "steps"}, set(), ("tệp", "file")
+    )
     definition = WorkflowDefinition(
         name=reader.identifier(top, "name", None),
         title=reader.text(top, "title", None),
         version=reader.positive_int(top, "version", None),
-        document=reader.one_of(top, "document", DOCUMENT_KINDS, None),
+        document=reader.one_of(top, "document", DOCUMENT_KINDS, None, code="unknown_document"),
         start=reader.text(top, "start", None),
         steps=MappingProxyType(reader.steps(top)),
         source=str(path),
@@ -234,17 +252,35 @@ class _Loader(yaml.SafeLoader):
     """Safe YAML that keeps line numbers and refuses a key written twice in one mapping."""
 
 
+class _KeyMistake(ConstructorError):
+    """A key the loader refuses itself, with the English problem and the code."""
+
+    def __init__(self, problem: str, problem_en: str, code: str, mark: yaml.Mark) -> None:
+        super().__init__(None, None, problem, mark)
+        self.problem_en = problem_en
+        self.code = code
+
+
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
     result = _Map()
     result.line, result.key_lines = node.start_mark.line + 1, {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
-            raise ConstructorError(None, None, f"khóa {key!r} phải là chữ", key_node.start_mark)
+            raise _KeyMistake(
+                f"khóa {key!r} phải là chữ",
+                f"the key {key!r} must be text",
+                f"{CODE}.key_not_text",
+                key_node.start_mark,
+            )
         if key in result:
             first = result.key_lines[key]
-            problem = f"khóa '{key}' viết hai lần (lần đầu ở dòng {first})"
-            raise ConstructorError(None, None, problem, key_node.start_mark)
+            raise _KeyMistake(
+                f"khóa '{key}' viết hai lần (lần đầu ở dòng {first})",
+                f"the key '{key}' is written twice (first on line {first})",
+                f"{CODE}.duplicate_key",
+                key_node.start_mark,
+            )
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
@@ -271,23 +307,61 @@ def _parse(path: Path) -> tuple[Any, bytes]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise DefinitionError(str(path), f"không đọc được tệp: {exc.strerror}") from exc
+        raise DefinitionError(
+            str(path),
+            f"không đọc được tệp: {exc.strerror}",
+            f"cannot read the file: {exc.strerror}",
+            code=f"{CODE}.unreadable",
+        ) from exc
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DefinitionError(str(path), "tệp không phải văn bản UTF-8") from exc
+        raise DefinitionError(
+            str(path),
+            "tệp không phải văn bản UTF-8",
+            "the file is not UTF-8 text",
+            code=f"{CODE}.not_utf8",
+        ) from exc
     try:
         return yaml.load(text, Loader=_Loader), data
+    except _KeyMistake as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise DefinitionError(
+            str(path), str(exc.problem), exc.problem_en, line=line, code=exc.code
+        ) from exc
+    except ConstructorError as exc:  # YAML that builds no plain value, such as an unknown tag
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise DefinitionError(
+            str(path),
+            f"YAML không dùng được: {exc.problem}",
+            f"unsupported YAML: {exc.problem}",
+            line=line,
+            code=f"{CODE}.yaml_unsupported",
+        ) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        kind = "" if isinstance(exc, ConstructorError) else "lỗi cú pháp YAML: "
-        raise DefinitionError(str(path), f"{kind}{exc.problem}", line=line) from exc
+        raise DefinitionError(
+            str(path),
+            f"lỗi cú pháp YAML: {exc.problem}",
+            f"YAML syntax error: {exc.problem}",
+            line=line,
+            code=f"{CODE}.yaml_syntax",
+        ) from exc
     except yaml.YAMLError as exc:
-        raise DefinitionError(str(path), f"lỗi cú pháp YAML: {exc}") from exc
+        raise DefinitionError(
+            str(path),
+            f"lỗi cú pháp YAML: {exc}",
+            f"YAML syntax error: {exc}",
+            code=f"{CODE}.yaml_syntax",
+        ) from exc
 
 
 _E = TypeVar("_E", bound=StrEnum)
+
+Words = tuple[str, str]
+"""What a message names, in Vietnamese and in English: ``("mỗi bước", "each step")``."""
 
 _STEP_KEYS: dict[StepKind, tuple[set[str], set[str]]] = {
     StepKind.HUMAN: ({"id", "title", "kind", "actor", "actions"}, {"deadline_days"}),
@@ -295,6 +369,14 @@ _STEP_KEYS: dict[StepKind, tuple[set[str], set[str]]] = {
     StepKind.PARALLEL: ({"id", "title", "kind", "branches", "next"}, {"join"}),
     StepKind.END: ({"id", "title", "kind"}, set()),
 }
+
+_UNKNOWN: dict[type[StrEnum], str] = {
+    StepKind: "unknown_step_kind",
+    Role: "unknown_role",
+    ActionName: "unknown_action",
+    PersonRule: "unknown_person_rule",
+}
+"""The code (after ``workflow.definition.``) of a value outside an enumeration."""
 
 
 class _Reader:
@@ -304,34 +386,61 @@ class _Reader:
         self.source = source
         self.automated_steps = automated_steps
 
-    def error(self, problem: str, *, line: int | None, step: str | None) -> DefinitionError:
-        return DefinitionError(self.source, problem, step=step, line=line)
+    def error(
+        self, problem: str, problem_en: str, *, code: str, line: int | None, step: str | None
+    ) -> DefinitionError:
+        return DefinitionError(
+            self.source, problem, problem_en, step=step, line=line, code=f"{CODE}.{code}"
+        )
 
-    def mapping(self, value: Any, what: str, *, line: int | None, step: str | None = None) -> _Map:
+    def mapping(
+        self, value: Any, what: Words, *, line: int | None, step: str | None = None
+    ) -> _Map:
         if not isinstance(value, _Map):
-            raise self.error(f"{what} phải là một ánh xạ 'khóa: giá trị'", line=line, step=step)
+            raise self.error(
+                f"{what[0]} phải là một ánh xạ 'khóa: giá trị'",
+                f"{what[1]} must be a mapping of 'key: value'",
+                code="not_mapping",
+                line=line,
+                step=step,
+            )
         return value
 
     def keys(
-        self, node: _Map, required: set[str], optional: set[str], what: str, step: str | None = None
+        self,
+        node: _Map,
+        required: set[str],
+        optional: set[str],
+        what: Words,
+        step: str | None = None,
     ) -> None:
         unknown = sorted(set(node) - required - optional, key=lambda k: (node.line_of(k), k))
         if unknown:
             allowed = ", ".join(sorted(required | optional))
             raise self.error(
-                f"{what}: khóa không hợp lệ '{unknown[0]}' (được phép: {allowed})",
+                f"{what[0]}: khóa không hợp lệ '{unknown[0]}' (được phép: {allowed})",
+                f"{what[1]}: unknown key '{unknown[0]}' (allowed: {allowed})",
+                code="unknown_key",
                 line=node.line_of(unknown[0]),
                 step=step,
             )
         missing = sorted(required - set(node))
         if missing:
-            raise self.error(f"{what}: thiếu khóa '{missing[0]}'", line=node.line, step=step)
+            raise self.error(
+                f"{what[0]}: thiếu khóa '{missing[0]}'",
+                f"{what[1]}: the key '{missing[0]}' is missing",
+                code="missing_key",
+                line=node.line,
+                step=step,
+            )
 
     def text(self, node: _Map, key: str, step: str | None) -> str:
         value = node[key]
         if not isinstance(value, str) or not value.strip():
             raise self.error(
                 f"'{key}' phải là chữ, không để trống (đang là {value!r})",
+                f"'{key}' must be text, not empty (it is {value!r})",
+                code="not_text",
                 line=node.line_of(key),
                 step=step,
             )
@@ -343,6 +452,9 @@ class _Reader:
             raise self.error(
                 f"'{key}: {value}' chỉ được gồm chữ thường không dấu, chữ số và '_', "
                 "bắt đầu bằng chữ",
+                f"'{key}: {value}' may hold only lower-case ASCII letters, digits and '_', "
+                "starting with a letter",
+                code="not_identifier",
                 line=node.line_of(key),
                 step=step,
             )
@@ -353,30 +465,39 @@ class _Reader:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise self.error(
                 f"'{key}' phải là số nguyên dương (đang là {value!r})",
+                f"'{key}' must be a positive whole number (it is {value!r})",
+                code="not_positive_int",
                 line=node.line_of(key),
                 step=step,
             )
         return value
 
-    def one_of(self, node: _Map, key: str, allowed: Collection[str], step: str | None) -> str:
+    def one_of(
+        self, node: _Map, key: str, allowed: Collection[str], step: str | None, *, code: str
+    ) -> str:
         value = node[key]
         if value not in allowed:
             raise self.error(
                 f"{key} '{value}' không hợp lệ (được phép: {', '.join(allowed)})",
+                f"{key} '{value}' is not valid (allowed: {', '.join(allowed)})",
+                code=code,
                 line=node.line_of(key),
                 step=step,
             )
         return str(value)
 
     def choice(self, enum: type[_E], node: _Map, key: str, step: str | None) -> _E:
-        value = self.one_of(node, key, [member.value for member in enum], step)
+        allowed = [member.value for member in enum]
+        value = self.one_of(node, key, allowed, step, code=_UNKNOWN[enum])
         return enum(value)
 
-    def sequence(self, node: _Map, key: str, what: str, step: str | None) -> _Seq:
+    def sequence(self, node: _Map, key: str, what: Words, step: str | None) -> _Seq:
         value = node[key]
         if not isinstance(value, _Seq) or not value:
             raise self.error(
-                f"'{key}' phải là danh sách {what}, ít nhất một mục",
+                f"'{key}' phải là danh sách {what[0]}, ít nhất một mục",
+                f"'{key}' must be a list of {what[1]}, at least one",
+                code="empty_list",
                 line=node.line_of(key),
                 step=step,
             )
@@ -384,12 +505,15 @@ class _Reader:
 
     def steps(self, top: _Map) -> dict[str, Step]:
         steps: dict[str, Step] = {}
-        items = self.sequence(top, "steps", "các bước", None)
+        items = self.sequence(top, "steps", ("các bước", "steps"), None)
         for raw in items:
-            step = self.step(self.mapping(raw, "mỗi bước", line=items.line))
+            step = self.step(self.mapping(raw, ("mỗi bước", "each step"), line=items.line))
             if step.id in steps:
+                first = steps[step.id].line
                 raise self.error(
-                    f"mã bước bị trùng (đã dùng ở dòng {steps[step.id].line})",
+                    f"mã bước bị trùng (đã dùng ở dòng {first})",
+                    f"the step id is used twice (first on line {first})",
+                    code="duplicate_step",
                     line=step.line,
                     step=step.id,
                 )
@@ -398,13 +522,26 @@ class _Reader:
 
     def step(self, node: _Map) -> Step:
         if "id" not in node:
-            raise self.error("bước thiếu khóa 'id'", line=node.line, step=None)
+            raise self.error(
+                "bước thiếu khóa 'id'",
+                "the step lacks the key 'id'",
+                code="missing_key",
+                line=node.line,
+                step=None,
+            )
         step_id = self.identifier(node, "id", None)
         if "kind" not in node:
-            raise self.error("bước thiếu khóa 'kind'", line=node.line, step=step_id)
+            raise self.error(
+                "bước thiếu khóa 'kind'",
+                "the step lacks the key 'kind'",
+                code="missing_key",
+                line=node.line,
+                step=step_id,
+            )
         kind = self.choice(StepKind, node, "kind", step_id)
         required, optional = _STEP_KEYS[kind]
-        self.keys(node, required, optional, f"bước loại {kind.value}", step_id)
+        what = (f"bước loại {kind.value}", f"{kind.value} step")
+        self.keys(node, required, optional, what, step_id)
         step = Step(step_id, self.text(node, "title", step_id), kind, line=node.line)
         if kind is StepKind.HUMAN:
             return self.human(node, step)
@@ -434,6 +571,8 @@ class _Reader:
             known = ", ".join(sorted(self.automated_steps))
             raise self.error(
                 f"không có bước tự động '{run}' (có: {known})",
+                f"there is no automated step '{run}' (there are: {known})",
+                code="unknown_run",
                 line=node.line_of("run"),
                 step=step.id,
             )
@@ -441,9 +580,11 @@ class _Reader:
         return Step(step.id, step.title, step.kind, run=run, next=next_step, line=step.line)
 
     def parallel(self, node: _Map, step: Step) -> Step:
-        items = self.sequence(node, "branches", "mã các bước nhánh", step.id)
+        items = self.sequence(node, "branches", ("mã các bước nhánh", "branch step ids"), step.id)
         branches = tuple(self.branch(item, node, step.id) for item in items)
-        join = self.one_of(node, "join", JOINS, step.id) if "join" in node else "all"
+        join = "all"
+        if "join" in node:
+            join = self.one_of(node, "join", JOINS, step.id, code="unknown_join")
         return Step(
             step.id,
             step.title,
@@ -458,14 +599,18 @@ class _Reader:
         if not isinstance(item, str) or not item.strip():
             raise self.error(
                 f"mỗi nhánh trong 'branches' phải là mã một bước (đang là {item!r})",
+                f"each branch in 'branches' must be a step id (it is {item!r})",
+                code="invalid_branch",
                 line=node.line_of("branches"),
                 step=step_id,
             )
         return item.strip()
 
     def actor(self, node: _Map, step_id: str) -> Actor:
-        actor = self.mapping(node["actor"], "'actor'", line=node.line_of("actor"), step=step_id)
-        self.keys(actor, {"role"}, {"unit", "person"}, "actor", step_id)
+        actor = self.mapping(
+            node["actor"], ("'actor'", "'actor'"), line=node.line_of("actor"), step=step_id
+        )
+        self.keys(actor, {"role"}, {"unit", "person"}, ("actor", "actor"), step_id)
         return Actor(
             role=self.choice(Role, actor, "role", step_id),
             unit=self.text(actor, "unit", step_id) if actor.get("unit") is not None else None,
@@ -477,15 +622,17 @@ class _Reader:
         )
 
     def actions(self, node: _Map, step_id: str) -> tuple[Action, ...]:
-        items = self.sequence(node, "actions", "thao tác", step_id)
+        items = self.sequence(node, "actions", ("thao tác", "actions"), step_id)
         actions: dict[ActionName, Action] = {}
         for raw in items:
-            item = self.mapping(raw, "mỗi thao tác", line=items.line, step=step_id)
+            item = self.mapping(raw, ("mỗi thao tác", "each action"), line=items.line, step=step_id)
             action = self.action(item, step_id)
             if action.name in actions:
+                first = actions[action.name].line
                 raise self.error(
-                    f"thao tác '{action.name.value}' viết hai lần "
-                    f"(lần đầu ở dòng {actions[action.name].line})",
+                    f"thao tác '{action.name.value}' viết hai lần (lần đầu ở dòng {first})",
+                    f"the action '{action.name.value}' is written twice (first on line {first})",
+                    code="duplicate_action",
                     line=action.line,
                     step=step_id,
                 )
@@ -493,11 +640,13 @@ class _Reader:
         return tuple(actions.values())
 
     def action(self, node: _Map, step_id: str) -> Action:
-        self.keys(node, {"name"}, {"to", "comment", "choose"}, "thao tác", step_id)
+        self.keys(node, {"name"}, {"to", "comment", "choose"}, ("thao tác", "action"), step_id)
         name = self.choice(ActionName, node, "name", step_id)
         comment = "optional"
         if "comment" in node:
-            comment = self.one_of(node, "comment", ("required", "optional"), step_id)
+            comment = self.one_of(
+                node, "comment", ("required", "optional"), step_id, code="invalid_comment"
+            )
         return Action(
             name=name,
             to=self.text(node, "to", step_id) if node.get("to") is not None else None,
@@ -530,9 +679,11 @@ class _Graph:
         self.check_reachable()
         self.check_finishes()
 
-    def fail(self, problem: str, step: Step, action: Action | None = None) -> DefinitionError:
+    def fail(
+        self, problem: Words, code: str, step: Step, action: Action | None = None
+    ) -> DefinitionError:
         line = action.line if action else step.line
-        return self.reader.error(problem, line=line, step=step.id)
+        return self.reader.error(*problem, code=code, line=line, step=step.id)
 
     def all_actions(self) -> Iterator[tuple[Step, Action]]:
         for step in self.steps.values():
@@ -543,23 +694,43 @@ class _Graph:
         start = self.definition.start
         if start not in self.steps:
             raise self.reader.error(
-                f"bước bắt đầu '{start}' không có trong 'steps'", line=self.start_line, step=None
+                f"bước bắt đầu '{start}' không có trong 'steps'",
+                f"the start step '{start}' is not in 'steps'",
+                code="unknown_start",
+                line=self.start_line,
+                step=None,
             )
         actor = self.steps[start].actor
         if actor is not None and actor.person is PersonRule.CHOSEN:
             raise self.fail(
-                "bước bắt đầu không thể dùng 'person: chosen': chưa có thao tác nào chọn người",
+                (
+                    "bước bắt đầu không thể dùng 'person: chosen': chưa có thao tác nào chọn người",
+                    "the start step cannot use 'person: chosen': no action has chosen anyone yet",
+                ),
+                "start_chosen",
                 self.steps[start],
             )
 
     def check_targets(self) -> None:
         for step in self.steps.values():
             if step.next is not None and step.next not in self.steps:
-                raise self.fail(f"'next' dẫn tới bước không có: '{step.next}'", step)
+                raise self.fail(
+                    (
+                        f"'next' dẫn tới bước không có: '{step.next}'",
+                        f"'next' leads to a step that does not exist: '{step.next}'",
+                    ),
+                    "unknown_step",
+                    step,
+                )
         for step, action in self.all_actions():
             if action.to is not None and action.to not in self.steps:
+                name = action.name.value
                 raise self.fail(
-                    f"thao tác '{action.name.value}' dẫn tới bước không có: '{action.to}'",
+                    (
+                        f"thao tác '{name}' dẫn tới bước không có: '{action.to}'",
+                        f"the action '{name}' leads to a step that does not exist: '{action.to}'",
+                    ),
+                    "unknown_step",
                     step,
                     action,
                 )
@@ -572,60 +743,108 @@ class _Graph:
 
     def check_branch(self, parallel: Step, branch: str) -> None:
         target = self.steps.get(branch)
-        if target is None or target.kind is not StepKind.HUMAN:
-            what = "không có" if target is None else f"là bước loại {target.kind.value}"
-            raise self.fail(f"nhánh '{branch}' {what}: nhánh phải là bước loại human", parallel)
-        if branch in self.branch_of:
+        if target is None:
             raise self.fail(
-                f"bước '{branch}' đã là nhánh của bước song song '{self.branch_of[branch].id}'",
+                (
+                    f"nhánh '{branch}' không có: nhánh phải là bước loại human",
+                    f"the branch '{branch}' does not exist: a branch must be a human step",
+                ),
+                "unknown_step",
+                parallel,
+            )
+        if target.kind is not StepKind.HUMAN:
+            kind = target.kind.value
+            raise self.fail(
+                (
+                    f"nhánh '{branch}' là bước loại {kind}: nhánh phải là bước loại human",
+                    f"the branch '{branch}' is a {kind} step: a branch must be a human step",
+                ),
+                "branch_not_human",
+                parallel,
+            )
+        if branch in self.branch_of:
+            other = self.branch_of[branch].id
+            raise self.fail(
+                (
+                    f"bước '{branch}' đã là nhánh của bước song song '{other}'",
+                    f"the step '{branch}' is already a branch of the parallel step '{other}'",
+                ),
+                "branch_shared",
                 parallel,
             )
         for action in target.actions:
             if action.to is not None:
+                name = action.name.value
                 raise self.fail(
-                    f"thao tác '{action.name.value}' trong nhánh song song '{parallel.id}' "
-                    "không được có 'to': làm xong là xong nhánh, sau đó quy trình đi tiếp "
-                    f"theo 'next' của '{parallel.id}'",
+                    (
+                        f"thao tác '{name}' trong nhánh song song '{parallel.id}' không được "
+                        "có 'to': làm xong là xong nhánh, sau đó quy trình đi tiếp theo 'next' "
+                        f"của '{parallel.id}'",
+                        f"the action '{name}' in a branch of the parallel step '{parallel.id}' "
+                        "may not have 'to': doing it finishes the branch, then the workflow "
+                        f"goes on by the 'next' of '{parallel.id}'",
+                    ),
+                    "branch_action_target",
                     target,
                     action,
                 )
         if target.actor is not None and target.actor.person is PersonRule.CHOSEN:
             raise self.fail(
-                f"nhánh song song không thể dùng 'person: chosen': bước '{parallel.id}' "
-                "không chọn người",
+                (
+                    f"nhánh song song không thể dùng 'person: chosen': bước '{parallel.id}' "
+                    "không chọn người",
+                    f"a parallel branch cannot use 'person: chosen': the step '{parallel.id}' "
+                    "chooses nobody",
+                ),
+                "branch_chosen",
                 target,
             )
 
     def check_branch_entries(self) -> None:
-        if self.definition.start in self.branch_of:
+        start = self.definition.start
+        if start in self.branch_of:
+            parallel = self.branch_of[start].id
             raise self.reader.error(
-                f"bước bắt đầu '{self.definition.start}' là nhánh của bước song song "
-                f"'{self.branch_of[self.definition.start].id}'; chỉ vào được nhánh qua bước đó",
+                f"bước bắt đầu '{start}' là nhánh của bước song song '{parallel}'; chỉ vào được "
+                "nhánh qua bước đó",
+                f"the start step '{start}' is a branch of the parallel step '{parallel}'; a "
+                "branch is entered only through that step",
+                code="start_in_branch",
                 line=self.start_line,
                 step=None,
             )
         for step in self.steps.values():
             if step.next in self.branch_of:
-                raise self.fail(self.branch_entry("'next'", step.next), step)
+                raise self.fail(
+                    self.branch_entry(("'next'", "'next'"), step.next), "into_branch", step
+                )
         for step, action in self.all_actions():
             if action.to in self.branch_of:
-                raise self.fail(
-                    self.branch_entry(f"thao tác '{action.name.value}'", action.to), step, action
-                )
+                name = action.name.value
+                what = (f"thao tác '{name}'", f"the action '{name}'")
+                raise self.fail(self.branch_entry(what, action.to), "into_branch", step, action)
 
-    def branch_entry(self, what: str, branch: str) -> str:
+    def branch_entry(self, what: Words, branch: str) -> Words:
         parallel = self.branch_of[branch].id
         return (
-            f"{what} dẫn thẳng vào '{branch}', một nhánh của bước song song '{parallel}'; "
-            f"hãy dẫn tới '{parallel}'"
+            f"{what[0]} dẫn thẳng vào '{branch}', một nhánh của bước song song '{parallel}'; "
+            f"hãy dẫn tới '{parallel}'",
+            f"{what[1]} leads straight into '{branch}', a branch of the parallel step "
+            f"'{parallel}'; lead to '{parallel}' instead",
         )
 
     def check_open_actions(self) -> None:
         for step, action in self.all_actions():
             if action.to is None and step.id not in self.branch_of:
+                name = action.name.value
                 raise self.fail(
-                    f"thao tác '{action.name.value}' thiếu 'to' (chỉ thao tác trong nhánh "
-                    "song song mới được bỏ 'to')",
+                    (
+                        f"thao tác '{name}' thiếu 'to' (chỉ thao tác trong nhánh song song mới "
+                        "được bỏ 'to')",
+                        f"the action '{name}' lacks 'to' (only actions in a parallel branch may "
+                        "leave it out)",
+                    ),
+                    "missing_target",
                     step,
                     action,
                 )
@@ -637,8 +856,13 @@ class _Graph:
             target = self.steps.get(step.next) if step.next else None
             if target is not None and _wants_chosen(target):
                 raise self.fail(
-                    f"'next' dẫn tới bước '{target.id}' dùng 'person: chosen', nhưng chỉ một "
-                    "thao tác có 'choose' mới chọn được người",
+                    (
+                        f"'next' dẫn tới bước '{target.id}' dùng 'person: chosen', nhưng chỉ một "
+                        "thao tác có 'choose' mới chọn được người",
+                        f"'next' leads to the step '{target.id}', which uses 'person: chosen', "
+                        "but only an action with 'choose' can choose a person",
+                    ),
+                    "choose_missing",
                     step,
                 )
 
@@ -646,26 +870,49 @@ class _Graph:
         target = self.steps[action.to] if action.to else None
         name = action.name.value
         if action.choose is not None and (target is None or not _wants_chosen(target)):
-            where = f"bước '{target.id}'" if target else "nhánh song song (không có bước sau)"
+            where = (
+                (f"bước '{target.id}'", f"the step '{target.id}' does")
+                if target
+                else (
+                    "nhánh song song (không có bước sau)",
+                    "a parallel branch (no next step) does",
+                )
+            )
             raise self.fail(
-                f"thao tác '{name}' có 'choose' nhưng {where} không dùng 'person: chosen'",
+                (
+                    f"thao tác '{name}' có 'choose' nhưng {where[0]} không dùng 'person: chosen'",
+                    f"the action '{name}' has 'choose' but {where[1]} not use 'person: chosen'",
+                ),
+                "choose_unused",
                 step,
                 action,
             )
         if target is None or not _wants_chosen(target):
             return
         assert target.actor is not None
+        role = target.actor.role.value
         if action.choose is None:
             raise self.fail(
-                f"bước '{target.id}' dùng 'person: chosen' nhưng thao tác '{name}' dẫn tới đó "
-                f"không chọn người (thêm 'choose: {target.actor.role.value}')",
+                (
+                    f"bước '{target.id}' dùng 'person: chosen' nhưng thao tác '{name}' dẫn tới đó "
+                    f"không chọn người (thêm 'choose: {role}')",
+                    f"the step '{target.id}' uses 'person: chosen' but the action '{name}' that "
+                    f"leads there chooses nobody (add 'choose: {role}')",
+                ),
+                "choose_missing",
                 step,
                 action,
             )
         if action.choose is not target.actor.role:
+            chosen = action.choose.value
             raise self.fail(
-                f"thao tác '{name}' chọn người có vai trò '{action.choose.value}' nhưng bước "
-                f"'{target.id}' do vai trò '{target.actor.role.value}' xử lý",
+                (
+                    f"thao tác '{name}' chọn người có vai trò '{chosen}' nhưng bước "
+                    f"'{target.id}' do vai trò '{role}' xử lý",
+                    f"the action '{name}' chooses a person of the role '{chosen}' but the step "
+                    f"'{target.id}' is handled by the role '{role}'",
+                ),
+                "choose_role_mismatch",
                 step,
                 action,
             )
@@ -677,8 +924,9 @@ class _Graph:
         return found
 
     def check_reachable(self) -> None:
-        reached = {self.definition.start}
-        pending = [self.definition.start]
+        start = self.definition.start
+        reached = {start}
+        pending = [start]
         while pending:
             for target in self.successors(self.steps[pending.pop()]):
                 if target not in reached:
@@ -687,7 +935,12 @@ class _Graph:
         for step in self.steps.values():
             if step.id not in reached:
                 raise self.fail(
-                    f"không đi tới được bước này từ bước bắt đầu '{self.definition.start}'", step
+                    (
+                        f"không đi tới được bước này từ bước bắt đầu '{start}'",
+                        f"this step cannot be reached from the start step '{start}'",
+                    ),
+                    "unreachable_step",
+                    step,
                 )
 
     def check_finishes(self) -> None:
@@ -706,12 +959,23 @@ class _Graph:
         start = self.steps[self.definition.start]
         if start.id not in finishing:
             raise self.fail(
-                "không có bước kết thúc (kind: end) nào đi tới được từ bước bắt đầu", start
+                (
+                    "không có bước kết thúc (kind: end) nào đi tới được từ bước bắt đầu",
+                    "no end step (kind: end) can be reached from the start step",
+                ),
+                "no_end",
+                start,
             )
         for step in self.steps.values():
             if step.id not in finishing:
                 raise self.fail(
-                    "từ bước này không đi tới được bước kết thúc (kind: end): văn bản sẽ bị kẹt",
+                    (
+                        "từ bước này không đi tới được bước kết thúc (kind: end): văn bản sẽ bị "
+                        "kẹt",
+                        "no end step (kind: end) can be reached from this step: documents would "
+                        "be stuck",
+                    ),
+                    "dead_end",
                     step,
                 )
 

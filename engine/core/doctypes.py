@@ -23,5 +23,10 @@ def type_abbreviation(name: str) -> str | None:
     types = document_types()
     if name not in types:
         known = ", ".join(types)
-        raise InvalidInput(f"loại văn bản '{name}' không có trong Nghị định 30 (có: {known})")
+        raise InvalidInput(
+            f"loại văn bản '{name}' không có trong Nghị định 30 (có: {known})",
+            f"the document type '{name}' is not in Decree 30 (there are: {known})",
+            code="doctype.unknown",
+            doc_type=name,
+        )
     return types[name]

@@ -17,8 +17,8 @@ class EngineError(VanthuError):
 
     code = "engine.error"
 
-    def __init__(self, message: str, message_en: str | None = None, **fields: Any) -> None:
-        super().__init__(message, message_en or message, **fields)
+    def __init__(self, message: str, message_en: str, **fields: Any) -> None:
+        super().__init__(message, message_en, **fields)
 
 
 class InvalidInput(EngineError):
@@ -31,7 +31,7 @@ class InvalidInput(EngineError):
 class NotFound(EngineError):
     """A document, user, task or record that does not exist."""
 
-    code = "not_found"
+    code = "engine.not_found"
     kind = Kind.NOT_FOUND
 
 
@@ -72,7 +72,7 @@ class DefinitionError(EngineError):
         self,
         file: str,
         problem: str,
-        problem_en: str | None = None,
+        problem_en: str,
         *,
         step: str | None = None,
         line: int | None = None,
@@ -80,10 +80,11 @@ class DefinitionError(EngineError):
     ) -> None:
         super().__init__(
             (f"bước '{step}': " if step else "") + problem,
-            (f"step '{step}': " if step else "") + (problem_en or problem),
+            (f"step '{step}': " if step else "") + problem_en,
             file=file,
             line=line,
             code=code,
+            definition_step=step,
         )
         self.problem = problem
         self.definition_step = step

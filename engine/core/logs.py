@@ -19,6 +19,8 @@ LOG_DIR = "logs"
 LOG_FILE = "vanthu.log"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _logger = logging.getLogger("vanthu")
+_MARK = "vanthu_log"
+"""Set on the handlers Vanthu adds, to the file (or stream) they write to."""
 
 
 def log_path(home: Path) -> Path:
@@ -31,7 +33,7 @@ def log_to_file(home: Path | None, *, verbose: bool = False) -> None:
     anything: no log file is left in a folder that is not an agency's."""
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if getattr(handler, "vanthu", False):
+        if hasattr(handler, _MARK):
             root.removeHandler(handler)
             handler.close()
     handlers: list[logging.Handler] = []
@@ -43,7 +45,7 @@ def log_to_file(home: Path | None, *, verbose: bool = False) -> None:
         handlers.append(logging.StreamHandler(sys.stderr))
     for handler in handlers:
         handler.setFormatter(logging.Formatter(_FORMAT))
-        handler.vanthu = True  # type: ignore[attr-defined]
+        setattr(handler, _MARK, getattr(handler, "baseFilename", "stderr"))
         root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.captureWarnings(True)
@@ -53,7 +55,7 @@ def log_unexpected(home: Path, exc: BaseException, **context: Any) -> str:
     """Log ``exc`` with its traceback; returns where to find it: ``<log file>#<entry id>``."""
     entry = secrets.token_hex(4)
     path = log_path(home)
-    if not any(isinstance(h, logging.FileHandler) for h in logging.getLogger().handlers):
+    if not any(getattr(h, _MARK, None) == str(path) for h in logging.getLogger().handlers):
         log_to_file(home)
     where = ", ".join(f"{key}={value}" for key, value in context.items())
     _logger.error("[%s] unexpected %s (%s)", entry, type(exc).__name__, where, exc_info=exc)

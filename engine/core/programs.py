@@ -14,14 +14,16 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.core.errors import ConversionError
+from engine.core.errors import ConfigError, ConversionError
 
 _STDERR_TAIL = 2000
 
 
 def docx_to_pdf(docx: bytes, *, soffice: str = "soffice", timeout_s: float = 120) -> bytes:
     """Convert a draft with headless LibreOffice."""
-    return libreoffice_pdf(docx, "du-thao.docx", "dự thảo", soffice=soffice, timeout_s=timeout_s)
+    return libreoffice_pdf(
+        docx, "du-thao.docx", "dự thảo", what_en="the draft", soffice=soffice, timeout_s=timeout_s
+    )
 
 
 def libreoffice_pdf(
@@ -29,18 +31,23 @@ def libreoffice_pdf(
     filename: str,
     what: str,
     *,
+    what_en: str = "the file",
     import_filter: str | None = None,
     soffice: str = "soffice",
     timeout_s: float = 120,
 ) -> bytes:
     """Convert ``data`` (named ``filename``, which gives LibreOffice its type) to PDF, with a
-    fresh profile per call so calls may run side by side; ``what`` names it in errors."""
+    fresh profile per call so calls may run side by side; ``what`` (``what_en`` in English)
+    names it in errors."""
     executable = shutil.which(soffice)
     if executable is None:
-        raise ConversionError(
+        raise ConfigError(
             f"không tìm thấy LibreOffice '{soffice}': cài gói libreoffice hoặc sửa đường dẫn "
             "soffice trong cấu hình",
-            retryable=False,
+            f"LibreOffice '{soffice}' not found: install the libreoffice package or correct "
+            "the soffice path in the configuration",
+            code="conversion.soffice_missing",
+            program=soffice,
         )
     with tempfile.TemporaryDirectory(prefix="vanthu-soffice-") as tmp:
         root = Path(tmp)
@@ -62,9 +69,14 @@ def libreoffice_pdf(
         returncode, output = run_program(command, timeout_s, what="LibreOffice")
         result = root / "out" / (source.stem + ".pdf")
         if returncode != 0 or not result.is_file() or result.stat().st_size == 0:
+            tail = output[-_STDERR_TAIL:].strip()
             raise ConversionError(
                 f"LibreOffice không chuyển được {what} sang PDF (mã thoát {returncode}): "
-                f"{output[-_STDERR_TAIL:].strip() or 'không có thông báo lỗi'}"
+                f"{tail or 'không có thông báo lỗi'}",
+                f"LibreOffice could not convert {what_en} to PDF (exit code {returncode}): "
+                f"{tail or 'no error message'}",
+                code="conversion.failed",
+                exit_code=returncode,
             )
         return result.read_bytes()
 
@@ -84,7 +96,12 @@ def run_program(command: Sequence[str], timeout_s: float, *, what: str) -> tuple
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
         raise ConversionError(
-            f"{what} chạy quá {timeout_s:g} giây, đã dừng", retryable=True
+            f"{what} chạy quá {timeout_s:g} giây, đã dừng",
+            f"{what} ran longer than {timeout_s:g} seconds and was stopped",
+            code="conversion.timeout",
+            retryable=True,
+            program=what,
+            timeout_s=timeout_s,
         ) from None
     text = (stderr or b"").decode("utf-8", "replace") + (stdout or b"").decode("utf-8", "replace")
     return process.returncode, text
@@ -96,6 +113,7 @@ def html_to_pdf(html: str, *, soffice: str = "soffice", timeout_s: float = 120) 
         html.encode("utf-8"),
         "bao-cao.html",
         "báo cáo",
+        what_en="the report",
         import_filter="HTML (StarWriter)",
         soffice=soffice,
         timeout_s=timeout_s,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from engine.core.errors import NotFound
+from engine.core.errors import ConfigError, NotFound
 from engine.core.models import Agency, Register, Unit
 
 
@@ -62,11 +62,26 @@ def register_for(
     for register in registers:
         if register.type_abbr is None:
             return register
-    raise NotFound(f"cơ quan {agency.code} chưa có sổ đăng ký văn bản {direction} cho loại này")
+    kind = {"outgoing": ("đi", "outgoing"), "incoming": ("đến", "incoming")}.get(
+        direction, (direction, direction)
+    )
+    raise ConfigError(
+        f"cơ quan {agency.code} chưa có sổ đăng ký văn bản {kind[0]} cho loại này",
+        f"the agency {agency.code} has no register of {kind[1]} documents for this type",
+        code="register.not_found",
+        agency=agency.code,
+        direction=direction,
+        type_abbr=type_abbr,
+    )
 
 
 def unit_code(session: Session, unit_id: int) -> str:
     unit = session.get(Unit, unit_id)
     if unit is None:
-        raise NotFound(f"không có đơn vị #{unit_id}")
+        raise NotFound(
+            f"không có đơn vị #{unit_id}",
+            f"no unit #{unit_id}",
+            code="unit.not_found",
+            unit_id=unit_id,
+        )
     return unit.code

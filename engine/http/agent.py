@@ -19,11 +19,33 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives import serialization
 
-from engine.core.errors import ConfigError, EngineError, InvalidInput, NotAllowed
+from engine.core.errors import (
+    ConfigError,
+    Conflict,
+    EngineError,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+)
 from engine.outgoing.agents import registration_digest
 from signing import SigningError, SigningKey, open_pkcs11_key
+from vanthu.errors import CODE_PATTERN, Kind
 
 TIMEOUT = 30.0
+
+_BY_KIND: dict[Kind, type[EngineError]] = {
+    Kind.INVALID: InvalidInput,
+    Kind.NOT_FOUND: NotFound,
+    Kind.FORBIDDEN: NotAllowed,
+    Kind.CONFLICT: Conflict,
+    Kind.CONFIG: ConfigError,
+}
+"""The class the agent raises for a refusal the server reports, by the kind in its body."""
+_SHOWN = frozenset(
+    {"code", "kind", "detail", "detail_en", "retryable", "status", "document_id", "step", "file",
+     "line"}
+)  # fmt: skip
+"""Keys of an error body that are not passed on as fields (shown in the detail, or our own)."""
 
 
 @dataclass(frozen=True)
@@ -57,15 +79,15 @@ def read_token(data: bytes, path: Path) -> str:
         token = data.decode("utf-8").strip()
     except UnicodeDecodeError as exc:
         raise InvalidInput(
-            f"tệp mã truy cập {path} không đọc được (không phải văn bản UTF-8)",
-            f"the token file {path} is not UTF-8 text",
+            "tệp mã truy cập không đọc được (không phải văn bản UTF-8)",
+            "the token file is not UTF-8 text",
             code="agent.token_unreadable",
             file=str(path),
         ) from exc
     if not token:
         raise InvalidInput(
-            f"tệp mã truy cập {path} trống",
-            f"the token file {path} is empty",
+            "tệp mã truy cập trống",
+            "the token file is empty",
             code="agent.token_empty",
             file=str(path),
         )
@@ -168,16 +190,60 @@ def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
     try:
         response = client.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
-        raise ConfigError(f"không kết nối được máy chủ {client.base_url}: {exc}") from exc
+        raise EngineError(
+            f"không kết nối được máy chủ {client.base_url}: {exc}",
+            f"cannot reach the server {client.base_url}: {exc}",
+            code="agent.server_unreachable",
+            retryable=True,
+            server=str(client.base_url),
+        ) from exc
     if response.is_success:
         return response.json()
+    raise _refusal(response)
+
+
+def _refusal(response: httpx.Response) -> EngineError:
+    """The server's error as the engine's: its code, kind and both messages, from the JSON body
+    of :mod:`engine.http.errors`; a body that is not one (a proxy's page) by its status."""
+    status = response.status_code
     try:
-        detail = str(response.json().get("detail"))
+        body = response.json()
     except ValueError:
-        detail = response.text[:200] or response.reason_phrase
-    if response.status_code in (401, 403):
-        raise NotAllowed(f"máy chủ từ chối: {detail}")
-    raise EngineError(f"máy chủ trả lời {response.status_code}: {detail}")
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        detail = body["detail"]
+        detail_en = str(body.get("detail_en") or detail)
+        code = str(body.get("code") or "")
+        try:
+            kind = Kind(str(body.get("kind")))
+        except ValueError:
+            kind = Kind.FAILED
+        # the detail already names the document, step and file: the rest are kept as they came
+        fields = {k: v for k, v in body.items() if k not in _SHOWN and isinstance(k, str)}
+        return _BY_KIND.get(kind, EngineError)(
+            f"máy chủ từ chối: {detail}",
+            f"the server refused: {detail_en}",
+            code=code if CODE_PATTERN.fullmatch(code) else "agent.server_refused",
+            kind=kind,
+            retryable=body.get("retryable") is True,
+            **fields,
+            status=status,
+        )
+    text = response.text[:200] or response.reason_phrase
+    if status in (401, 403):
+        return NotAllowed(
+            f"máy chủ từ chối: {text}",
+            f"the server refused: {text}",
+            code="agent.server_refused",
+            status=status,
+        )
+    return EngineError(
+        f"máy chủ trả lời {status}: {text}",
+        f"the server answered {status}: {text}",
+        code="agent.server_error",
+        retryable=status in (502, 503, 504),
+        status=status,
+    )
 
 
 def _b64(data: bytes) -> str:

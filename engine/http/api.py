@@ -119,7 +119,9 @@ def create_app(ws: Workspace) -> FastAPI:
 
     @app.post("/api/agent/certificate", status_code=201)
     def register(body: CertificateIn, who: Agent) -> CertificateOut:
-        proof = remote_signing.decode_base64(body.proof, "chữ ký chứng minh", MAX_SIGNATURE_BYTES)
+        proof = remote_signing.decode_base64(
+            body.proof, ("chữ ký chứng minh", "the proof signature"), MAX_SIGNATURE_BYTES
+        )
         found = agents.register_certificate(ws, who, body.certificate_pem.encode("utf-8"), proof)
         return CertificateOut(
             serial=found.serial, subject=found.subject, fingerprint=found.fingerprint
@@ -144,7 +146,9 @@ def create_app(ws: Workspace) -> FastAPI:
 
     @app.post("/api/agent/requests/{request_id}/signature")
     def post_signature(request_id: int, body: SignatureIn, who: Agent) -> MoveOut:
-        value = remote_signing.decode_base64(body.signature, "chữ ký số", MAX_SIGNATURE_BYTES)
+        value = remote_signing.decode_base64(
+            body.signature, ("chữ ký số", "the signature"), MAX_SIGNATURE_BYTES
+        )
         move = remote_signing.complete_signature(ws, who, request_id, value)
         return MoveOut(
             document_id=move.document_id,

@@ -34,17 +34,35 @@ class IncomingRequest:
 def receive_incoming(ws: Workspace, username: str, upload: Upload, request: IncomingRequest) -> int:
     """Store a received PDF and start the incoming workflow (its first step verifies it)."""
     if not upload.data.startswith(b"%PDF-"):
-        raise InvalidInput(f"{upload.filename}: không phải tệp PDF")
+        raise InvalidInput(
+            "không phải tệp PDF", "not a PDF file", code="incoming.not_pdf", file=upload.filename
+        )
     if len(upload.data) > ws.settings.max_upload_bytes:
-        raise InvalidInput(f"{upload.filename}: tệp lớn hơn giới hạn cho phép")
+        raise InvalidInput(
+            "tệp lớn hơn giới hạn cho phép",
+            "the file is larger than the limit allowed",
+            code="incoming.too_large",
+            file=upload.filename,
+            max_bytes=ws.settings.max_upload_bytes,
+        )
     if not request.subject.strip() or not request.sender.strip():
-        raise InvalidInput("văn bản đến cần trích yếu (--subject) và cơ quan gửi (--from)")
+        raise InvalidInput(
+            "văn bản đến cần trích yếu (--subject) và cơ quan gửi (--from)",
+            "an incoming document needs its subject (--subject) and sender (--from)",
+            code="incoming.fields_missing",
+        )
     abbr = type_abbreviation(request.doc_type)
     definition = ws.definition("incoming")
     with transaction(ws.db) as session:
         clerk = user_named(session, username)
         if clerk.role != "clerk":
-            raise NotAllowed(f"{username} ({clerk.role}) không được tiếp nhận văn bản đến")
+            raise NotAllowed(
+                f"{username} ({clerk.role}) không được tiếp nhận văn bản đến",
+                f"{username} ({clerk.role}) may not receive incoming documents",
+                code="incoming.clerk_only",
+                user=username,
+                role=clerk.role,
+            )
         unit = session.get(Unit, clerk.unit_id)
         assert unit is not None and unit.id is not None and clerk.id is not None
         document = Document(

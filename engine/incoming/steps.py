@@ -8,10 +8,9 @@ from typing import Any
 from sqlmodel import Session
 
 from engine.core.models import Agency, Document, OutboxItem
-from engine.core.plugins import Finisher
 from engine.core.registers import next_number, register_for
 from engine.core.text import vietnam_time
-from engine.core.workspace import Workspace
+from engine.core.workspace import Finisher, Workspace
 from engine.signatures import keys
 from engine.workflow.files import require_step_file
 from signing import verify_document

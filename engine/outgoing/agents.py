@@ -83,7 +83,13 @@ def revoke_agent_tokens(ws: Workspace, username: str, token_id: int | None = Non
             query = query.where(AgentToken.id == token_id)
         tokens = list(session.exec(query).all())
         if token_id is not None and not tokens:
-            raise NotFound(f"{username} không có mã truy cập #{token_id} còn hiệu lực")
+            raise NotFound(
+                f"{username} không có mã truy cập #{token_id} còn hiệu lực",
+                f"{username} has no live access token #{token_id}",
+                code="agent.token_not_found",
+                user=username,
+                token_id=token_id,
+            )
         now = clock.now()
         for token in tokens:
             token.revoked_at = now
@@ -97,7 +103,11 @@ def revoke_agent_tokens(ws: Workspace, username: str, token_id: int | None = Non
 
 def authenticate(ws: Workspace, token: str) -> AgentUser:
     """The user a live token acts for; anything else is NotAllowed (one message for all)."""
-    refused = NotAllowed("mã truy cập của chương trình ký không hợp lệ hoặc đã bị thu hồi")
+    refused = NotAllowed(
+        "mã truy cập của chương trình ký không hợp lệ hoặc đã bị thu hồi",
+        "the signing agent's access token is not valid or has been revoked",
+        code="agent.token_invalid",
+    )
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise refused
     with transaction(ws.db) as session:
@@ -150,11 +160,20 @@ def register_certificate(
     if not _names_user(named, agent.full_name):
         refuse(ws, agent, "register_certificate", f"chứng thư số mang tên '{named}'")
         raise NotAllowed(
-            f"chứng thư số mang tên '{named}', không phải {agent.full_name}: không đăng ký"
+            f"chứng thư số mang tên '{named}', không phải {agent.full_name}: không đăng ký",
+            f"the certificate names '{named}', not {agent.full_name}: not registered",
+            code="certificate.name_mismatch",
+            user=agent.username,
+            certificate_name=named,
         )
     if not verify_digest_signature(certificate, registration_digest(agent.username, der), proof):
         refuse(ws, agent, "register_certificate", "không chứng minh được giữ khóa")
-        raise NotAllowed("chữ ký chứng minh giữ khóa bí mật không khớp với chứng thư số gửi lên")
+        raise NotAllowed(
+            "chữ ký chứng minh giữ khóa bí mật không khớp với chứng thư số gửi lên",
+            "the signature proving the private key is held does not match the certificate sent",
+            code="certificate.proof_invalid",
+            user=agent.username,
+        )
     try:
         check_signing_policy(certificate, chain, kind="person", trust_roots=keys.trust_roots(ws))
     except SigningError as exc:
@@ -207,9 +226,17 @@ def parse_pem(pem: bytes) -> tuple[x509.Certificate, list[x509.Certificate]]:
     try:
         certs = x509.load_pem_x509_certificates(pem)
     except ValueError as exc:
-        raise InvalidInput("chứng thư số gửi lên không đọc được (cần PEM)") from exc
+        raise InvalidInput(
+            "chứng thư số gửi lên không đọc được (cần PEM)",
+            "the certificate sent cannot be read (PEM is needed)",
+            code="certificate.unreadable",
+        ) from exc
     if not certs:
-        raise InvalidInput("không có chứng thư số nào trong dữ liệu gửi lên")
+        raise InvalidInput(
+            "không có chứng thư số nào trong dữ liệu gửi lên",
+            "the data sent holds no certificate",
+            code="certificate.missing",
+        )
     return certs[0], certs[1:]
 
 
@@ -240,6 +267,10 @@ def registered_certificate(session: Session, user: User) -> SigningCertificate:
     if found is None:
         raise ConfigError(
             f"{user.full_name} chưa đăng ký chứng thư số trên thiết bị ký: chạy `vanthu sign-agent`"
-            " trên máy cắm thiết bị ký rồi ký lại"
+            " trên máy cắm thiết bị ký rồi ký lại",
+            f"{user.full_name} has not registered the certificate on their signing token: run "
+            "`vanthu sign-agent` on the computer the token is plugged into, then sign again",
+            code="certificate.not_registered",
+            user=user.username,
         )
     return found

@@ -17,10 +17,9 @@ from sqlmodel import Session
 
 from engine.core import audit
 from engine.core.db import transaction
-from engine.core.errors import EngineError, InvalidInput
+from engine.core.errors import Conflict, InvalidInput
 from engine.core.models import Document, DocumentFile
-from engine.core.plugins import Finisher
-from engine.core.workspace import Workspace
+from engine.core.workspace import Finisher, Workspace
 from engine.outgoing.drafting import drafter
 from engine.signatures import keys
 from engine.workflow.files import PDF_TYPE, Upload, files_of_kind, store_file
@@ -49,8 +48,11 @@ def seal_attachments(ws: Workspace, document: Document, then: Finisher) -> Finis
     newest = {f.version: f for f in pending}  # ordered by id: the last upload wins
     pending = [f for ordinal, f in sorted(newest.items()) if ordinal not in done]
     if pending and not document.symbol:
-        raise EngineError(
-            "văn bản chưa có số: chưa ký được văn bản kèm theo", document_id=document_id
+        raise Conflict(
+            "văn bản chưa có số: chưa ký được văn bản kèm theo",
+            "the document has no number yet: its attachments cannot be signed",
+            code="document.not_numbered",
+            document_id=document_id,
         )
     signed: list[_Signed] = []
     for attachment in pending:
@@ -110,18 +112,35 @@ def add_attachment(ws: Workspace, document_id: int, username: str, upload: Uploa
 
 
 def _check_pdf(upload: Upload, max_bytes: int) -> None:
-    if not upload.filename.lower().endswith(".pdf"):
-        raise InvalidInput(f"{upload.filename}: văn bản kèm theo phải là tệp .pdf")
-    if len(upload.data) > max_bytes:
+    name = upload.filename
+    if not name.lower().endswith(".pdf"):
         raise InvalidInput(
-            f"{upload.filename}: tệp lớn hơn giới hạn {max_bytes // (1024 * 1024)} MB"
+            "văn bản kèm theo phải là tệp .pdf",
+            "an attachment must be a .pdf file",
+            code="attachment.not_pdf",
+            file=name,
+        )
+    if len(upload.data) > max_bytes:
+        limit = max_bytes // (1024 * 1024)
+        raise InvalidInput(
+            f"tệp lớn hơn giới hạn {limit} MB",
+            f"the file is larger than the {limit} MB limit",
+            code="attachment.too_large",
+            file=name,
         )
     if not upload.data.startswith(b"%PDF-") or b"%%EOF" not in upload.data[-1024:]:
-        raise InvalidInput(f"{upload.filename}: không phải tệp PDF hoàn chỉnh")
+        raise InvalidInput(
+            "không phải tệp PDF hoàn chỉnh",
+            "not a complete PDF file",
+            code="attachment.pdf_incomplete",
+            file=name,
+        )
     try:  # refused now, not at issuance where it would stop the seal step
         pdf_page_count(upload.data)
     except SigningError as exc:
-        raise InvalidInput(f"{upload.filename}: {exc}") from exc
+        raise InvalidInput(
+            str(exc), exc.english, code="attachment.pdf_unreadable", file=name, cause=exc.code
+        ) from exc
 
 
 def signed_attachments(ws: Workspace, document_id: int) -> list[DocumentFile]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.core.errors import ConversionError
+from engine.core.errors import ConfigError, ConversionError
 from engine.core.programs import docx_to_pdf, run_program
 from engine.core.workspace import Workspace
 from signing import Box, FormLayout, add_form_fields, seal_over_signer
@@ -109,20 +109,26 @@ def find_form_layout(pdf: bytes) -> FormLayout:
     """The number, date, signer and seal boxes of a Decree 30 document."""
     pages = _read_words(pdf)
     if not pages:
-        raise ConversionError("tệp PDF không có trang nào")
+        raise ConversionError(
+            "tệp PDF không có trang nào", "the PDF has no pages", code="layout.no_pages"
+        )
     first = pages[0]
     number_word = _number_anchor(first)
     date_word = _date_anchor(first, number_word)
     number = _number_box(first, number_word, date_word)
     date = _date_box(first, date_word)
     signer = _signer_box(pages)
-    _check_free(pages[signer.page], signer, "chữ ký của người ký")
+    _check_free(pages[signer.page], signer, ("chữ ký của người ký", "the signer's signature"))
     return FormLayout(number=number, date=date, signer=signer, seal=seal_over_signer(signer))
 
 
 def _read_words(pdf: bytes) -> list[_Page]:
     if shutil.which("pdftotext") is None:
-        raise ConversionError("không tìm thấy pdftotext: cài gói poppler-utils", retryable=False)
+        raise ConfigError(
+            "không tìm thấy pdftotext: cài gói poppler-utils",
+            "pdftotext not found: install the poppler-utils package",
+            code="conversion.pdftotext_missing",
+        )
     with tempfile.TemporaryDirectory(prefix="vanthu-pdftotext-") as tmp:
         path = Path(tmp) / "van-ban.pdf"
         path.write_bytes(pdf)
@@ -133,7 +139,13 @@ def _read_words(pdf: bytes) -> list[_Page]:
             what="pdftotext",
         )
         if returncode != 0 or not out.is_file():
-            raise ConversionError(f"không đọc được chữ trong PDF: {output.strip()[-500:]}")
+            tail = output.strip()[-500:]
+            raise ConversionError(
+                f"không đọc được chữ trong PDF: {tail}",
+                f"cannot read the text of the PDF: {tail}",
+                code="conversion.text_unreadable",
+                exit_code=returncode,
+            )
         root = ET.fromstring(out.read_bytes())
     return [_page(index, page) for index, page in enumerate(root.iter(f"{_XHTML}page"))]
 
@@ -182,7 +194,10 @@ def _number_anchor(page: _Page) -> _Word:
                 return _Word("Số:", word.x1, word.y1, following.x2, word.y2)
     raise ConversionError(
         "không tìm thấy dòng 'Số:' ở phần đầu văn bản (bên trái, dưới tên cơ quan ban hành): "
-        "văn bản phải theo thể thức Nghị định 30 để văn thư điền số"
+        "văn bản phải theo thể thức Nghị định 30 để văn thư điền số",
+        "no 'Số:' line at the head of the document (on the left, under the issuing agency's "
+        "name): the document must follow the Decree 30 layout for the clerk to fill the number",
+        code="layout.number_missing",
     )
 
 
@@ -199,7 +214,10 @@ def _date_anchor(page: _Page, number_word: _Word) -> _Word:
             return word
     raise ConversionError(
         "không tìm thấy dòng địa danh và ngày tháng (ví dụ 'Hà Nội, ') ở phần đầu văn bản, "
-        "bên phải ngang dòng 'Số:': để trống phần ngày tháng sau dấu phẩy cho văn thư điền"
+        "bên phải ngang dòng 'Số:': để trống phần ngày tháng sau dấu phẩy cho văn thư điền",
+        "no place and date line (such as 'Hà Nội, ') at the head of the document, on the right "
+        "level with the 'Số:' line: leave the date after the comma blank for the clerk to fill",
+        code="layout.date_missing",
     )
 
 
@@ -218,12 +236,15 @@ def _number_box(page: _Page, anchor: _Word, date_word: _Word) -> Box:
     x2 = min(min(right_column) - 8, x1 + 70 * MM)
     if x2 - x1 < 30 * MM:
         raise ConversionError(
-            "sau chữ 'Số:' không đủ chỗ (cần khoảng 3 cm) cho số và ký hiệu văn bản"
+            "sau chữ 'Số:' không đủ chỗ (cần khoảng 3 cm) cho số và ký hiệu văn bản",
+            "there is not enough room after 'Số:' (about 3 cm is needed) for the number and symbol",
+            code="layout.number_no_room",
         )
     box = page.box(x1, anchor.y1, x2, anchor.y2)
     # Whatever follows 'Số:' on its own line is the symbol hint or dots: the field covers it.
     same_line = {w for w in page.words if abs((w.y1 + w.y2) - (anchor.y1 + anchor.y2)) < 4}
-    _check_free(page, box, "số và ký hiệu (sau 'Số:')", allowed=same_line)
+    what = ("số và ký hiệu (sau 'Số:')", "the number and symbol (after 'Số:')")
+    _check_free(page, box, what, allowed=same_line)
     return box
 
 
@@ -245,9 +266,12 @@ def _date_box(page: _Page, anchor: _Word) -> Box:
     if box.x2 > page.width - 5 * MM:
         raise ConversionError(
             f"sau '{anchor.text}' không đủ chỗ cho ngày ban hành trong lề phải: "
-            "rút gọn địa danh hoặc để dòng ngày tháng ngắn hơn"
+            "rút gọn địa danh hoặc để dòng ngày tháng ngắn hơn",
+            f"there is not enough room after '{anchor.text}' for the date of issue within the "
+            "right margin: shorten the place name or the date line",
+            code="layout.date_no_room",
         )
-    _check_free(page, box, "ngày ban hành (sau địa danh)")
+    _check_free(page, box, ("ngày ban hành (sau địa danh)", "the date of issue (after the place)"))
     return box
 
 
@@ -263,7 +287,10 @@ def _signer_box(pages: Sequence[_Page]) -> Box:
             return page.box(x1, title.bottom + 2, x2, name.top - 2)
     raise ConversionError(
         "không tìm thấy khối chữ ký (chức vụ người ký viết hoa, khoảng trống để ký, họ tên "
-        "người ký) ở bên phải cuối văn bản: không biết đặt chữ ký số của người ký ở đâu"
+        "người ký) ở bên phải cuối văn bản: không biết đặt chữ ký số của người ký ở đâu",
+        "no signature block (the signer's title in capitals, a gap to sign in, the signer's "
+        "name) on the right at the end of the document: nowhere to place the signer's signature",
+        code="layout.signer_missing",
     )
 
 
@@ -301,7 +328,11 @@ def _is_title(line: _Line) -> bool:
 
 
 def _check_free(
-    page: _Page, box: Box, what: str, *, allowed: frozenset[_Word] | set[_Word] = frozenset()
+    page: _Page,
+    box: Box,
+    what: tuple[str, str],
+    *,
+    allowed: frozenset[_Word] | set[_Word] = frozenset(),
 ) -> None:
     """A field drawn over printed words would hide them; say which words are in the way."""
     clash = [
@@ -314,6 +345,10 @@ def _check_free(
         and page.height - w.y1 > box.y1
     ]
     if clash:
+        words = " ".join(clash)[:80]
         raise ConversionError(
-            f"chỗ dành cho {what} đã có chữ: '{' '.join(clash)[:80]}': hãy để trống chỗ này"
+            f"chỗ dành cho {what[0]} đã có chữ: '{words}': hãy để trống chỗ này",
+            f"the place for {what[1]} already holds text: '{words}': leave it blank",
+            code="layout.field_not_blank",
+            words=words,
         )

@@ -9,12 +9,12 @@ from sqlmodel import Session
 
 from engine.core import audit
 from engine.core.db import transaction
-from engine.core.errors import InvalidInput, NotAllowed, NotFound
-from engine.core.models import Agency, Document
+from engine.core.errors import Conflict, NotAllowed
+from engine.core.models import Agency
 from engine.core.users import user_named
 from engine.core.workspace import Workspace
 from engine.signatures import keys
-from engine.workflow.files import latest_file, store_file
+from engine.workflow.files import find_document, latest_file, store_file
 from signing import electronic_copy
 from storage import get_content
 
@@ -35,13 +35,21 @@ def make_copy(ws: Workspace, document_id: int, username: str) -> Copy:
         if user.role != CLERK:
             raise NotAllowed(
                 f"{username} ({user.role}) không được sao văn bản: chỉ văn thư ký bản sao điện tử",
+                f"{username} ({user.role}) may not copy documents: only clerks sign electronic "
+                "copies",
+                code="copy.clerk_only",
+                document_id=document_id,
+                user=username,
+                role=user.role,
+            )
+        document = find_document(session, document_id)
+        if document.direction != "outgoing" or not document.symbol:
+            raise Conflict(
+                "văn bản chưa ban hành nên chưa sao được",
+                "the document has not been issued, so it cannot be copied yet",
+                code="copy.not_issued",
                 document_id=document_id,
             )
-        document = session.get(Document, document_id)
-        if document is None:
-            raise NotFound(f"không có văn bản #{document_id}")
-        if document.direction != "outgoing" or not document.symbol:
-            raise InvalidInput(f"văn bản #{document_id} chưa ban hành nên chưa sao được")
         issued = latest_file(session, document_id, "issued")
         agency = session.get(Agency, document.agency_id)
         assert agency is not None

@@ -47,7 +47,11 @@ def create_outgoing(
 ) -> int:
     """Create the document, its first draft version and its workflow instance, at once."""
     if not request.subject.strip():
-        raise InvalidInput("trích yếu (--subject) không được để trống")
+        raise InvalidInput(
+            "trích yếu (--subject) không được để trống",
+            "the subject (--subject) may not be empty",
+            code="draft.subject_missing",
+        )
     abbr = type_abbreviation(request.doc_type)
     definition = ws.definition("outgoing")
     checked = _checked_pdf(ws, upload) if upload is not None else None
@@ -55,7 +59,13 @@ def create_outgoing(
         author = user_named(session, username)
         start_actor = definition.step(definition.start).actor
         if start_actor is None or author.role != start_actor.role.value:
-            raise NotAllowed(f"{username} ({author.role}) không được soạn văn bản đi")
+            raise NotAllowed(
+                f"{username} ({author.role}) không được soạn văn bản đi",
+                f"{username} ({author.role}) may not draft outgoing documents",
+                code="draft.not_allowed",
+                user=username,
+                role=author.role,
+            )
         signer = _signer(session, request.signer)
         unit = session.get(Unit, author.unit_id)
         assert unit is not None
@@ -100,7 +110,11 @@ def _render(
     request: DraftRequest, agency: Agency, unit: Unit, signer: User, abbr: str | None
 ) -> Upload:
     if not request.body:
-        raise InvalidInput("dự thảo cần nội dung (--body-file) hoặc tệp DOCX (--docx)")
+        raise InvalidInput(
+            "dự thảo cần nội dung (--body-file) hoặc tệp DOCX (--docx)",
+            "a draft needs a body (--body-file) or a DOCX file (--docx)",
+            code="draft.body_missing",
+        )
     content = _draft_content(request, agency, unit, signer, abbr)
     return Upload(f"du-thao-{abbr or 'CV'}.docx", render_draft(content))
 
@@ -112,13 +126,28 @@ def _checked_pdf(ws: Workspace, upload: Upload) -> bytes:
     try:
         return prepare_pdf(ws, upload.data)
     except ConversionError as exc:
-        raise InvalidInput(f"{upload.filename}: {exc.message}") from exc
+        if exc.retryable:  # LibreOffice timed out: the same file may convert later
+            raise
+        laid_out = exc.code.startswith("layout.")
+        raise InvalidInput(
+            exc.message,
+            exc.message_en,
+            code="draft.layout_missing" if laid_out else "draft.not_convertible",
+            file=upload.filename,
+            cause=exc.code,
+        ) from exc
 
 
 def _signer(session: Session, username: str) -> User:
     signer = user_named(session, username)
     if signer.role != "leader":
-        raise InvalidInput(f"người ký '{username}' không phải lãnh đạo ({signer.role})")
+        raise InvalidInput(
+            f"người ký '{username}' không phải lãnh đạo ({signer.role})",
+            f"the signer '{username}' is not a leader ({signer.role})",
+            code="signer.not_leader",
+            user=username,
+            role=signer.role,
+        )
     return signer
 
 
@@ -201,5 +230,8 @@ def drafter(session: Session, ws: Workspace, document_id: int, username: str) ->
             return user
     raise NotAllowed(
         f"{username} không giữ bước soạn thảo của văn bản này nên không tải lên được",
+        f"{username} does not hold this document's drafting step, so cannot upload to it",
+        code="draft.not_drafter",
         document_id=document_id,
+        user=username,
     )

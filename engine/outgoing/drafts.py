@@ -121,34 +121,68 @@ def render_draft(content: DraftContent) -> bytes:
 def check_docx(data: bytes, filename: str, *, max_bytes: int = 20 * 1024 * 1024) -> None:
     """Refuse what LibreOffice should never see: oversized, encrypted, non-DOCX files."""
     if len(data) > max_bytes:
+        size, limit = f"{len(data) / 1048576:.1f}", f"{max_bytes / 1048576:.0f}"
         raise InvalidInput(
-            f"tệp '{filename}' quá lớn: {len(data) / 1048576:.1f} MB "
-            f"(tối đa {max_bytes / 1048576:.0f} MB)"
+            f"tệp quá lớn: {size} MB (tối đa {limit} MB)",
+            f"the file is too large: {size} MB (at most {limit} MB)",
+            code="draft.too_large",
+            file=filename,
+            max_bytes=max_bytes,
         )
     if data.startswith(_ENCRYPTED_OFFICE):
         raise InvalidInput(
-            f"tệp '{filename}' được đặt mật khẩu hoặc là định dạng Word cũ (.doc): "
-            "hãy bỏ mật khẩu và lưu lại dưới dạng .docx"
+            "tệp được đặt mật khẩu hoặc là định dạng Word cũ (.doc): "
+            "hãy bỏ mật khẩu và lưu lại dưới dạng .docx",
+            "the file has a password or is in the old Word format (.doc): "
+            "remove the password and save it again as .docx",
+            code="draft.encrypted_or_doc",
+            file=filename,
         )
     buffer = io.BytesIO(data)
     if not zipfile.is_zipfile(buffer):
-        raise InvalidInput(f"tệp '{filename}' không phải tệp Word .docx (nội dung không đúng)")
+        raise InvalidInput(
+            "tệp không phải tệp Word .docx (nội dung không đúng)",
+            "the file is not a Word .docx file (its content is not)",
+            code="draft.not_docx",
+            file=filename,
+        )
     try:
         with zipfile.ZipFile(buffer) as archive:
             _check_docx_archive(archive, filename, max_bytes * _DRAFT_MAX_UNCOMPRESSED_RATIO)
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
         # RuntimeError: zipfile's answer to an entry encrypted with a password.
-        raise InvalidInput(f"tệp '{filename}' bị hỏng hoặc được mã hóa, không đọc được") from exc
+        raise InvalidInput(
+            "tệp bị hỏng hoặc được mã hóa, không đọc được",
+            "the file is damaged or encrypted and cannot be read",
+            code="draft.unreadable",
+            file=filename,
+        ) from exc
 
 
 def _check_docx_archive(archive: zipfile.ZipFile, filename: str, max_inflated: int) -> None:
     if "word/document.xml" not in archive.namelist():
-        raise InvalidInput(f"tệp '{filename}' không phải tệp Word .docx: thiếu word/document.xml")
+        raise InvalidInput(
+            "tệp không phải tệp Word .docx: thiếu word/document.xml",
+            "the file is not a Word .docx file: word/document.xml is missing",
+            code="draft.not_docx",
+            file=filename,
+        )
     if sum(info.file_size for info in archive.infolist()) > max_inflated:
-        raise InvalidInput(f"tệp '{filename}' giải nén ra quá lớn, không nhận")
+        raise InvalidInput(
+            "tệp giải nén ra quá lớn, không nhận",
+            "the file is too large once unpacked: refused",
+            code="draft.unpacked_too_large",
+            file=filename,
+        )
     broken = archive.testzip()
     if broken is not None:
-        raise InvalidInput(f"tệp '{filename}' bị hỏng: phần '{broken}' không đọc được")
+        raise InvalidInput(
+            f"tệp bị hỏng: phần '{broken}' không đọc được",
+            f"the file is damaged: its part '{broken}' cannot be read",
+            code="draft.damaged",
+            file=filename,
+            part=broken,
+        )
 
 
 # --- page and styles -------------------------------------------------------------------------

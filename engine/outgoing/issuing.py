@@ -10,12 +10,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from engine.core.errors import EngineError
+from engine.core.errors import Conflict
 from engine.core.models import Agency, Document, OutboxItem
-from engine.core.plugins import Finisher
 from engine.core.registers import format_symbol, next_number, register_for, unit_code
 from engine.core.text import date_line, vietnam_time
-from engine.core.workspace import Workspace
+from engine.core.workspace import Finisher, Workspace
 from engine.outgoing.attachments import seal_attachments
 from engine.outgoing.conversion import prepare_pdf
 from engine.signatures import keys
@@ -83,7 +82,13 @@ def apply_seal(ws: Workspace, item: OutboxItem) -> Finisher:
             item.document_id, "issued", done.version, done.sha256, done.size, done.filename
         )
     if document.symbol is None or document.issued_at is None:
-        raise EngineError("văn bản chưa có số", document_id=item.document_id, step=item.step_id)
+        raise Conflict(
+            "văn bản chưa có số",
+            "the document has no number yet",
+            code="document.not_numbered",
+            document_id=item.document_id,
+            step=item.step_id,
+        )
     with keys.signing_policy(ws, "B-T"):  # seal and attachment stamps carry the TSA time
         issued = issue(
             get_content(ws.store, signed.sha256),

@@ -266,11 +266,21 @@ def _own_request(
     return request
 
 
-def decode_base64(value: str, what: str, max_bytes: int) -> bytes:
-    """Base64 from an agent, refused with one sentence when malformed or too large."""
+def decode_base64(value: str, what: tuple[str, str], max_bytes: int) -> bytes:
+    """Base64 from an agent, refused with one sentence when malformed or too large; ``what``
+    names the value in Vietnamese and in English."""
     if len(value) > (max_bytes * 4) // 3 + 4:
-        raise InvalidInput(f"{what} quá lớn")
+        raise InvalidInput(
+            f"{what[0]} quá lớn",
+            f"{what[1]} is too large",
+            code="agent.value_too_large",
+            max_bytes=max_bytes,
+        )
     try:
         return base64.b64decode(value, validate=True)
     except ValueError as exc:
-        raise InvalidInput(f"{what} không phải base64 hợp lệ") from exc
+        raise InvalidInput(
+            f"{what[0]} không phải base64 hợp lệ",
+            f"{what[1]} is not valid base64",
+            code="agent.value_not_base64",
+        ) from exc

@@ -82,7 +82,12 @@ def _key(ws: Workspace, cache_key: str, path: Path) -> SigningKey:
 def personal_key(ws: Workspace, username: str) -> SigningKey:
     people = pki(ws).people
     if username not in people:
-        raise ConfigError(f"người dùng '{username}' chưa có chứng thư số cá nhân")
+        raise ConfigError(
+            f"người dùng '{username}' chưa có chứng thư số cá nhân",
+            f"the user '{username}' has no personal certificate yet",
+            code="keys.personal_missing",
+            user=username,
+        )
     return _key(ws, f"key:{username}", people[username])
 
 
@@ -93,7 +98,12 @@ def agency_key(ws: Workspace) -> SigningKey:
 def _image(ws: Workspace, name: str) -> bytes:
     path = ws.settings.effective_pki_dir / IMAGES / name
     if not path.exists():
-        raise ConfigError(f"không có ảnh {path}")
+        raise ConfigError(
+            "không có tệp ảnh này",
+            "no such image file",
+            code="keys.image_missing",
+            file=str(path),
+        )
     return path.read_bytes()
 
 

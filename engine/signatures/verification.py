@@ -28,8 +28,8 @@ def trust_roots(ws: Workspace | None, extra: Sequence[Path]) -> list[bytes]:
             roots.append(path.read_bytes())
         except OSError as exc:
             raise InvalidInput(
-                f"--trust {path}: không đọc được ({exc.strerror})",
-                f"--trust {path}: cannot be read ({exc.strerror})",
+                f"không đọc được tệp --trust ({exc.strerror})",
+                f"the --trust file cannot be read ({exc.strerror})",
                 code="verify.trust_unreadable",
                 file=str(path),
             ) from exc

@@ -13,8 +13,7 @@ from sqlmodel import Session, col, select
 
 from engine.core.errors import EngineError, NotFound
 from engine.core.models import Document, DocumentFile, User
-from engine.core.plugins import Finisher
-from engine.core.workspace import Workspace
+from engine.core.workspace import Finisher, Workspace
 from storage import put_content
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -82,8 +81,8 @@ def latest_file(session: Session, document_id: int, kind: str) -> DocumentFile:
     found = newest_file(session, document_id, kind)
     if found is None:
         raise NotFound(
-            f"văn bản #{document_id} chưa có tệp loại '{kind}'",
-            f"document #{document_id} has no '{kind}' file yet",
+            f"văn bản chưa có tệp loại '{kind}'",
+            f"the document has no '{kind}' file yet",
             code="document.file_not_found",
             document_id=document_id,
             kind=kind,
@@ -95,8 +94,8 @@ def find_document(session: Session, document_id: int) -> Document:
     document = session.get(Document, document_id)
     if document is None:
         raise NotFound(
-            f"không có văn bản #{document_id}",
-            f"no document #{document_id}",
+            "không có văn bản này",
+            "no such document",
             code="document.not_found",
             document_id=document_id,
         )

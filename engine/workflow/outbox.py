@@ -49,6 +49,8 @@ class StepRun:
     duration_ms: float
     detail: dict[str, Any]
     error: str | None = None
+    code: str | None = None
+    """The failure's stable code (``signing.key.passphrase``), for programs and tests."""
 
 
 def _due(now: datetime) -> SelectOfScalar[OutboxItem]:
@@ -120,12 +122,12 @@ def _complete(
 
 def _fail(ws: Workspace, item: OutboxItem, exc: Exception, started: float) -> StepRun:
     if isinstance(exc, VanthuError):
-        retryable, message = exc.retryable, str(exc)
+        retryable, message, code = exc.retryable, str(exc), exc.code
     else:  # a defect, not a state of the world: its traceback goes to the agency's log
         entry = log_unexpected(
             ws.settings.home, exc, document_id=item.document_id, step=item.step_id
         )
-        retryable = False
+        retryable, code = False, "internal.unexpected"
         message = f"lỗi không lường trước ({type(exc).__name__}), xem nhật ký {entry}"
     with transaction(ws.db) as session:
         current = session.get(OutboxItem, item.id, with_for_update=True)
@@ -142,10 +144,15 @@ def _fail(ws: Workspace, item: OutboxItem, exc: Exception, started: float) -> St
             event="step_failed",
             document_id=current.document_id,
             step=current.step_id,
-            detail={"error": message, "attempt": current.attempts, "will_retry": not give_up},
+            detail={
+                "error": message,
+                "code": code,
+                "attempt": current.attempts,
+                "will_retry": not give_up,
+            },
         )
     assert item.id is not None
-    return StepRun(item.id, item.step_id, item.document_id, False, _ms(started), {}, message)
+    return StepRun(item.id, item.step_id, item.document_id, False, _ms(started), {}, message, code)
 
 
 def _ms(started: float) -> float:
@@ -180,6 +187,7 @@ def retry_failed(ws: Workspace, item_id: int) -> None:
                 f"không có bước tự động #{item_id} đang ở trạng thái lỗi",
                 f"no failed automated step #{item_id}",
                 code="step.not_failed",
+                item_id=item_id,
             )
         item.state, item.attempts, item.available_at = "pending", 0, clock.now()
         session.add(item)

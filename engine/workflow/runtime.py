@@ -22,7 +22,14 @@ from engine.core.definitions import (
     StepKind,
     WorkflowDefinition,
 )
-from engine.core.errors import EngineError, InvalidInput, NotAllowed, NotFound
+from engine.core.errors import (
+    ConfigError,
+    Conflict,
+    EngineError,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+)
 from engine.core.models import (
     Document,
     OutboxItem,
@@ -146,8 +153,10 @@ def _task_for(
         user_id = instance.initiator_id
     elif actor.person is PersonRule.CHOSEN:
         if chosen_user_id is None:
-            raise InvalidInput(
+            raise EngineError(
                 f"bước '{step.title}' cần một người được chọn ở bước trước",
+                f"the step '{step.title}' needs a person chosen at the step before",
+                code="workflow.chosen_missing",
                 document_id=instance.document_id,
                 step=step.id,
             )
@@ -179,7 +188,13 @@ def _resolve_unit(session: Session, instance: WorkflowInstance, unit: str | None
         select(Unit).where(Unit.agency_id == own_unit.agency_id, Unit.code == unit)
     ).first()
     if found is None or found.id is None:
-        raise NotFound(f"quy trình cần đơn vị '{unit}' nhưng cơ quan chưa có đơn vị này")
+        raise ConfigError(
+            f"quy trình cần đơn vị '{unit}' nhưng cơ quan chưa có đơn vị này",
+            f"the workflow needs the unit '{unit}' but the agency has no such unit",
+            code="workflow.unit_missing",
+            document_id=instance.document_id,
+            unit=unit,
+        )
     return found.id
 
 
@@ -208,7 +223,12 @@ def instance_of(session: Session, document_id: int) -> WorkflowInstance:
         select(WorkflowInstance).where(WorkflowInstance.document_id == document_id)
     ).first()
     if instance is None:
-        raise NotFound(f"không có văn bản #{document_id}")
+        raise NotFound(
+            "không có văn bản này",
+            "no such document",
+            code="document.not_found",
+            document_id=document_id,
+        )
     return instance
 
 
@@ -228,8 +248,10 @@ def claim_task(session: Session, ws: Workspace, document_id: int, user: User, ac
     definition = ws.definition(instance.definition)
     tasks = open_tasks(session, instance.id)
     if not tasks:
-        raise NotAllowed(
+        raise Conflict(
             "văn bản không chờ ai xử lý lúc này (đang ở bước tự động hoặc đã kết thúc)",
+            "the document is not waiting for anyone now (it is at an automated step or finished)",
+            code="document.not_waiting",
             document_id=document_id,
         )
     mine = [task for task in tasks if may_take(task, user)]
@@ -237,7 +259,12 @@ def claim_task(session: Session, ws: Workspace, document_id: int, user: User, ac
         waiting = ", ".join(f"'{definition.step(t.step_id).title}' ({t.role})" for t in tasks)
         raise NotAllowed(
             f"{user.username} ({user.role}) không được xử lý văn bản này; đang chờ: {waiting}",
+            f"{user.username} ({user.role}) may not handle this document; waiting for: {waiting}",
+            code="action.not_allowed",
             document_id=document_id,
+            user=user.username,
+            role=user.role,
+            waiting_at=[t.step_id for t in tasks],
         )
     for task in mine:
         step = definition.step(task.step_id)
@@ -245,11 +272,15 @@ def claim_task(session: Session, ws: Workspace, document_id: int, user: User, ac
             if candidate.name.value == action:
                 return Claim(task=task, step=step, action=candidate)
     allowed = sorted({a.name.value for t in mine for a in definition.step(t.step_id).actions})
-    raise NotAllowed(
-        f"không thể '{action}' ở bước '{definition.step(mine[0].step_id).title}'; "
-        f"được phép: {', '.join(allowed)}",
+    title = definition.step(mine[0].step_id).title
+    raise InvalidInput(
+        f"không thể '{action}' ở bước '{title}'; được phép: {', '.join(allowed)}",
+        f"cannot '{action}' at the step '{title}'; allowed: {', '.join(allowed)}",
+        code="action.unknown",
         document_id=document_id,
         step=mine[0].step_id,
+        action=action,
+        allowed=allowed,
     )
 
 
@@ -270,8 +301,11 @@ def complete_task(
     if action.comment_required and comment is None:
         raise InvalidInput(
             f"thao tác '{action.name.value}' cần ý kiến (--comment)",
+            f"the action '{action.name.value}' needs a comment (--comment)",
+            code="action.comment_required",
             document_id=instance.document_id,
             step=step.id,
+            action=action.name.value,
         )
     chosen_id = _check_chosen(action, chosen, instance.document_id, step.id)
     task.state, task.action, task.comment = "done", action.name.value, comment
@@ -302,16 +336,23 @@ def _check_chosen(action: Action, chosen: User | None, document_id: int, step: s
         if chosen is not None:
             raise InvalidInput(
                 f"thao tác '{action.name.value}' không chọn người (bỏ --to)",
+                f"the action '{action.name.value}' chooses nobody (leave out --to)",
+                code="action.choose_unexpected",
                 document_id=document_id,
                 step=step,
+                action=action.name.value,
             )
         return None
     if chosen is None or chosen.role != action.choose.value:
+        role = action.choose.value
         raise InvalidInput(
-            f"thao tác '{action.name.value}' cần chọn một người có vai trò {action.choose.value}"
-            " (--to USERNAME)",
+            f"thao tác '{action.name.value}' cần chọn một người có vai trò {role} (--to USERNAME)",
+            f"the action '{action.name.value}' needs a person of the role {role} (--to USERNAME)",
+            code="action.choose_required",
             document_id=document_id,
             step=step,
+            action=action.name.value,
+            role=role,
         )
     return chosen.id
 
@@ -339,7 +380,13 @@ def advance_after_automated(
 ) -> None:
     step = ws.definition(instance.definition).step(step_id)
     if step.next is None:
-        raise EngineError("bước tự động không có bước tiếp theo", step=step_id)
+        raise EngineError(
+            "bước tự động không có bước tiếp theo",
+            "the automated step has no next step",
+            code="workflow.next_missing",
+            document_id=instance.document_id,
+            step=step_id,
+        )
     enter_step(session, ws, instance, step.next, chosen_user_id=None)
 
 
