@@ -70,5 +70,5 @@ def main(argv: list[str]) -> None:
             heavy = ", ".join(_imported(command, env)) if name != "python -c pass" else ""
             print(
                 f"{name:<38}{median:>10.3f}{min(took):>8.3f}{median / baseline:>10.1f}"
-                f"  {shown:<8}{heavy or '—'}"
+                f"  {shown:<9} {heavy or '—'}"
             )

@@ -127,5 +127,5 @@ def test_outside_an_agency_folder_no_log_file_is_left(tmp_path: Path) -> None:
     pdf = tmp_path / "van-ban.pdf"
     pdf.write_bytes(one_page_pdf())
     result = vanthu(tmp_path, "verify", str(pdf), "--trust", "khong-co.pem")
-    assert result.returncode == 2 and "--trust khong-co.pem" in result.stderr
+    assert result.returncode == 2 and "khong-co.pem" in result.stderr and "--trust" in result.stderr
     assert list(tmp_path.iterdir()) == [pdf]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,23 +69,31 @@ def test_every_plugged_function_exists(name: str) -> None:
 
 
 ERROR_NAMES = ("Error", "Input", "NotFound", "NotAllowed", "Conflict", "Rejected", "Failed")
+DEFINITION_CODES = "workflow.definition."
+"""definitions.py gives its errors the last part of the code only."""
 
 
 def _is_error(name: str) -> bool:
     return name.endswith(ERROR_NAMES)
 
 
+def _called(node: ast.Call) -> str:
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
 def _codes() -> Iterator[tuple[str, str]]:
-    """Every error code written in the code: ``code=`` given to an error, ``code = …`` of an
-    error class."""
+    """Every error code written in the code: ``code=`` given to an error (or to a helper that
+    makes one: a dotted string), ``code = …`` of an error class."""
     for path in _sources():
+        definitions = path.name == "definitions.py"
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             found: list[ast.expr] = []
             if isinstance(node, ast.Call):
-                called = node.func.id if isinstance(node.func, ast.Name) else ""
-                if _is_error(called):
-                    found += [k.value for k in node.keywords if k.arg == "code"]
+                found += [k.value for k in node.keywords if k.arg == "code"]
+                error_call = _is_error(_called(node))
             elif isinstance(node, ast.ClassDef) and _is_error(node.name):
+                error_call = True
                 found += [
                     a.value
                     for a in node.body
@@ -92,12 +101,24 @@ def _codes() -> Iterator[tuple[str, str]]:
                     and any(isinstance(t, ast.Name) and t.id == "code" for t in a.targets)
                 ]
             for value in found:
-                if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                    yield f"{path.relative_to(ROOT)}:{value.lineno}", value.value
+                if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                    continue
+                code = value.value
+                if definitions and "." not in code:
+                    code = DEFINITION_CODES + code
+                if error_call or "." in code:
+                    yield f"{path.relative_to(ROOT)}:{value.lineno}", code
 
 
 def test_every_error_code_is_dotted_lower_case_words() -> None:
     codes = list(_codes())
-    assert len(codes) > 20
+    assert len(codes) > 200
     bad = [(where, code) for where, code in codes if not CODE_PATTERN.fullmatch(code)]
     assert bad == []
+
+
+def test_every_error_code_is_in_the_reference() -> None:
+    """ERRORS.md is what integrators read: a new code goes there with its kind and meaning."""
+    listed = set(re.findall(r"^\| `([a-z0-9_.]+)` \|", (ROOT / "ERRORS.md").read_text(), re.M))
+    missing = sorted({f"{code} ({where})" for where, code in _codes() if code not in listed})
+    assert missing == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from sqlmodel import Session, select
 
 from engine.core import audit
 from engine.core.models import Document, OutboxItem, RegisterCounter
-from engine.core.workspace import Workspace
+from engine.core.workspace import Plugins, Workspace
 from engine.outgoing import create_outgoing
 from engine.workflow import act, outbox
 from tests_support import DECISION, open_task_steps
@@ -119,3 +120,25 @@ def test_running_a_finished_item_again_changes_nothing(
     with Session(ws.db) as session:
         assert session.exec(select(RegisterCounter)).one().last_number == 1
         assert len(session.exec(select(OutboxItem)).all()) == 4
+
+
+def explode(ws: Workspace, item: OutboxItem) -> None:
+    """A step with a defect, plugged in for the test below."""
+    raise ZeroDivisionError("a defect in a step")
+
+
+def test_a_defect_in_a_step_is_logged_with_its_traceback_and_named_by_the_step_error(
+    agency: Workspace,
+) -> None:
+    steps = {**agency.plugins.steps, "convert_to_pdf": "test_outbox:explode"}
+    ws = dataclasses.replace(agency, plugins=Plugins(steps, agency.plugins.actions))
+    doc = create_outgoing(ws, "chuyenvien", DECISION)
+    act(ws, doc, "chuyenvien", "submit")
+    moved = act(ws, doc, "truongphong", "approve")
+    [(title, error)] = moved.failed
+    assert title == "Chuyển dự thảo sang PDF"
+    assert "ZeroDivisionError" in error and "vanthu.log#" in error
+    entry = error.rsplit("#", 1)[1]
+    log = (ws.settings.home / "logs" / "vanthu.log").read_text(encoding="utf-8")
+    assert f"[{entry}]" in log and "Traceback" in log and "a defect in a step" in log
+    assert _items(ws)["convert"].state == "failed"  # a defect is not retried

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from engine.workflow.files import Upload
 
 
-def _invalid(vi: str, en: str, code: str, path: Path) -> Exception:
+def _invalid(vi: str, en: str, path: Path, *, code: str) -> Exception:
     from engine.core.errors import InvalidInput
 
     return InvalidInput(vi, en, code=code, path=str(path))  # the path is in the text already
@@ -26,15 +26,15 @@ def read_upload(path: Path, option: str, max_bytes: int) -> Upload:
         raise _invalid(
             f"{option} {path}: không có tệp này",
             f"{option} {path}: no such file",
-            "input.file_missing",
             path,
+            code="input.file_missing",
         )
     if path.stat().st_size > max_bytes:
         raise _invalid(
             f"{path}: tệp lớn hơn giới hạn {max_bytes // (1024 * 1024)} MB",
             f"{path}: the file is larger than the {max_bytes // (1024 * 1024)} MB limit",
-            "input.too_large",
             path,
+            code="input.too_large",
         )
     return Upload(path.name, path.read_bytes())
 
@@ -48,8 +48,8 @@ def read_paragraphs(path: Path, option: str, max_bytes: int) -> tuple[str, ...]:
         raise _invalid(
             f"{option} {path}: không phải văn bản UTF-8 (byte {exc.start})",
             f"{option} {path}: not UTF-8 text (byte {exc.start})",
-            "input.not_utf8",
             path,
+            code="input.not_utf8",
         ) from exc
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
@@ -60,15 +60,15 @@ def write_output(path: Path, data: bytes, option: str, *, check_only: bool = Fal
         raise _invalid(
             f"{option} {path}: là thư mục, cần đường dẫn tệp",
             f"{option} {path}: is a folder, a file path is needed",
-            "output.is_folder",
             path,
+            code="output.is_folder",
         )
     if not path.parent.resolve().is_dir():
         raise _invalid(
             f"{option} {path}: không có thư mục {path.parent}",
             f"{option} {path}: no folder {path.parent}",
-            "output.folder_missing",
             path,
+            code="output.folder_missing",
         )
     if check_only:
         return
@@ -78,6 +78,6 @@ def write_output(path: Path, data: bytes, option: str, *, check_only: bool = Fal
         raise _invalid(
             f"{option} {path}: không ghi được tệp ({exc.strerror})",
             f"{option} {path}: cannot write the file ({exc.strerror})",
-            "output.unwritable",
             path,
+            code="output.unwritable",
         ) from exc

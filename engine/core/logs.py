@@ -36,19 +36,24 @@ def log_to_file(home: Path | None, *, verbose: bool = False) -> None:
         if hasattr(handler, _MARK):
             root.removeHandler(handler)
             handler.close()
-    handlers: list[logging.Handler] = []
     if home is not None and (home / CONFIG_FILE).is_file():
-        path = log_path(home)
-        path.parent.mkdir(exist_ok=True)
-        handlers.append(logging.FileHandler(path, encoding="utf-8"))
+        _add(_file_handler(home))
     if verbose:
-        handlers.append(logging.StreamHandler(sys.stderr))
-    for handler in handlers:
-        handler.setFormatter(logging.Formatter(_FORMAT))
-        setattr(handler, _MARK, getattr(handler, "baseFilename", "stderr"))
-        root.addHandler(handler)
+        _add(logging.StreamHandler(sys.stderr))
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.captureWarnings(True)
+
+
+def _file_handler(home: Path) -> logging.Handler:
+    path = log_path(home)
+    path.parent.mkdir(exist_ok=True)
+    return logging.FileHandler(path, encoding="utf-8")
+
+
+def _add(handler: logging.Handler) -> None:
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    setattr(handler, _MARK, getattr(handler, "baseFilename", "stderr"))
+    logging.getLogger().addHandler(handler)
 
 
 def log_unexpected(home: Path, exc: BaseException, **context: Any) -> str:
@@ -56,7 +61,7 @@ def log_unexpected(home: Path, exc: BaseException, **context: Any) -> str:
     entry = secrets.token_hex(4)
     path = log_path(home)
     if not any(getattr(h, _MARK, None) == str(path) for h in logging.getLogger().handlers):
-        log_to_file(home)
+        _add(_file_handler(home))  # the agency's folder, even one configured by environment
     where = ", ".join(f"{key}={value}" for key, value in context.items())
     _logger.error("[%s] unexpected %s (%s)", entry, type(exc).__name__, where, exc_info=exc)
     return f"{path}#{entry}"

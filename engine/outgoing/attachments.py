@@ -22,7 +22,7 @@ from engine.core.models import Document, DocumentFile
 from engine.core.workspace import Finisher, Workspace
 from engine.outgoing.drafting import drafter
 from engine.signatures import keys
-from engine.workflow.files import PDF_TYPE, Upload, files_of_kind, store_file
+from engine.workflow.files import PDF_TYPE, Upload, add_file, files_of_kind, store_file
 from signing import SigningError, pdf_page_count, sign_attachment
 from storage import get_content, put_content
 
@@ -68,18 +68,11 @@ def seal_attachments(ws: Workspace, document: Document, then: Finisher) -> Finis
         result = then(session)
         recorded = {f.version for f in files_of_kind(session, document_id, ATTACHMENT_ISSUED)}
         for one in signed:
-            if one.ordinal in recorded:
-                continue
-            session.add(
-                DocumentFile(
-                    document_id=document_id,
-                    kind=ATTACHMENT_ISSUED,
-                    version=one.ordinal,
-                    sha256=one.sha256,
-                    size=one.size,
-                    filename=one.filename,
+            if one.ordinal not in recorded:
+                name = one.filename
+                add_file(
+                    session, document_id, ATTACHMENT_ISSUED, one.ordinal, one.sha256, one.size, name
                 )
-            )
         return {**result, "attachments": len(signed)}
 
     return finish

@@ -10,9 +10,9 @@ from sqlmodel import Session
 
 from engine.core import audit
 from engine.core.errors import NotAllowed
-from engine.core.models import Agency, Document, DocumentFile, User
+from engine.core.models import Agency, Document, User
 from engine.core.workspace import Workspace
-from engine.workflow.files import latest_file
+from engine.workflow.files import add_file, latest_file
 from storage import get_content
 
 SIGNED = "signed"
@@ -56,17 +56,8 @@ def record_signed(
     """
     assert document.id is not None
     version = latest_file(session, document.id, "pdf").version
-    session.add(
-        DocumentFile(
-            document_id=document.id,
-            kind=SIGNED,
-            version=version,
-            sha256=sha256,
-            size=size,
-            filename=f"van-ban-{document.id}-da-ky.pdf",
-            created_by=user.id,
-        )
-    )
+    name = f"van-ban-{document.id}-da-ky.pdf"
+    add_file(session, document.id, SIGNED, version, sha256, size, name, user)
     detail: dict[str, object] = {"sha256": sha256, "certificate_serial": certificate_serial}
     if via is not None:
         detail["via"] = via

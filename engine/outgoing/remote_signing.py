@@ -32,7 +32,7 @@ from engine.core.workspace import Workspace
 from engine.outgoing.agents import AgentUser, parse_pem, refuse, registered_certificate
 from engine.outgoing.leader import pdf_to_sign, place_of, record_signed
 from engine.signatures import keys
-from engine.workflow.actions import after_action, cancel_waiting
+from engine.workflow.actions import after_action, cancel_waiting, end_sign_request
 from engine.workflow.files import PDF_TYPE, find_document
 from engine.workflow.runtime import Claim, Move, claim_task, complete_task, waiting_at
 from signing import (
@@ -234,15 +234,7 @@ def _fail(ws: Workspace, agent: AgentUser, request_id: int, reason: str) -> None
     """The request can never succeed (the certificate was revoked since it was prepared)."""
     with transaction(ws.db) as session:
         request = _own_request(session, agent, request_id, lock=True)
-        request.state, request.finished_at, request.error = "failed", clock.now(), reason
-        session.add(request)
-        audit.append(
-            session,
-            actor=agent.username,
-            event="sign_request_failed",
-            document_id=request.document_id,
-            detail={"request_id": request.id, "reason": reason},
-        )
+        end_sign_request(session, request, "failed", agent.username, reason)
 
 
 def _own_request(

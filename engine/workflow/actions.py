@@ -76,12 +76,19 @@ def cancel_waiting(session: Session, task: Task, user: User, reason: str) -> Non
     for request in session.exec(
         select(SignRequest).where(SignRequest.task_id == task.id, SignRequest.state == "waiting")
     ).all():
-        request.state, request.finished_at, request.error = "cancelled", clock.now(), reason
-        session.add(request)
-        audit.append(
-            session,
-            actor=user.username,
-            event="sign_request_cancelled",
-            document_id=request.document_id,
-            detail={"request_id": request.id, "reason": reason},
-        )
+        end_sign_request(session, request, "cancelled", user.username, reason)
+
+
+def end_sign_request(
+    session: Session, request: SignRequest, state: str, actor: str, reason: str
+) -> None:
+    """A signature request that will not complete: ``cancelled`` or ``failed``, audited."""
+    request.state, request.finished_at, request.error = state, clock.now(), reason
+    session.add(request)
+    audit.append(
+        session,
+        actor=actor,
+        event=f"sign_request_{state}",
+        document_id=request.document_id,
+        detail={"request_id": request.id, "reason": reason},
+    )

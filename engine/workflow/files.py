@@ -42,19 +42,34 @@ def store_file(
     """Put the bytes in the store (content-addressed) and record them as a file of the document."""
     content_type = DOCX_TYPE if kind == "draft" else PDF_TYPE
     sha = put_content(ws.store, data, content_type)
+    add_file(session, document_id, kind, version, sha, len(data), filename, author, comment)
+    return sha
+
+
+def add_file(
+    session: Session,
+    document_id: int,
+    kind: str,
+    version: int,
+    sha: str,
+    size: int,
+    filename: str,
+    author: User | None = None,
+    comment: str | None = None,
+) -> None:
+    """Record bytes already in the store as a file of the document."""
     session.add(
         DocumentFile(
             document_id=document_id,
             kind=kind,
             version=version,
             sha256=sha,
-            size=len(data),
+            size=size,
             filename=filename,
-            created_by=author.id,
+            created_by=author.id if author else None,
             comment=comment,
         )
     )
-    return sha
 
 
 def files_of_kind(session: Session, document_id: int, kind: str) -> list[DocumentFile]:
@@ -142,16 +157,7 @@ def record_file(
             )
         ).first()
         if exists is None:
-            session.add(
-                DocumentFile(
-                    document_id=document_id,
-                    kind=kind,
-                    version=version,
-                    sha256=sha,
-                    size=size,
-                    filename=name,
-                )
-            )
+            add_file(session, document_id, kind, version, sha, size, name)
         return {"sha256": sha, "bytes": size}
 
     return finish
