@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlmodel import Session
+
 from engine.core import audit
 from engine.core.db import transaction
 from engine.core.doctypes import type_abbreviation
 from engine.core.errors import InvalidInput, NotAllowed
-from engine.core.models import Document, Unit
+from engine.core.models import Document, Unit, User
 from engine.core.users import user_named
 from engine.core.workspace import Workspace
 from engine.workflow import outbox
-from engine.workflow.files import Upload, store_file
+from engine.workflow.files import PDF_TYPE, Upload, add_file
 from engine.workflow.runtime import start_instance
+from storage import put_content
 
 
 @dataclass(frozen=True)
@@ -53,16 +56,11 @@ def receive_incoming(ws: Workspace, username: str, upload: Upload, request: Inco
         )
     abbr = type_abbreviation(request.doc_type)
     definition = ws.definition("incoming")
+    with Session(ws.db) as session:
+        _clerk(session, username)  # refuse before the store is written
+    sha = put_content(ws.store, upload.data, PDF_TYPE)
     with transaction(ws.db) as session:
-        clerk = user_named(session, username)
-        if clerk.role != "clerk":
-            raise NotAllowed(
-                f"{username} ({clerk.role}) không được tiếp nhận văn bản đến",
-                f"{username} ({clerk.role}) may not receive incoming documents",
-                code="incoming.clerk_only",
-                user=username,
-                role=clerk.role,
-            )
+        clerk = _clerk(session, username)
         unit = session.get(Unit, clerk.unit_id)
         assert unit is not None and unit.id is not None and clerk.id is not None
         document = Document(
@@ -79,9 +77,7 @@ def receive_incoming(ws: Workspace, username: str, upload: Upload, request: Inco
         session.add(document)
         session.flush()
         assert document.id is not None
-        sha = store_file(
-            session, ws, document.id, "received", 1, upload.data, upload.filename, clerk
-        )
+        add_file(session, document.id, "received", 1, sha, len(upload.data), upload.filename, clerk)
         audit.append(
             session,
             actor=username,
@@ -94,3 +90,16 @@ def receive_incoming(ws: Workspace, username: str, upload: Upload, request: Inco
     if ws.settings.steps_runner == "inline":
         outbox.run_pending(ws)
     return document_id
+
+
+def _clerk(session: Session, username: str) -> User:
+    clerk = user_named(session, username)
+    if clerk.role != "clerk":
+        raise NotAllowed(
+            f"{username} ({clerk.role}) không được tiếp nhận văn bản đến",
+            f"{username} ({clerk.role}) may not receive incoming documents",
+            code="incoming.clerk_only",
+            user=username,
+            role=clerk.role,
+        )
+    return clerk

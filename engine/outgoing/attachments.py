@@ -22,7 +22,7 @@ from engine.core.models import Document, DocumentFile
 from engine.core.workspace import Finisher, Workspace
 from engine.outgoing.drafting import drafter
 from engine.signatures import keys
-from engine.workflow.files import PDF_TYPE, Upload, add_file, files_of_kind, store_file
+from engine.workflow.files import PDF_TYPE, Upload, add_file, files_of_kind
 from signing import SigningError, pdf_page_count, sign_attachment
 from storage import get_content, put_content
 
@@ -85,15 +85,17 @@ def add_attachment(ws: Workspace, document_id: int, username: str, upload: Uploa
     the seal step signs the newest upload of each.
     """
     _check_pdf(upload, ws.settings.max_upload_bytes)
+    with Session(ws.db) as session:
+        drafter(session, ws, document_id, username)  # refuse before the store is written
+    sha = put_content(ws.store, upload.data, PDF_TYPE)
     with transaction(ws.db) as session:
         user = drafter(session, ws, document_id, username)
         earlier = files_of_kind(session, document_id, ATTACHMENT)
         # the same file name again is a new version of that attachment, not another one
         same = [f.version for f in earlier if f.filename == upload.filename]
         ordinal = same[0] if same else max((f.version for f in earlier), default=0) + 1
-        sha = store_file(
-            session, ws, document_id, ATTACHMENT, ordinal, upload.data, upload.filename, user
-        )
+        size, name = len(upload.data), upload.filename
+        add_file(session, document_id, ATTACHMENT, ordinal, sha, size, name, user)
         audit.append(
             session,
             actor=user.username,

@@ -14,9 +14,9 @@ from engine.core.models import Agency
 from engine.core.users import user_named
 from engine.core.workspace import Workspace
 from engine.signatures import keys
-from engine.workflow.files import find_document, latest_file, store_file
+from engine.workflow.files import PDF_TYPE, add_file, find_document, latest_file
 from signing import electronic_copy
-from storage import get_content
+from storage import get_content, put_content
 
 COPY = "copy"
 CLERK = "clerk"
@@ -57,10 +57,11 @@ def make_copy(ws: Workspace, document_id: int, username: str) -> Copy:
     pdf = electronic_copy(
         get_content(ws.store, issued.sha256), agency_name=agency_name, key=keys.agency_key(ws)
     )
+    sha = put_content(ws.store, pdf, PDF_TYPE)
     with transaction(ws.db) as session:
         clerk = user_named(session, username)
         name = f"{symbol.replace('/', '-')}-ban-sao.pdf"
-        sha = store_file(session, ws, document_id, COPY, issued.version, pdf, name, clerk)
+        add_file(session, document_id, COPY, issued.version, sha, len(pdf), name, clerk)
         audit.append(
             session,
             actor=username,

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from engine.core import audit
 from engine.core.db import transaction
-from engine.core.definitions import ActionName
+from engine.core.definitions import ActionName, WorkflowDefinition
 from engine.core.doctypes import type_abbreviation
 from engine.core.errors import ConversionError, InvalidInput, NotAllowed
 from engine.core.models import Agency, Document, Unit, User
@@ -21,8 +21,16 @@ from engine.core.users import user_named
 from engine.core.workspace import Workspace
 from engine.outgoing.conversion import prepare_pdf
 from engine.outgoing.drafts import DraftContent, check_docx, render_draft
-from engine.workflow.files import Upload, find_document, latest_file, store_file
+from engine.workflow.files import (
+    DOCX_TYPE,
+    PDF_TYPE,
+    Upload,
+    add_file,
+    find_document,
+    latest_file,
+)
 from engine.workflow.runtime import instance_of, may_take, open_tasks, start_instance
+from storage import put_content
 
 
 @dataclass(frozen=True)
@@ -54,27 +62,21 @@ def create_outgoing(
         )
     abbr = type_abbreviation(request.doc_type)
     definition = ws.definition("outgoing")
-    checked = _checked_pdf(ws, upload) if upload is not None else None
+    with Session(ws.db) as session:  # refuse before the slow work: conversion, the store
+        _author(session, definition, username)
+        _signer(session, request.signer)
+    if upload is None:
+        upload = render_request(ws, username, request)
+        stored = _put_draft(ws, upload, pdf=None)  # our own template: converted at approval
+    else:
+        stored = _put_draft(ws, upload, pdf=_checked_pdf(ws, upload))
     with transaction(ws.db) as session:
-        author = user_named(session, username)
-        start_actor = definition.step(definition.start).actor
-        if start_actor is None or author.role != start_actor.role.value:
-            raise NotAllowed(
-                f"{username} ({author.role}) không được soạn văn bản đi",
-                f"{username} ({author.role}) may not draft outgoing documents",
-                code="draft.not_allowed",
-                user=username,
-                role=author.role,
-            )
+        author = _author(session, definition, username)
         signer = _signer(session, request.signer)
         unit = session.get(Unit, author.unit_id)
-        assert unit is not None
-        agency = session.get(Agency, unit.agency_id)
-        assert agency is not None and agency.id is not None and unit.id is not None
-        if upload is None:
-            upload = _render(request, agency, unit, signer, abbr)
+        assert unit is not None and unit.id is not None
         document = Document(
-            agency_id=agency.id,
+            agency_id=unit.agency_id,
             direction="outgoing",
             doc_type=request.doc_type,
             type_abbr=abbr,
@@ -87,7 +89,7 @@ def create_outgoing(
         )
         session.add(document)
         session.flush()
-        _add_draft(session, ws, document, author, upload, version=1, comment=None, pdf=checked)
+        _add_draft(session, document, author, stored, version=1, comment=None)
         start_instance(session, ws, definition, document, author)
         assert document.id is not None
         document_id = document.id
@@ -138,6 +140,21 @@ def _checked_pdf(ws: Workspace, upload: Upload) -> bytes:
         ) from exc
 
 
+def _author(session: Session, definition: WorkflowDefinition, username: str) -> User:
+    """``username``, if their role may start the outgoing workflow."""
+    author = user_named(session, username)
+    start_actor = definition.step(definition.start).actor
+    if start_actor is None or author.role != start_actor.role.value:
+        raise NotAllowed(
+            f"{username} ({author.role}) không được soạn văn bản đi",
+            f"{username} ({author.role}) may not draft outgoing documents",
+            code="draft.not_allowed",
+            user=username,
+            role=author.role,
+        )
+    return author
+
+
 def _signer(session: Session, username: str) -> User:
     signer = user_named(session, username)
     if signer.role != "leader":
@@ -173,31 +190,45 @@ def _draft_content(
     )
 
 
+@dataclass(frozen=True)
+class _StoredDraft:
+    """A draft's DOCX (and the PDF made of it at upload) already in the store."""
+
+    filename: str
+    docx: tuple[str, int]
+    """SHA-256 and size."""
+    pdf: tuple[str, int] | None
+
+
+def _put_draft(ws: Workspace, upload: Upload, *, pdf: bytes | None) -> _StoredDraft:
+    """Check the DOCX and put it (and its PDF) in the store, before any transaction."""
+    check_docx(upload.data, upload.filename, max_bytes=ws.settings.max_upload_bytes)
+    docx = (put_content(ws.store, upload.data, DOCX_TYPE), len(upload.data))
+    made = (put_content(ws.store, pdf, PDF_TYPE), len(pdf)) if pdf is not None else None
+    return _StoredDraft(upload.filename, docx, made)
+
+
 def _add_draft(
     session: Session,
-    ws: Workspace,
     document: Document,
     author: User,
-    upload: Upload,
+    stored: _StoredDraft,
     *,
     version: int,
     comment: str | None,
-    pdf: bytes | None,
 ) -> None:
-    check_docx(upload.data, upload.filename, max_bytes=ws.settings.max_upload_bytes)
     assert document.id is not None
-    sha = store_file(
-        session, ws, document.id, "draft", version, upload.data, upload.filename, author, comment
-    )
-    if pdf is not None:  # already converted and checked: the convert step will reuse it
-        pdf_name = upload.filename.rsplit(".", 1)[0] + ".pdf"
-        store_file(session, ws, document.id, "pdf", version, pdf, pdf_name, author)
+    sha, size = stored.docx
+    add_file(session, document.id, "draft", version, sha, size, stored.filename, author, comment)
+    if stored.pdf is not None:  # already converted and checked: the convert step reuses it
+        pdf_name = stored.filename.rsplit(".", 1)[0] + ".pdf"
+        add_file(session, document.id, "pdf", version, *stored.pdf, pdf_name, author)
     audit.append(
         session,
         actor=author.username,
         event="draft_uploaded",
         document_id=document.id,
-        detail={"version": version, "sha256": sha, "filename": upload.filename},
+        detail={"version": version, "sha256": sha, "filename": stored.filename},
     )
 
 
@@ -207,14 +238,12 @@ def upload_version(
     """A new draft version from whoever holds the drafting task; older versions stay."""
     with Session(ws.db) as session:
         drafter(session, ws, document_id, username)  # refuse before the slow conversion
-    checked = _checked_pdf(ws, upload)
+    stored = _put_draft(ws, upload, pdf=_checked_pdf(ws, upload))
     with transaction(ws.db) as session:
         user = drafter(session, ws, document_id, username)
         version = latest_file(session, document_id, "draft").version + 1
         document = find_document(session, document_id)
-        _add_draft(
-            session, ws, document, user, upload, version=version, comment=comment, pdf=checked
-        )
+        _add_draft(session, document, user, stored, version=version, comment=comment)
     return version
 
 

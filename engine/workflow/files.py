@@ -14,7 +14,6 @@ from sqlmodel import Session, col, select
 from engine.core.errors import EngineError, NotFound
 from engine.core.models import Document, DocumentFile, User
 from engine.core.workspace import Finisher, Workspace
-from storage import put_content
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_TYPE = "application/pdf"
@@ -28,24 +27,6 @@ class Upload:
     data: bytes
 
 
-def store_file(
-    session: Session,
-    ws: Workspace,
-    document_id: int,
-    kind: str,
-    version: int,
-    data: bytes,
-    filename: str,
-    author: User,
-    comment: str | None = None,
-) -> str:
-    """Put the bytes in the store (content-addressed) and record them as a file of the document."""
-    content_type = DOCX_TYPE if kind == "draft" else PDF_TYPE
-    sha = put_content(ws.store, data, content_type)
-    add_file(session, document_id, kind, version, sha, len(data), filename, author, comment)
-    return sha
-
-
 def add_file(
     session: Session,
     document_id: int,
@@ -57,7 +38,8 @@ def add_file(
     author: User | None = None,
     comment: str | None = None,
 ) -> None:
-    """Record bytes already in the store as a file of the document."""
+    """Record bytes already in the store as a file of the document (the bytes go in before
+    the transaction: the store is outside work)."""
     session.add(
         DocumentFile(
             document_id=document_id,
