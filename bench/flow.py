@@ -23,7 +23,7 @@ from engine.core.agency import DEMO_AGENCY, DEMO_PEOPLE, create_demo_agency
 from engine.core.config import load_settings
 from engine.core.workspace import Workspace
 from engine.outgoing import DraftRequest, create_outgoing, render_request
-from engine.signatures import create_demo_keys
+from engine.signatures import create_demo_keys, keys
 from engine.workflow import act, outbox
 
 DECISION = DraftRequest(
@@ -47,10 +47,11 @@ def _agency(home: Path) -> Workspace:
 def _one_document(ws: Workspace, shares: dict[str, list[float]]) -> float:
     doc = create_outgoing(ws, "chuyenvien", DECISION)
     act(ws, doc, "chuyenvien", "submit")
+    pin = keys.pki(ws).demo_pin("phogiamdoc")  # the leader's own (DEMO) PIN opens their key
     started = time.perf_counter()
     timed = [
         ("approve", lambda: act(ws, doc, "truongphong", "approve")),
-        ("sign", lambda: act(ws, doc, "phogiamdoc", "sign")),
+        ("sign", lambda: act(ws, doc, "phogiamdoc", "sign", pin=pin)),
         ("issue", lambda: act(ws, doc, "vanthu", "issue")),
     ]
     for label, action in timed:

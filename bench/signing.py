@@ -54,6 +54,7 @@ from signing import (
     check_signing_policy,
     issue,
     load_pkcs12,
+    open_personal_key,
     seal_over_signer,
     sign_attachment,
     signing_policy,
@@ -237,7 +238,7 @@ def measure(work: Path, pki: DemoPKI, batch: int, sample: int, big: int) -> None
     passphrase = pki.passphrase_file.read_bytes().strip()
     setup = Setup(
         pki=pki,
-        leader=load_pkcs12(pki.people["giamdoc"], passphrase),
+        leader=open_personal_key(pki.people["giamdoc"], pki.demo_pin("giamdoc")),
         agency=load_pkcs12(pki.agency_p12, passphrase),
         seal=draw_seal_image(AGENCY.common_name, AGENCY.organisation),
         signature=draw_signature_image(LEADER.common_name),

@@ -2,9 +2,10 @@
 # Installs the Debian packages Vanthu drives: LibreOffice headless (DOCX -> PDF), fonts that carry
 # Vietnamese glyphs (Liberation = Times New Roman metrics), poppler-utils (pdfsig, pdftotext,
 # pdftoppm; libnss3-tools lets pdfsig trust a root), SoftHSM2 (PKCS#11 tokens in tests) and
-# Tesseract with Vietnamese + Ghostscript (OCR of scans through ocrmypdf). Skips apt entirely when all are present.
+# Tesseract with Vietnamese + Ghostscript (OCR of scans through ocrmypdf), and postgresql-client
+# (pg_dump and pg_restore for `vanthu backup` and `vanthu restore` of a PostgreSQL agency). Skips apt entirely when all are present.
 set -euo pipefail
-packages=(libreoffice-writer-nogui fonts-liberation2 fonts-dejavu-core poppler-utils libnss3-tools softhsm2 opensc tesseract-ocr tesseract-ocr-vie ghostscript)
+packages=(libreoffice-writer-nogui fonts-liberation2 fonts-dejavu-core poppler-utils libnss3-tools softhsm2 opensc tesseract-ocr tesseract-ocr-vie ghostscript postgresql-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

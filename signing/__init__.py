@@ -4,6 +4,7 @@ Nothing outside this package imports pyHanko. The DEMO PKI (tests, the demo agen
 ``signing.demo``, apart from this production surface.
 """
 
+from signing._detached import DetachedVerdict, sign_bytes, verify_bytes
 from signing._errors import SigningError
 from signing._external import (
     PreparedSignature,
@@ -12,6 +13,7 @@ from signing._external import (
     prepare_certification,
 )
 from signing._fields import add_form_fields, pdf_page_count
+from signing._inspect import ActiveContent, PdfInspection, inspect_pdf
 from signing._layout import (
     FIELD_ATTACHMENT,
     FIELD_COPY,
@@ -25,6 +27,7 @@ from signing._layout import (
 )
 from signing._levels import archival_timestamp_expiry, make_archival, renew_archival_timestamp
 from signing._outgoing import certify, issue
+from signing._pin import change_pin, open_personal_key, pkcs12_password
 from signing._pkcs11 import TokenKey, open_pkcs11_key
 from signing._policy import (
     LEVELS,
@@ -37,6 +40,7 @@ from signing._policy import (
 from signing._report import DocumentReport, SignatureReport
 from signing._signer import SigningKey, load_pkcs12, verify_digest_signature
 from signing._stamps import electronic_copy, sign_attachment
+from signing._trust import TRUST_LIST_NAMES, TrustList, TrustListName, government_trust_roots
 from signing._verify import verify_document
 
 __all__ = [
@@ -47,34 +51,47 @@ __all__ = [
     "FIELD_SEAL",
     "FIELD_SIGNER",
     "LEVELS",
+    "TRUST_LIST_NAMES",
+    "ActiveContent",
     "Box",
+    "DetachedVerdict",
     "DocumentReport",
     "FormLayout",
     "Level",
+    "PdfInspection",
     "PreparedSignature",
     "SignatureReport",
     "SigningError",
     "SigningKey",
     "SigningPolicy",
     "TokenKey",
+    "TrustList",
+    "TrustListName",
     "add_form_fields",
     "archival_timestamp_expiry",
     "certify",
+    "change_pin",
     "check_signature_value",
     "check_signing_policy",
     "electronic_copy",
     "finish_signature",
+    "government_trust_roots",
+    "inspect_pdf",
     "issue",
     "load_pkcs12",
     "make_archival",
+    "open_personal_key",
     "open_pkcs11_key",
     "pdf_page_count",
+    "pkcs12_password",
     "prepare_certification",
     "reason_text",
     "renew_archival_timestamp",
     "seal_over_signer",
     "sign_attachment",
+    "sign_bytes",
     "signing_policy",
+    "verify_bytes",
     "verify_digest_signature",
     "verify_document",
 ]

@@ -1,7 +1,9 @@
 """The four Decree 30 form fields: created on the unsigned PDF, inspected before each signature.
 
 Every field must exist before the leader certifies: under DocMDP level 2 filling a field and
-signing an existing empty signature field are allowed, adding a field is not.
+signing an existing empty signature field are allowed, adding a visible field is not. Only
+the fields the issued original fills are made: an issued document carries no empty signature
+field (an electronic copy adds its own, see :func:`signing.electronic_copy`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from signing._layout import (
     FIELD_SIGNER,
     Box,
     FormLayout,
-    top_right_box,
 )
 from vanthu.errors import Kind
 
@@ -38,7 +39,6 @@ TEXT_FIELDS = {FIELD_NUMBER: "Số, ký hiệu văn bản", FIELD_DATE: "Ngày b
 SIGNATURE_FIELDS = {
     FIELD_SIGNER: "Chữ ký người có thẩm quyền",
     FIELD_SEAL: "Chữ ký của cơ quan",
-    FIELD_COPY: "Chữ ký bản sao điện tử",
 }
 _PRINT_FLAG = 4
 _FORM_FONT = "/Helv"
@@ -158,12 +158,8 @@ def has_signatures(handler: PdfHandler) -> bool:
 
 
 def add_form_fields(pdf: bytes, layout: FormLayout) -> bytes:
-    """Add the number and date text fields and the empty signature fields, unsigned yet.
-
-    Besides the signer's and the seal's, an empty field in the top right corner of page 1
-    waits for the agency that later makes an electronic copy (bản sao điện tử): made now, it
-    is filled under the leader's certification instead of breaking it.
-    """
+    """Add the number and date text fields and the signer's and the seal's signature fields,
+    unsigned yet: exactly what the issued original fills, so it keeps no empty field."""
     reader = read_pdf(pdf)
     if has_signatures(reader):
         raise SigningError(
@@ -173,6 +169,7 @@ def add_form_fields(pdf: bytes, layout: FormLayout) -> bytes:
             kind=Kind.CONFLICT,
         )
     existing = form_fields(reader)
+    # a copy field already there is refused too: the electronic copy makes its own
     wanted = (FIELD_NUMBER, FIELD_DATE, FIELD_SIGNER, FIELD_SEAL, FIELD_COPY)
     clashes = [name for name in wanted if name in existing]
     if clashes:
@@ -188,7 +185,6 @@ def add_form_fields(pdf: bytes, layout: FormLayout) -> bytes:
         FIELD_DATE: layout.date,
         FIELD_SIGNER: layout.signer,
         FIELD_SEAL: layout.seal,
-        FIELD_COPY: top_right_box(first_page_box(reader)),
     }
     pages = int(reader.root["/Pages"]["/Count"])
     for name, box in boxes.items():

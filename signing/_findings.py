@@ -27,9 +27,11 @@ from pyhanko.sign.validation.status import (
     SignatureStatus,
 )
 
+from signing._chain import Defect
 from signing._clock import in_vietnam
 from signing._policy import certificate_kind, common_name, organisation, reason_text
 from signing._report import SignatureReport, Verdict
+from signing._trust import TrustListName
 
 _MODIFICATION = {
     ModificationLevel.NONE: "none",
@@ -69,10 +71,17 @@ _NO_REVINFO = frozenset(
     {
         AdESIndeterminate.TRY_LATER,
         AdESIndeterminate.REVOCATION_OUT_OF_BOUNDS_NO_POE,
+    }
+)
+_EXPIRED = frozenset(
+    {
+        AdESIndeterminate.EXPIRED,
         AdESIndeterminate.OUT_OF_BOUNDS_NO_POE,
         AdESIndeterminate.OUT_OF_BOUNDS_NOT_REVOKED,
     }
 )
+"""The certificate's validity ended before any proven signing time."""
+_NOT_YET_VALID = frozenset({AdESFailure.NOT_YET_VALID, AdESIndeterminate.NOT_YET_VALID})
 
 
 @dataclass
@@ -104,6 +113,20 @@ class RevocationFacts:
 
 
 @dataclass(frozen=True)
+class TrustFacts:
+    """Our own look at the signer's certificate (:mod:`signing._chain`)."""
+
+    verified: bool
+    """A path to a configured root exists and every signature on it verifies."""
+    lookalike: bool = False
+    """A path reached a configured root's name but not its key."""
+    defects: tuple[Defect, ...] = ()
+    """What makes the certificate unfit to have made the signature."""
+    trust_list: TrustListName | None = None
+    """The list whose root the verified path ends at."""
+
+
+@dataclass(frozen=True)
 class Finding:
     """One signature's report with what the verdict needs beyond it."""
 
@@ -126,10 +149,16 @@ class Context:
     certification: bool
     structure: Problems
     """Problems found by our own checks of /ByteRange and /Contents."""
+    format: str = "?"
+    """'PAdES', 'PKCS#7', 'RFC 3161' (see :attr:`SignatureReport.format`)."""
 
 
 def broken(
-    name: str, embedded: EmbeddedPdfSignature | None, problems: Problems, position: int
+    name: str,
+    embedded: EmbeddedPdfSignature | None,
+    problems: Problems,
+    position: int,
+    format: str = "?",
 ) -> Finding:
     """A signature that could not be validated at all: invalid."""
     cert = _certificate(embedded)
@@ -153,6 +182,7 @@ def broken(
         indication="TOTAL_FAILED",
         subindication="FORMAT_FAILURE",
         verdict="invalid",
+        format=format,
     )
     return Finding(report, position, fatal=True)
 
@@ -164,8 +194,10 @@ def signature_finding(
     failure: str | None,
     revocation: RevocationFacts,
     best_time: datetime | None,
+    trust: TrustFacts,
 ) -> Finding:
-    """A /Sig signature judged by an ETSI process (basic, or with time and LTA)."""
+    """A /Sig signature judged by an ETSI process (basic, or with time and LTA), with our own
+    chain check and certificate findings (``trust``) beside it."""
     embedded = context.embedded
     problems = Problems()
     problems.extend(context.structure)
@@ -203,7 +235,7 @@ def signature_finding(
         or status.seed_value_constraint_error is not None
         or subindication.status is AdESStatus.FAILED
     )
-    _trust_problems(status, subindication, failure, revocation, problems)
+    _trust_problems(status, subindication, failure, revocation, trust, problems)
     verdict: Verdict = "invalid" if fatal else "valid"
     if not fatal and (subindication.status is not AdESStatus.PASSED or problems.vi):
         verdict = "indeterminate"
@@ -217,7 +249,7 @@ def signature_finding(
         issuer=common_name(cert.issuer),
         signing_time=in_vietnam(stamp_time or claimed),
         intact=status.intact and status.valid,
-        trusted=_trusted(status, subindication),
+        trusted=_trusted(subindication, trust),
         covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
         modification=modification,
         certification=context.certification,
@@ -241,18 +273,29 @@ def signature_finding(
         if subindication.status is AdESStatus.PASSED
         else subindication.standard_name,
         verdict=verdict,
+        format=context.format,
+        trust_list=trust.trust_list if _trusted(subindication, trust) else None,
     )
     if fatal and report.indication == "TOTAL_PASSED":
         report = _failed(report)
     return Finding(report, context.position, fatal)
 
 
-def timestamp_finding(context: Context, status: DocumentTimestampStatus) -> Finding:
+def timestamp_finding(
+    context: Context, status: DocumentTimestampStatus, trust: TrustFacts
+) -> Finding:
     """A document timestamp (PAdES B-LTA): it vouches for the time and locks nothing."""
     problems = Problems()
     problems.extend(context.structure)
     _integrity_problems(status, problems)
-    if not status.trusted:
+    trusted = bool(status.trusted) and trust.verified
+    if not trusted and trust.lookalike:
+        problems.add(
+            "chuỗi chứng thư của dịch vụ cấp dấu thời gian không xác minh được tới chứng thư "
+            "gốc tin cậy",
+            "the timestamping authority's certificate chain does not verify to a trusted root",
+        )
+    elif not trusted:
         problems.add(
             "chứng thư của dịch vụ cấp dấu thời gian không dẫn tới chứng thư gốc tin cậy nào",
             "the timestamping authority's certificate does not chain to a trusted root",
@@ -269,7 +312,7 @@ def timestamp_finding(context: Context, status: DocumentTimestampStatus) -> Find
         issuer=common_name(cert.issuer),
         signing_time=in_vietnam(status.timestamp),
         intact=intact,
-        trusted=status.trusted,
+        trusted=trusted,
         covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
         modification=_modification(status),
         certification=False,
@@ -280,8 +323,8 @@ def timestamp_finding(context: Context, status: DocumentTimestampStatus) -> Find
         type="document_timestamp",
         kind=certificate_kind(cert),
         claimed_signing_time=None,
-        timestamp_time=in_vietnam(status.timestamp) if status.trusted else None,
-        revocation="good" if status.trusted else "unknown",
+        timestamp_time=in_vietnam(status.timestamp) if trusted else None,
+        revocation="good" if trusted else "unknown",
         covers=_covers(status),
         signed_revision=context.signed_revision,
         level=None,
@@ -290,8 +333,10 @@ def timestamp_finding(context: Context, status: DocumentTimestampStatus) -> Find
         ),
         subindication=None
         if verdict == "valid"
-        else ("HASH_FAILURE" if fatal else "NO_CERTIFICATE_CHAIN_FOUND"),
+        else ("HASH_FAILURE" if fatal else _untrusted_subindication(trust)),
         verdict=verdict,
+        format=context.format,
+        trust_list=trust.trust_list if trusted else None,
     )
     return Finding(report, context.position, fatal)
 
@@ -375,13 +420,22 @@ def _source(facts: RevocationFacts) -> Literal["embedded", "online"] | None:
     return "embedded" if facts.embedded else "online"
 
 
+def _untrusted_subindication(trust: TrustFacts) -> str:
+    if trust.lookalike:
+        return AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE.standard_name
+    return AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND.standard_name
+
+
 def _trust_problems(
     status: SignatureStatus,
     subindication: AdESSubIndic,
     failure: str | None,
     revocation: RevocationFacts,
+    trust: TrustFacts,
     problems: Problems,
 ) -> None:
+    """Why the signature is not trusted, as its ETSI sub-indication says: our own findings
+    (a chain that does not verify, the certificate's defects) first, then pyHanko's."""
     if subindication in _REVOKED:
         when = revocation.revoked_at
         vi_when = f" từ {in_vietnam(when):%d/%m/%Y %H:%M} (giờ Việt Nam)" if when else ""
@@ -394,17 +448,25 @@ def _trust_problems(
             f"(timestamp) shows the signature was made before",
         )
         return
-    if subindication is AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND or (
-        not status.trusted
-        and subindication.status is not AdESStatus.FAILED
-        and subindication not in _NO_REVINFO
-        and subindication is not AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE
-    ):
+    explained = bool(trust.defects) or not trust.verified
+    if trust.lookalike and not trust.verified:
+        problems.add(
+            "chuỗi chứng thư số không xác minh được tới chứng thư gốc tin cậy: chuỗi dẫn tới "
+            "tên của một chứng thư gốc tin cậy nhưng không được ký bằng khóa của chứng thư gốc "
+            "đó (chuỗi giả mạo, hoặc một chứng thư gốc khác cùng tên chưa được tin cậy)",
+            "the certificate chain does not verify to a trusted root: it leads to a trusted "
+            "root's name but is not signed with that root's key (a forged chain, or another "
+            "root of the same name that is not trusted here)",
+        )
+    elif not trust.verified or subindication is AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND:
         problems.add(
             "chứng thư số không dẫn tới chứng thư gốc tin cậy nào",
             "the certificate does not chain to a trusted root",
         )
-        return
+    for defect in trust.defects:
+        problems.add(defect.vi, defect.en)
+    if explained or subindication is AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND:
+        return  # what we found is the cause: revocation or time are beside the point
     if _revocation_missing(status, subindication, failure, revocation):
         problems.add(
             "không kiểm tra được tình trạng thu hồi của chứng thư số (dịch vụ OCSP/CRL không "
@@ -413,12 +475,18 @@ def _trust_problems(
             "did not answer and the PDF holds no revocation data)",
         )
         return
-    if subindication is AdESIndeterminate.EXPIRED or subindication is AdESFailure.NOT_YET_VALID:
+    if subindication in _EXPIRED:
         problems.add(
-            "chứng thư số đã hết hạn hoặc chưa có hiệu lực vào thời điểm ký, và không có dấu "
-            "thời gian chứng minh thời điểm ký",
-            "the certificate was expired or not yet valid at the signing time, and no timestamp "
-            "proves when the signature was made",
+            "chứng thư số đã hết hạn, và không có bằng chứng (dấu thời gian) rằng chữ ký được "
+            "tạo khi chứng thư còn hiệu lực",
+            "the certificate has expired, and no proof of existence (timestamp) shows the "
+            "signature was made while it was valid",
+        )
+        return
+    if subindication in _NOT_YET_VALID:
+        problems.add(
+            "chứng thư số chưa có hiệu lực vào thời điểm ký",
+            "the certificate was not yet valid at the signing time",
         )
         return
     if subindication.status is not AdESStatus.PASSED and not problems.vi:
@@ -464,10 +532,12 @@ def _integrity_problems(status: SignatureStatus, problems: Problems) -> None:
         )
 
 
-def _trusted(status: SignatureStatus, subindication: AdESSubIndic) -> bool:
+def _trusted(subindication: AdESSubIndic, trust: TrustFacts) -> bool:
+    """True only when the path to a configured root was verified, signature by signature (a
+    revocation or a weak algorithm found later does not undo that: other fields say so)."""
     if subindication is AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND:
         return False
-    return bool(status.trusted) or status.validation_path is not None
+    return trust.verified
 
 
 def _failed(report: SignatureReport) -> SignatureReport:

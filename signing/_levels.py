@@ -19,7 +19,11 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import timestamps
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfTimeStamper
-from pyhanko.sign.validation.dss import async_add_validation_info
+from pyhanko.sign.validation.dss import (
+    DocumentSecurityStore,
+    async_add_validation_info,
+    collect_validation_info,
+)
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
@@ -115,6 +119,35 @@ def tsa_unavailable(url: str, exc: Exception) -> SigningError:
         retryable=True,
         url=url,
     )
+
+
+async def embed_earlier_validation(
+    writer: IncrementalPdfFileWriter, context: ValidationContext
+) -> None:
+    """The validation data (certificates, OCSP answers, CRLs) of every signature already in
+    the PDF, into the DSS of the update being written.
+
+    pyHanko's B-LT embeds what the new signature needs; a document sent out at B-LT must also
+    let its recipient validate the earlier ones (the leader's certification under the seal)
+    without asking our OCSP responder or CRL service, which may be gone by then. Document
+    timestamps are left to :func:`make_archival`.
+    """
+    for signature in writer.prev.embedded_regular_signatures:
+        try:
+            paths = await collect_validation_info(signature, context)
+        except (PathBuildingError, PathValidationError, PyHankoSigningError, ValueError) as exc:
+            raise SigningError(
+                f"không thu thập được dữ liệu kiểm tra cho chữ ký {signature.field_name}: {exc}",
+                f"the validation data for the signature {signature.field_name} could not be "
+                f"collected: {exc}",
+                code="signing.archival.validation_data",
+                field=signature.field_name,
+            ) from exc
+        # no /VRI entry: one written now would be rewritten by make_archival later, and a
+        # VRI entry that existed when the new signature was made must never change after it
+        DocumentSecurityStore.supply_dss_in_writer(
+            writer, None, validation_context=context, paths=paths
+        )
 
 
 def timestamper_for(policy: SigningPolicy) -> timestamps.HTTPTimeStamper | None:

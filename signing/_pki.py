@@ -26,11 +26,13 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from signing._errors import SigningError
+from signing._pin import protect_with_pin
 from signing._policy import POLICY_ORGANISATION, POLICY_PERSON, common_name
 from vanthu import clock
 from vanthu.errors import Kind
 
 MANIFEST = "pki.json"
+DEMO_PINS = "DEMO-PINS.json"
 ROOT_CN = "DEMO RootCA chuyên dùng Vanthu"
 PERSON_CA_CN = "DEMO CA phục vụ cá nhân Vanthu"
 AGENCY_CA_CN = "DEMO CA phục vụ các cơ quan Vanthu"
@@ -73,9 +75,10 @@ class DemoPKI:
     agency_p12: Path
     """The agency's key and certificate (the seal signature)."""
     people: Mapping[str, Path]
-    """Username to that person's PKCS#12 file."""
+    """Username to that person's PKCS#12 file, opened only with that person's PIN."""
     passphrase_file: Path
-    """The passphrase of every PKCS#12 file above, readable by the owner only."""
+    """The passphrase of the agency's key, the CAs' and the services' keys (not of the people's:
+    each opens with its owner's PIN), readable by the owner only."""
     port: int = 0
     """The local port of the PKI's HTTP services (OCSP, CRL, TSA, CA certificates)."""
 
@@ -114,6 +117,29 @@ class DemoPKI:
     def passphrase(self) -> bytes:
         return self.passphrase_file.read_bytes().strip()
 
+    @property
+    def demo_pins_file(self) -> Path:
+        """The DEMO people's PINs, generated at run time (JSON, owner only): the demo and the
+        tests read them; a real agency's people choose their own and no file holds them."""
+        return self.directory / DEMO_PINS
+
+    def demo_pin(self, username: str) -> str:
+        """The DEMO PIN of ``username``'s key (gone once they chose their own)."""
+        try:
+            pins = json.loads(self.demo_pins_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pins = {}
+        pin = pins.get(username) if isinstance(pins, dict) else None
+        if not isinstance(pin, str):
+            raise SigningError(
+                f"không có mã PIN DEMO của '{username}' ({DEMO_PINS})",
+                f"there is no DEMO PIN for '{username}' ({DEMO_PINS})",
+                code="signing.demo.pin_unknown",
+                kind=Kind.NOT_FOUND,
+                user=username,
+            )
+        return pin
+
 
 @dataclass(frozen=True)
 class _Issued:
@@ -133,7 +159,9 @@ def create_demo_pki(
 ) -> DemoPKI:
     """Make the whole PKI in ``directory``; refuses a folder that already holds one.
 
-    Besides the CAs and the signing certificates: a TSA certificate, an OCSP responder per CA,
+    Each person's key opens with a PIN of its own, generated here and kept only in
+    :attr:`DemoPKI.demo_pins_file`. Besides the CAs and the signing certificates: a TSA
+    certificate, an OCSP responder per CA,
     and every certificate below the root pointing (AIA, CRL distribution point) at
     ``http://127.0.0.1:<port>/…``; ``port`` (default: a free one now) is kept in the manifest,
     and :func:`signing.ensure_pki_services` serves it.
@@ -206,10 +234,34 @@ def create_demo_pki(
     _register(pki, index, seal.cert, kind="organisation", issuer="agency", name="co-quan")
     for username, person in people.items():
         issued = _leaf(person_ca, person, POLICY_PERSON, start, end, urls.of("person"))
-        _write_p12(pki.people[username], username, issued, person_ca, root, passphrase)
+        _write_personal(pki, pki.people[username], username, issued, person_ca, root)
         _register(pki, index, issued.cert, kind="person", issuer="person", name=username)
     _write_manifest(pki, index)
     return pki
+
+
+def forget_demo_pin(pki: DemoPKI, username: str) -> None:
+    """Drop ``username``'s DEMO PIN from the DEMO PIN file: they chose a PIN of their own."""
+    try:
+        pins = json.loads(pki.demo_pins_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(pins, dict) and pins.pop(username, None) is not None:
+        _write_private(pki.demo_pins_file, (json.dumps(pins, indent=2) + "\n").encode("utf-8"))
+
+
+def _write_personal(
+    pki: DemoPKI, path: Path, name: str, leaf: _Issued, ca: _Issued, root: _Issued
+) -> None:
+    """A person's key file under a new random DEMO PIN, recorded in the DEMO PIN file."""
+    pin = secrets.token_urlsafe(9)
+    protect_with_pin(path, name, leaf.key, leaf.cert, [ca.cert, root.cert], pin)
+    try:
+        pins = json.loads(pki.demo_pins_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        pins = {}
+    pins[name] = pin
+    _write_private(pki.demo_pins_file, (json.dumps(pins, indent=2) + "\n").encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -257,7 +309,8 @@ def issue_demo_certificate(
     """Issue one more person ('person') or agency ('organisation') certificate into a PKCS#12.
 
     Used to add an official later, or to make an expired certificate; the new certificate is
-    registered in the index, so the OCSP responder answers for it.
+    registered in the index, so the OCSP responder answers for it. A person's key gets its
+    own DEMO PIN (:meth:`DemoPKI.demo_pin`).
     """
     if kind not in ("person", "organisation"):
         raise SigningError(
@@ -282,7 +335,10 @@ def issue_demo_certificate(
     urls = _Urls(pki.base_url)
     issued = _leaf(ca, identity, policy, not_before, not_after, urls.of(ca_id))
     path = pki.directory / f"{name}.p12"
-    _write_p12(path, name, issued, ca, root, passphrase)
+    if kind == "person":
+        _write_personal(pki, path, name, issued, ca, root)
+    else:
+        _write_p12(path, name, issued, ca, root, passphrase)
     index = [dict(item) for item in _read_manifest(pki.directory).get("certificates", [])]
     _register(pki, index, issued.cert, kind=kind, issuer=ca_id, name=name)
     _write_manifest(pki, index)

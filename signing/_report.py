@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from signing._trust import TrustListName
+
 Verdict = Literal["valid", "invalid", "indeterminate"]
 DocumentVerdict = Literal["valid", "invalid", "indeterminate", "unsigned"]
 
@@ -34,7 +36,9 @@ class SignatureReport:
     intact: bool
     """The signed bytes are unchanged and the cryptographic signature matches the certificate."""
     trusted: bool
-    """The certificate chains to one of the trusted roots."""
+    """A path from the certificate to one of the trusted roots was verified, every signature
+    on it checked with its issuer's key (names alone, or a copied key identifier, never
+    count)."""
     covers_whole_file: bool
     """Nothing was appended after this signature."""
     modification: str
@@ -70,13 +74,22 @@ class SignatureReport:
     signed_revision: int | None = None
     """The revision (1 = the first) this signature signs."""
     level: str | None = None
-    """PAdES level reached: 'B-B', 'B-T', 'B-LT', 'B-LTA'; None for a document timestamp."""
+    """PAdES level reached: 'B-B', 'B-T', 'B-LT', 'B-LTA'; None for a document timestamp and
+    for a signature that is not PAdES (see :attr:`format`)."""
     indication: str = "INDETERMINATE"
     """ETSI EN 319 102-1 indication: 'TOTAL_PASSED', 'INDETERMINATE' or 'TOTAL_FAILED'."""
     subindication: str | None = None
     """ETSI sub-indication when not passed, e.g. 'REVOKED_NO_POE', 'TRY_LATER', 'HASH_FAILURE'."""
     verdict: Verdict = "indeterminate"
     """This signature's own verdict."""
+    format: str = "?"
+    """The signature's format by its /SubFilter: 'PAdES' (ETSI.CAdES.detached), 'PKCS#7'
+    (adbe.pkcs7.detached, as older tools and the government's desktop tool make), 'PKCS#7
+    SHA-1' (adbe.pkcs7.sha1), 'RFC 3161' (a document timestamp)."""
+    trust_list: TrustListName | None = None
+    """The trust list whose root vouched for the certificate: 'agency' (the agency's own
+    roots), 'government' (the government's list shipped with Vanthu), 'given' (roots given
+    for this check, ``--trust``); None when not trusted."""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -105,6 +118,8 @@ class DocumentReport:
     """How many revisions (incremental updates + 1) the file has."""
     validated_at: datetime | None = None
     """When the validation ran (Vietnam time)."""
+    trust_lists: tuple[TrustListName, ...] = ()
+    """The trust lists that judged the file ('agency', 'government', 'given')."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -113,5 +128,6 @@ class DocumentReport:
             "reasons_en": list(self.reasons_en),
             "revisions": self.revisions,
             "validated_at": self.validated_at.isoformat() if self.validated_at else None,
+            "trust_lists": list(self.trust_lists),
             "signatures": [signature.to_json() for signature in self.signatures],
         }

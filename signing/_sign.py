@@ -32,6 +32,7 @@ from signing._errors import SigningError
 from signing._images import IMAGE_NAMES_EN
 from signing._levels import (
     BYTES_RESERVED_TIMESTAMPED,
+    embed_earlier_validation,
     enforce_policy,
     level_options,
     timestamper_for,
@@ -115,7 +116,7 @@ def sign_into_field(
     writer: IncrementalPdfFileWriter,
     metadata: PdfSignatureMetadata,
     key: SigningKey,
-    style: BaseStampStyle,
+    style: BaseStampStyle | None,
     *,
     when: datetime | None = None,
 ) -> bytes:
@@ -130,11 +131,14 @@ async def _sign(
     writer: IncrementalPdfFileWriter,
     metadata: PdfSignatureMetadata,
     key: SigningKey,
-    style: BaseStampStyle,
+    style: BaseStampStyle | None,
     when: datetime | None = None,
 ) -> bytes:
     policy = enforce_policy(key, metadata.field_name)  # trust, validity, revocation, kind
-    metadata = replace(metadata, **level_options(policy.level, policy, key))
+    options = level_options(policy.level, policy, key)
+    if options:  # B-LT, B-LTA: the earlier signatures' validation data inside too
+        await embed_earlier_validation(writer, options["validation_context"])
+    metadata = replace(metadata, **options)
     pdf_signer = PdfSigner(
         metadata, key.pyhanko_signer, stamp_style=style, timestamper=timestamper_for(policy)
     )

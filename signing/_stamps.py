@@ -6,7 +6,10 @@
   as text in the top right corner of page 1, no image: the main document's number and symbol,
   and the signing time in ISO 8601 on Vietnam's clock, Times New Roman 10 pt regular black
   (Liberation Serif here: the same metrics, every Vietnamese letter);
-- an electronic copy (bản sao điện tử): the same place, the copying agency's name and the time.
+- an electronic copy (bản sao điện tử): the same place, the copying agency's name and the time;
+  on a certified document (every document Vanthu issues) the copy's signature is invisible,
+  its agency and time in the signature itself, since under the certification (DocMDP level 2)
+  a new visible field would break the leader's signature for strict validators (pyHanko).
 
 Everything that does not change between documents (the decoded image, the font subset, its
 widths and ToUnicode map) is prepared once and kept; a signature only writes those bytes and a
@@ -161,12 +164,16 @@ def sign_attachment(
 def electronic_copy(
     pdf: bytes, *, agency_name: str, key: SigningKey, reason: str = COPY_REASON
 ) -> bytes:
-    """A bản sao điện tử: the copying agency's signature showing its name and the time.
+    """A bản sao điện tử: the copying agency's signature, its name and the signing time.
 
-    Documents Vanthu issues carry an empty copy field, made before the leader certified, so
-    the copy is form filling under the certification and every earlier signature stays valid.
-    Other PDFs get a new field in the same place, unless certified (a new field would break
-    the certification).
+    An uncertified PDF gets a new field in the top right corner of page 1 showing the name and
+    the time. A certified one (every document Vanthu issues: the leader certifies, DocMDP
+    level 2) gets a new *invisible* signature field: ISO 32000 lets signing follow a level-2
+    certification, and validators (pyHanko's strictest policy among them) accept a new
+    invisible signature field there, while a new visible one, or any drawing on the page,
+    would count as changing the certified document. The agency and the time are then in the
+    signature itself, where every validator shows them. A PDF made before issued documents
+    stopped carrying an empty copy field has its copy signed into that field, as before.
     """
     name = unicodedata.normalize("NFC", " ".join(agency_name.split()))
     if not name:
@@ -183,7 +190,8 @@ def electronic_copy(
     lines = (name, stamp_time(when))
     field = form_fields(reader).get(FIELD_COPY)
     if field is None:
-        _refuse_certified(reader, "văn bản", "the document")
+        if _is_certified(reader, "văn bản", "the document"):
+            return _sign_invisible_field(writer, FIELD_COPY, key, when, reason)
         return _sign_new_field(writer, FIELD_COPY, lines, key, when, reason)
     if field.kind != "/Sig":
         raise SigningError(
@@ -218,16 +226,19 @@ def _require_agency_key(key: SigningKey, what: str, what_en: str) -> None:
     key.check_usable()
 
 
-def _refuse_certified(reader: PdfFileReader, what: str, what_en: str) -> None:
+def _is_certified(reader: PdfFileReader, what: str, what_en: str) -> bool:
     try:
-        certified = read_certification_data(reader) is not None
+        return read_certification_data(reader) is not None
     except (PdfError, ValueError, KeyError) as exc:
         raise SigningError(
             f"không đọc được chữ ký chứng nhận của {what}: {exc}",
             f"the certification signature of {what_en} cannot be read: {exc}",
             code="signing.certification.unreadable",
         ) from exc
-    if certified:
+
+
+def _refuse_certified(reader: PdfFileReader, what: str, what_en: str) -> None:
+    if _is_certified(reader, what, what_en):
         raise SigningError(
             f"{what} đã được chứng nhận (DocMDP) và không có trường chữ ký dành sẵn: "
             "thêm chữ ký mới sẽ làm hỏng chữ ký chứng nhận",
@@ -268,6 +279,27 @@ def _sign_new_field(
     return _signed(writer, metadata, key, text_appearance(font, lines), when)
 
 
+def _sign_invisible_field(
+    writer: IncrementalPdfFileWriter,
+    field: str,
+    key: SigningKey,
+    when: datetime,
+    reason: str,
+) -> bytes:
+    """A new signature field without a widget area, signed: nothing drawn on any page."""
+    try:
+        append_signature_field(writer, SigFieldSpec(sig_field_name=field, on_page=0, box=None))
+    except (PdfError, ValueError, KeyError) as exc:
+        raise SigningError(
+            f"không thêm được trường chữ ký: {exc}",
+            f"no signature field can be added: {exc}",
+            code="signing.fields.unaddable",
+            field=field,
+        ) from exc
+    metadata = signature_metadata(field, certify=False, reason=reason)
+    return _signed(writer, metadata, key, None, when)
+
+
 def _first_page_box(reader: PdfFileReader) -> tuple[float, float, float, float]:
     x1, y1, x2, y2 = first_page_box(reader)
     if x2 - x1 < STAMP_HEIGHT or y2 - y1 < 2 * STAMP_HEIGHT:
@@ -284,7 +316,7 @@ def _signed(
     writer: IncrementalPdfFileWriter,
     metadata: Any,
     key: SigningKey,
-    style: PreparedAppearance,
+    style: PreparedAppearance | None,
     when: datetime,
 ) -> bytes:
     try:

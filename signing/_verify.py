@@ -11,6 +11,13 @@ revocation attribute) first, then from the OCSP responders and CRLs the certific
 indeterminate. Before pyHanko runs, our own checks look at /ByteRange and /Contents, so that a
 malformed or wrapped signature is called by its name.
 
+Beside pyHanko, our own checks (:mod:`signing._chain`) verify the path to a configured root
+signature by signature — ``trusted`` means that and nothing less — and name what is wrong with
+the certificate, so that each reason matches the ETSI sub-indication; the roots come in named
+trust lists (:mod:`signing._trust`), and the report says which one vouched. Changes after a
+signature are judged by pyHanko's difference analysis plus comments under DocMDP P=3
+(:mod:`signing._diff`).
+
 What does not depend on the document (the trust roots, the validation policy, the fetcher
 backend, the thread's event loop) is built once per process and reused. The signatures of one
 file are judged at the same moment, so they share its validation data handlers: an OCSP answer
@@ -29,9 +36,11 @@ from functools import lru_cache
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.crypt import AuthStatus
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.ades.report import AdESIndeterminate, AdESPassed, AdESSubIndic
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESPassed, AdESSubIndic
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import ades as pyhanko_ades
 from pyhanko.sign.validation import async_validate_pdf_timestamp, read_certification_data
@@ -48,7 +57,12 @@ from pyhanko.sign.validation.policy_decl import (
     SignatureValidationSpec,
     bootstrap_validation_data_handlers,
 )
-from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko.sign.validation.status import (
+    PdfSignatureStatus,
+    SignatureCoverageLevel,
+    SignatureStatus,
+)
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec, ValidationDataHandlers
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
@@ -63,7 +77,9 @@ from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from signing._aio import run_sync
 from signing._certs import asn1_roots
+from signing._chain import certificate_defects, verify_chain
 from signing._clock import now_in_vietnam
+from signing._diff import DIFF_POLICY
 from signing._errors import SigningError
 from signing._fields import read_pdf
 from signing._findings import (
@@ -71,6 +87,7 @@ from signing._findings import (
     Finding,
     Problems,
     RevocationFacts,
+    TrustFacts,
     broken,
     revocation_facts,
     signature_finding,
@@ -78,7 +95,9 @@ from signing._findings import (
 )
 from signing._policy import FETCH_TIMEOUT
 from signing._report import DocumentReport, DocumentVerdict
+from signing._trust import TrustList, TrustListName, named_lists
 from vanthu import clock
+from vanthu.errors import Kind
 
 _DOCUMENT_TIMESTAMP = "/DocTimeStamp"
 _HEX = re.compile(rb"<[0-9A-Fa-f\s]*>")
@@ -90,20 +109,60 @@ _REVOCATION = RevocationCheckingPolicy(
     intermediate_ca_cert_rule=RevocationCheckingRule.CHECK_IF_DECLARED,
 )
 """A certificate naming an OCSP responder or a CRL must be checked; no answer, no 'valid'."""
+_SIGNING_USAGE = KeyUsageConstraints(
+    key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False
+)
+"""A signer's certificate needs digitalSignature or nonRepudiation (ETSI EN 319 412-2 allows
+either for signatures and seals; Vanthu's own certificates carry both)."""
+_FORMATS = {
+    "/ETSI.CAdES.detached": "PAdES",
+    "/adbe.pkcs7.detached": "PKCS#7",
+    "/adbe.pkcs7.sha1": "PKCS#7 SHA-1",
+    "/ETSI.RFC3161": "RFC 3161",
+}
+"""The signature's /SubFilter as a report names it: only ETSI.CAdES.detached is PAdES."""
 
 
 def verify_document(
-    pdf: bytes, trust_roots: Sequence[bytes], *, fetch: bool = True
+    pdf: bytes,
+    trust_roots: Sequence[bytes] = (),
+    *,
+    fetch: bool = True,
+    trust_lists: Sequence[TrustList] = (),
 ) -> DocumentReport:
-    """Validate every signature against ``trust_roots`` (PEM or DER certificates).
+    """Validate every signature against ``trust_roots`` and ``trust_lists`` (PEM or DER).
 
-    ``fetch`` lets validation ask the OCSP responders and CRL services the certificates name
-    when the PDF carries no revocation data of its own. Raises :class:`SigningError` only for a
-    file that is not a readable PDF, or an unreadable trust root.
+    ``trust_roots`` are the configured roots: the agency's own, and the government's list when
+    it is among them; ``trust_lists`` adds named ones (``given``: roots for this one check).
+    Each signature's report names the list its chain ends at. ``fetch`` lets validation ask the
+    OCSP responders and CRL services the certificates name when the PDF carries no revocation
+    data of its own. A PDF encrypted with an owner password only (it opens without one) is
+    read as any viewer reads it. Raises :class:`SigningError` only for a file that is not a
+    readable PDF, one that needs a password to open, or an unreadable trust root.
     """
-    setup = _setup(tuple(trust_roots), fetch)
+    setup = _setup(tuple(trust_roots), tuple(trust_lists), fetch)
     reader = read_pdf(pdf)
+    if reader.encrypted:
+        _open_without_password(reader)
     return _run(_verify(reader, setup, len(pdf)))
+
+
+def _open_without_password(reader: PdfFileReader) -> None:
+    """Decrypt with the empty user password, as a viewer does; a PDF that needs one to open
+    cannot be checked without it."""
+    try:
+        opened = reader.decrypt("").status is not AuthStatus.FAILED
+    except Exception:  # another security handler (certificates), or a broken /Encrypt
+        opened = False
+    if not opened:
+        raise SigningError(
+            "PDF được mã hóa bằng mật khẩu mở tệp: không kiểm tra được chữ ký khi chưa có "
+            "bản không mã hóa",
+            "the PDF is encrypted with a password needed to open it: its signatures cannot "
+            "be checked without an unencrypted copy",
+            code="signing.pdf.password_required",
+            kind=Kind.INVALID,
+        )
 
 
 _LOOPS = threading.local()
@@ -146,11 +205,22 @@ class _Setup:
     roots: tuple[asn1_x509.Certificate, ...]
     spec: PdfSignatureValidationSpec
     fetch: bool
+    anchors: tuple[tuple[x509.Certificate, TrustListName], ...]
+    """Every root with the name of its list (the first list that has it)."""
+    lists: tuple[TrustListName, ...]
+    """The lists that judged: those with at least one root."""
 
 
 @lru_cache(maxsize=16)
-def _setup(trust_roots: tuple[bytes, ...], fetch: bool) -> _Setup:
-    roots = tuple(asn1_roots(trust_roots))
+def _setup(
+    trust_roots: tuple[bytes, ...], trust_lists: tuple[TrustList, ...], fetch: bool
+) -> _Setup:
+    lists = named_lists(trust_roots, trust_lists)
+    roots = tuple(asn1_roots([root for trust_list in lists for root in trust_list.roots]))
+    anchors: dict[x509.Certificate, TrustListName] = {}
+    for trust_list in lists:
+        for cert in asn1_roots(trust_list.roots):
+            anchors.setdefault(x509.load_der_x509_certificate(cert.dump()), trust_list.name)
     policy = CertValidationPolicySpec(
         trust_manager=SimpleTrustManager.build(trust_roots=roots),
         revinfo_policy=CertRevTrustPolicy(_REVOCATION),
@@ -166,9 +236,15 @@ def _setup(trust_roots: tuple[bytes, ...], fetch: bool) -> _Setup:
     spec = SignatureValidationSpec(
         cert_validation_policy=policy,
         revinfo_gathering_policy=gathering,
-        key_usage_settings=PdfSignatureStatus.default_usage_constraints(),
+        key_usage_settings=_SIGNING_USAGE,
     )
-    return _Setup(roots, PdfSignatureValidationSpec(spec), fetch)
+    return _Setup(
+        roots,
+        PdfSignatureValidationSpec(spec, diff_policy=DIFF_POLICY),
+        fetch,
+        tuple(anchors.items()),
+        tuple(trust_list.name for trust_list in lists),
+    )
 
 
 @dataclasses.dataclass
@@ -197,11 +273,11 @@ async def _verify(reader: PdfFileReader, setup: _Setup, size: int) -> DocumentRe
             f"không đọc được danh sách chữ ký của PDF: {exc}",
             f"cannot read the PDF's list of signatures: {exc}",
         )
-        return _verdict(reader, (), problems)
+        return _verdict(reader, (), problems, setup.lists)
     if not found:
-        return _verdict(reader, (), Problems())
+        return _verdict(reader, (), Problems(), setup.lists)
     document = _document(reader, setup, size)
-    fields = [(name, field.get_object()) for name, _value, field in found]
+    fields = [(str(name), field.get_object()) for name, _value, field in found]
     entries = [(name, field, _position(field)) for name, field in fields]
     stamps = [pos for name, field, pos in entries if _is_document_timestamp(field)]
     findings = [
@@ -209,7 +285,7 @@ async def _verify(reader: PdfFileReader, setup: _Setup, size: int) -> DocumentRe
         for name, field, position in entries
     ]
     findings.sort(key=lambda finding: finding.position)
-    return _verdict(reader, tuple(findings), Problems())
+    return _verdict(reader, tuple(findings), Problems(), setup.lists)
 
 
 def _document(reader: PdfFileReader, setup: _Setup, size: int) -> _Document:
@@ -237,6 +313,30 @@ def _document(reader: PdfFileReader, setup: _Setup, size: int) -> _Document:
     )
 
 
+def _revinfo_added_after(reader: PdfFileReader, signed_revision: int) -> bool:
+    """Whether an update after the signed revision put OCSP answers or CRLs into the DSS:
+    PAdES B-LT adds the validation data after the signature; a signature made after the DSS
+    was written (an electronic copy of a B-LT document) is not B-LT by that DSS."""
+    try:
+        before = _revinfo_refs(reader.get_historical_resolver(signed_revision).root)
+        return bool(_revinfo_refs(reader.root) - before)
+    except Exception:  # an unreadable DSS history: claim nothing
+        return False
+
+
+def _revinfo_refs(root: generic.DictionaryObject) -> set[tuple[int, int]]:
+    if "/DSS" not in root:
+        return set()
+    dss = root["/DSS"]
+    found = set()
+    for key in ("/OCSPs", "/CRLs"):
+        items = dss.get(key) if isinstance(dss, generic.DictionaryObject) else None
+        for item in items if isinstance(items, generic.ArrayObject) else ():
+            if isinstance(item, generic.IndirectObject):
+                found.add((item.idnum, item.generation))
+    return found
+
+
 def _now() -> ValidationTimingInfo:
     """pyHanko's ``ValidationTimingInfo.now()`` on Vanthu's clock: a live validation, now."""
     moment = clock.now()
@@ -256,7 +356,7 @@ async def _one(
     structure = _structure_problems(reader, field, document.size)
     try:
         embedded = EmbeddedPdfSignature(reader, field, name)
-        embedded.compute_integrity_info()
+        embedded.compute_integrity_info(diff_policy=DIFF_POLICY)
     except Exception as exc:  # malformed signature dictionary: no /ByteRange, bad /Contents
         problems = Problems()
         problems.extend(structure)
@@ -275,10 +375,11 @@ async def _one(
             signed_revision=embedded.signed_revision + 1,
             certification=_is_certification(reader, embedded),
             structure=structure,
+            format=_format(embedded),
         )
         if embedded.sig_object_type == _DOCUMENT_TIMESTAMP:
             stamp = await async_validate_pdf_timestamp(embedded, _timestamp_context(document))
-            return timestamp_finding(context, stamp)
+            return timestamp_finding(context, stamp, _trust_facts(document, embedded, stamp, None))
         return await _signature(document, context, stamped_later)
     except Exception as exc:  # whatever fails inside pyHanko is a finding about this signature
         problems = Problems()
@@ -286,7 +387,7 @@ async def _one(
         problems.add(
             f"không kiểm tra được chữ ký: {exc}", f"the signature could not be validated: {exc}"
         )
-        return broken(name, embedded, problems, position)
+        return broken(name, embedded, problems, position, _format(embedded))
 
 
 async def _signature(document: _Document, context: Context, stamped_later: bool) -> Finding:
@@ -299,7 +400,10 @@ async def _signature(document: _Document, context: Context, stamped_later: bool)
     level = "B-B"
     if has_timestamp is not None:
         level = "B-T"
-        if document.has_dss_revinfo or ria.known_ocsps or ria.known_crls:
+        added_after = document.has_dss_revinfo and _revinfo_added_after(
+            document.reader, embedded.signed_revision
+        )
+        if added_after or ria.known_ocsps or ria.known_crls:
             level = "B-LTA" if stamped_later else "B-LT"
     best_time: datetime | None
     result: pyhanko_ades.AdESBasicValidationResult[PdfSignatureStatus]
@@ -323,6 +427,8 @@ async def _signature(document: _Document, context: Context, stamped_later: bool)
     facts = _revocation(status, result.validation_objects, embedded_ids)
     if subindication is AdESPassed.OK and facts.status == "revoked" and best_time is None:
         subindication = AdESIndeterminate.REVOKED_NO_POE  # never 'valid' with a revoked cert
+    trust = _trust_facts(document, embedded, status, best_time)
+    subindication = _explained(subindication, trust, best_time)
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         locked = _locked_field_changes(document.reader, embedded.signed_revision)
         if locked.vi:
@@ -330,8 +436,109 @@ async def _signature(document: _Document, context: Context, stamped_later: bool)
             structure.extend(context.structure)
             structure.extend(locked)
             context = dataclasses.replace(context, structure=structure)
-    context = dataclasses.replace(context, level=level)
-    return signature_finding(context, status, subindication, result.failure_msg, facts, best_time)
+    # PAdES levels name PAdES signatures only (ETSI EN 319 142-1)
+    context = dataclasses.replace(context, level=level if context.format == "PAdES" else None)
+    return signature_finding(
+        context, status, subindication, result.failure_msg, facts, best_time, trust
+    )
+
+
+def _trust_facts(
+    document: _Document,
+    embedded: EmbeddedPdfSignature,
+    status: SignatureStatus,
+    best_time: datetime | None,
+) -> TrustFacts:
+    """Our own chain check and the certificate's defects (see :mod:`signing._chain`)."""
+    leaf = x509.load_der_x509_certificate(status.signing_cert.dump())
+    known = document.spec.signature_validation_spec.local_knowledge.known_certs
+    pool = [*_carried(embedded), *_certificates(known)]
+    anchors = dict(document.setup.anchors)
+    chain = verify_chain(leaf, pool, list(anchors))
+    at = best_time or document.timing.validation_time
+    defects = certificate_defects(
+        leaf,
+        chain.path[1:] if chain.path else [],
+        digest_algorithm=status.md_algorithm,
+        signature_algorithm=status.pkcs7_signature_mechanism,
+        signing_time=at,
+    )
+    trust_list = anchors.get(chain.anchor) if chain.anchor is not None else None
+    return TrustFacts(chain.verified, chain.lookalike, tuple(defects), trust_list)
+
+
+def _carried(embedded: EmbeddedPdfSignature) -> list[x509.Certificate]:
+    """The certificates the signature's CMS carries."""
+    found = []
+    for choice in embedded.signed_data["certificates"] or ():
+        if choice.name == "certificate":
+            try:
+                found.append(x509.load_der_x509_certificate(choice.chosen.dump()))
+            except ValueError:  # one unreadable certificate does not hide the others
+                continue
+    return found
+
+
+def _certificates(certs: Iterable[asn1_x509.Certificate]) -> list[x509.Certificate]:
+    found = []
+    for cert in certs:
+        try:
+            found.append(x509.load_der_x509_certificate(cert.dump()))
+        except ValueError:
+            continue
+    return found
+
+
+_BY_DEFECT: dict[str, AdESSubIndic] = {
+    "ca": AdESIndeterminate.CHAIN_CONSTRAINTS_FAILURE,
+    "key_usage": AdESIndeterminate.CHAIN_CONSTRAINTS_FAILURE,
+    "weak_algorithm": AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE,
+    "chain_validity": AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE,
+}
+_KEPT = frozenset(
+    {
+        AdESFailure.FORMAT_FAILURE,
+        AdESFailure.HASH_FAILURE,
+        AdESFailure.SIG_CRYPTO_FAILURE,
+        AdESFailure.REVOKED,
+        AdESIndeterminate.REVOKED_NO_POE,
+        AdESIndeterminate.REVOKED_CA_NO_POE,
+        AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE_NO_POE,
+    }
+)
+"""pyHanko's findings that say more than ours: the signature itself broken, or revoked."""
+
+
+def _explained(
+    subindication: AdESSubIndic, trust: TrustFacts, best_time: datetime | None
+) -> AdESSubIndic:
+    """The ETSI sub-indication our own findings explain, so that the reasons match it.
+
+    pyHanko folds a forged chain, a certificate not valid yet and missing revocation data into
+    CERTIFICATE_CHAIN_GENERAL_FAILURE, and passes a CA certificate that allows signing; the most
+    serious thing we found names the sub-indication instead.
+    """
+    if subindication in _KEPT:
+        return subindication
+    if not trust.verified:
+        if trust.lookalike:
+            return AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE
+        return AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND
+    kinds = [defect.kind for defect in trust.defects]
+    if "not_yet_valid" in kinds:
+        # proven by a timestamp: it failed; judged now: it cannot be valid yet
+        if best_time is not None:
+            return AdESFailure.NOT_YET_VALID
+        return AdESIndeterminate.NOT_YET_VALID
+    for kind in kinds:
+        if kind in _BY_DEFECT:
+            if kind == "weak_algorithm" and subindication in (
+                AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE,
+                AdESIndeterminate.CRYPTO_CONSTRAINTS_FAILURE_NO_POE,
+            ):
+                return subindication
+            return _BY_DEFECT[kind]
+    return subindication
 
 
 async def _with_time(
@@ -454,10 +661,13 @@ def _structure_problems(
             "the signature field's value is not a signature dictionary",
         )
         return problems
-    ranges = sig.get("/ByteRange")
-    contents = sig.get("/Contents")
-    if isinstance(ranges, generic.IndirectObject):
-        ranges = ranges.get_object()
+    ranges = _plain(sig.get("/ByteRange"))
+    # /Contents is never encrypted (ISO 32000-1 7.6.1): read it as written
+    contents = (
+        sig.raw_get("/Contents", decrypt=generic.EncryptedObjAccess.RAW)
+        if "/Contents" in sig
+        else None
+    )
     if not isinstance(ranges, generic.ArrayObject) or len(ranges) != 4:
         problems.add(
             "/ByteRange thiếu hoặc không phải mảng 4 số nguyên",
@@ -553,7 +763,7 @@ def _field_values(root: generic.DictionaryObject) -> dict[str, tuple[bool, str]]
             if isinstance(value, generic.IndirectObject):
                 shown = f"{value.idnum} {value.generation} R"
             else:
-                shown = repr(value)
+                shown = repr(_plain(value))
             read_only = bool(int(field.get("/Ff", 0)) & 1)
             found[name] = (read_only, shown)
             if "/Kids" in field:
@@ -561,6 +771,14 @@ def _field_values(root: generic.DictionaryObject) -> dict[str, tuple[bool, str]]
 
     walk(fields, "", 0)
     return found
+
+
+def _plain(value: object) -> object:
+    """The object itself, behind an indirect reference or an encrypted file's decrypting
+    proxy."""
+    if isinstance(value, generic.IndirectObject | generic.DecryptedObjectProxy):
+        return value.get_object()
+    return value
 
 
 def _gap(reader: PdfFileReader, first: int, second: int) -> bytes | None:
@@ -588,6 +806,15 @@ def _is_document_timestamp(field: generic.DictionaryObject) -> bool:
         return False
 
 
+def _format(embedded: EmbeddedPdfSignature) -> str:
+    """'PAdES', 'PKCS#7', 'RFC 3161', or the /SubFilter as written when we do not know it."""
+    try:
+        subfilter = str(embedded.sig_object.get("/SubFilter", ""))
+    except Exception:  # no readable /SubFilter: the format is not known
+        return "?"
+    return _FORMATS.get(subfilter, subfilter.lstrip("/") or "?")
+
+
 def _is_certification(reader: PdfFileReader, embedded: EmbeddedPdfSignature) -> bool:
     try:
         data = read_certification_data(reader)
@@ -605,7 +832,10 @@ def _position(field: generic.DictionaryObject) -> int:
 
 
 def _verdict(
-    reader: PdfFileReader, findings: tuple[Finding, ...], unreadable: Problems
+    reader: PdfFileReader,
+    findings: tuple[Finding, ...],
+    unreadable: Problems,
+    lists: tuple[TrustListName, ...],
 ) -> DocumentReport:
     signatures = tuple(finding.report for finding in findings)
     reasons = list(unreadable.vi)
@@ -635,4 +865,5 @@ def _verdict(
         reasons_en=tuple(reasons_en),
         revisions=revisions,
         validated_at=now_in_vietnam(),
+        trust_lists=lists,
     )

@@ -12,8 +12,10 @@ from signing._pki import (
     Identity,
     IssuedCertificate,
     create_demo_pki,
+    forget_demo_pin,
     issue_demo_certificate,
     issued_certificates,
+    load_ca,
     load_demo_pki,
 )
 from signing._revocation import REASONS as REVOCATION_REASONS
@@ -30,8 +32,10 @@ __all__ = [
     "draw_seal_image",
     "draw_signature_image",
     "ensure_pki_services",
+    "forget_demo_pin",
     "issue_demo_certificate",
     "issued_certificates",
+    "load_ca",
     "load_demo_pki",
     "revocations",
     "revoke",

@@ -33,26 +33,44 @@ def put_content(
     With ``retain_until`` the content is kept at least that long: content already stored (by
     another record, perhaps) has its retention extended when it is shorter, never shortened.
     """
+    return put_content_version(store, data, content_type, retain_until=retain_until)[0]
+
+
+def put_content_version(
+    store: ObjectStore, data: bytes, content_type: str, *, retain_until: datetime | None = None
+) -> tuple[str, str | None]:
+    """``put_content`` that also returns the id of the version holding the content (None on a
+    store without versions): the one written now, or for content stored before, its first
+    version, the one written create-only (a later version is someone else's)."""
     sha = hashlib.sha256(data).hexdigest()
     key = content_key(sha)
     if not store.exists(key):
         try:
-            store.create(key, data, content_type, retain_until=retain_until)
+            version = store.create(key, data, content_type, retain_until=retain_until)
         except ObjectExists:
             pass  # someone stored the same bytes at the same moment
         else:
-            return sha
+            return sha, version
     if retain_until is not None:
         current = store.retention(key)
         if current is None or current < retain_until:
             store.extend_retention(key, retain_until)
-    return sha
+    return sha, first_version(store, key)
 
 
-def get_content(store: ObjectStore, sha256: str) -> bytes:
-    """The content with this hash, checked: a changed byte raises IntegrityError."""
+def first_version(store: ObjectStore, key: str) -> str | None:
+    """The oldest real version of ``key`` (None on a store without versions)."""
+    real = [v for v in store.versions(key) if not v.delete_marker]
+    return real[0].version_id if real else None
+
+
+def get_content(store: ObjectStore, sha256: str, *, version_id: str | None = None) -> bytes:
+    """The content with this hash, checked: a changed byte raises IntegrityError. With
+    ``version_id`` (recorded when it was archived) that version is read: a delete marker put
+    over the object since, or a newer version written past the store, does not change what
+    is read."""
     key = content_key(sha256)
-    data = store.get(key)
+    data = store.get(key, version_id=version_id)
     if hashlib.sha256(data).hexdigest() != sha256:
         raise IntegrityError(
             f"nội dung không còn khớp mã SHA-256 {sha256[:12]}… (tệp đã bị thay đổi hoặc hỏng)",
@@ -61,3 +79,14 @@ def get_content(store: ObjectStore, sha256: str) -> bytes:
             key=key,
         )
     return data
+
+
+def read_hidden(store: ObjectStore, key: str) -> bytes | None:
+    """The newest real version of ``key`` when a delete marker hides it; None when the key is
+    not hidden (or the store keeps no versions)."""
+    versions = store.versions(key)
+    current = [v for v in versions if v.latest]
+    real = [v for v in versions if not v.delete_marker]
+    if not current or not current[0].delete_marker or not real:
+        return None
+    return store.get(key, version_id=real[-1].version_id)

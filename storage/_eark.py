@@ -167,7 +167,7 @@ def _collect(store: ObjectStore, record_id: str) -> PackageRecord:
                 continue
             seen.add(ref.sha256)
             try:
-                content = get_content(store, ref.sha256)
+                content = get_content(store, ref.sha256, version_id=ref.version_id)
             except (IntegrityError, ObjectNotFound) as exc:
                 changed = isinstance(exc, IntegrityError)
                 problem, problem_en = (

@@ -9,16 +9,16 @@ import re
 import stat
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
-from storage._content import put_content
+from storage._content import put_content_version, read_hidden
 from storage._eark_xml import CSIP, SHA256, XLINK, q
-from storage._errors import ObjectExists, StorageError
-from storage._records import RecordManifest, _manifest_key, _revision_key, read_record
+from storage._errors import ObjectExists, ObjectNotFound, StorageError
+from storage._records import RecordManifest, manifest_key, read_record
 from storage._store import ObjectStore
 from vanthu import clock
 from vanthu.errors import Kind
@@ -522,43 +522,190 @@ def _check_file(archive: zipfile.ZipFile, name: str, item: _Listed) -> _Problems
 # --- import ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ImportedRecords:
+    """What ``import_records`` did."""
+
+    record_ids: tuple[str, ...]
+    """Every record the package holds, in order."""
+    written: tuple[RecordManifest, ...]
+    """The manifests (revisions) this import wrote, as stored; those already in the store
+    identically are not written again."""
+
+
 def import_package(store: ObjectStore, path: Path) -> list[str]:
-    """Verify the package, then store its records (every revision, every object); return their
-    ids. A package that does not verify raises PackageRejected with the reasons and stores
-    nothing; a record already in the store identically is left as it is (importing twice is
-    harmless), one that differs is refused before anything is written."""
+    """``import_records``, returning the ids of the package's records."""
+    return list(import_records(store, path).record_ids)
+
+
+def import_records(store: ObjectStore, path: Path) -> ImportedRecords:
+    """Verify the package, then store its records (every revision, every object).
+
+    Everything is checked before anything is written, so a refused package stores nothing: a
+    package that does not verify raises PackageRejected with the reasons; a record whose
+    revision differs from the one in the store raises StorageError
+    ('storage.package.record_differs') naming the record and what differs (an archived
+    record is never replaced). A record already in the store identically is left as it is
+    (importing twice is harmless). Manifests are written with this store's version ids."""
+    _refuse_unverified(path)
+    with zipfile.ZipFile(path) as archive:
+        manifests, by_sha = _read_checked(archive, path)
+        stored = {at: _stored(store, *at) for at in manifests}
+        _refuse_differences(manifests, stored)
+        written = []
+        for (record_id, revision), (manifest, _) in sorted(manifests.items()):
+            if stored[record_id, revision] is not None:
+                continue
+            until = manifest.retain_until
+            future = until if until is not None and until > clock.now() else None
+            versions = {}
+            for ref in manifest.objects:
+                data = _read_entry(archive, by_sha[ref.sha256])
+                sha, versions[sha] = put_content_version(
+                    store, data, ref.content_type, retain_until=future
+                )
+            local = manifest.without_versions()
+            local = replace(
+                local,
+                objects=tuple(replace(r, version_id=versions[r.sha256]) for r in local.objects),
+            )
+            try:
+                store.create(
+                    manifest_key(record_id, revision),
+                    local.to_json(),
+                    "application/json",
+                    retain_until=future,
+                )
+            except ObjectExists:  # written since the check, by someone else
+                _refuse_differences(
+                    manifests, {(record_id, revision): _stored(store, record_id, revision)}
+                )
+                continue
+            written.append(local)
+    return ImportedRecords(tuple(sorted({r for r, _ in manifests})), tuple(written))
+
+
+def package_records(path: Path) -> dict[str, RecordManifest]:
+    """The newest revision of every record a package holds, once it verifies and is complete
+    (PackageRejected otherwise): what an importing archive checks before writing anything."""
+    _refuse_unverified(path)
+    with zipfile.ZipFile(path) as archive:
+        manifests, _ = _read_checked(archive, path)
+    newest: dict[str, RecordManifest] = {}
+    for (record_id, _), (manifest, _) in sorted(manifests.items()):
+        newest[record_id] = manifest
+    return newest
+
+
+def _refuse_unverified(path: Path) -> None:
     problems = _verify(path)
     if problems:
         raise PackageRejected(path, problems)
-    with zipfile.ZipFile(path) as archive:
-        root = _root_folder(archive)
-        manifests = dict(_manifests(archive, root, path))
-        by_sha = _data_by_sha(archive, root)
-        problems = _incomplete(manifests, by_sha)
-        if problems:
-            raise PackageRejected(path, problems)
-        for (record_id, revision), (manifest, _) in sorted(manifests.items()):
-            _refuse_conflict(store, record_id, revision, manifest)
-        for (record_id, revision), (manifest, body) in sorted(manifests.items()):
-            until = manifest.retain_until
-            future = until if until is not None and until > clock.now() else None
-            for ref in manifest.objects:
-                data = _read_entry(archive, by_sha[ref.sha256])
-                put_content(store, data, ref.content_type, retain_until=future)
-            try:
-                store.create(
-                    _key(record_id, revision), body, "application/json", retain_until=future
-                )
-            except ObjectExists:
-                _refuse_conflict(store, record_id, revision, manifest)
-    return sorted({record_id for record_id, _ in manifests})
+
+
+def _read_checked(archive: zipfile.ZipFile, path: Path) -> tuple[_Manifests, dict[str, str]]:
+    """The manifests of a package that verified and its data files by SHA-256, once the
+    records are complete."""
+    root = _root_folder(archive)
+    manifests = dict(_manifests(archive, root, path))
+    by_sha = _data_by_sha(archive, root)
+    problems = _incomplete(manifests, by_sha)
+    if problems:
+        raise PackageRejected(path, problems)
+    return manifests, by_sha
+
+
+def _stored(store: ObjectStore, record_id: str, revision: int) -> RecordManifest | None:
+    """The store's revision of the record, hidden by a delete marker or not; None if absent."""
+    try:
+        return read_record(store, record_id, revision=revision)
+    except ObjectNotFound:
+        hidden = read_hidden(store, manifest_key(record_id, revision))
+        return None if hidden is None else RecordManifest.from_json(hidden)
+
+
+def _refuse_differences(
+    manifests: _Manifests, stored: Mapping[tuple[str, int], RecordManifest | None]
+) -> None:
+    """Raise naming every record (and what in it) that the package would replace."""
+    found = [
+        (at, _differences(before, manifests[at][0]))
+        for at, before in sorted(stored.items())
+        if before is not None and before != manifests[at][0]
+    ]
+    if not found:
+        return
+    vi = "; ".join(f"bản lưu {r} phiên bản {n}: {', '.join(d[0])}" for (r, n), d in found)
+    en = "; ".join(f"record {r} revision {n}: {', '.join(d[1])}" for (r, n), d in found)
+    records = sorted({record_id for (record_id, _), _ in found})
+    raise StorageError(
+        f"gói có bản lưu khác với bản đang lưu trong kho ({vi}); bản lưu đã lưu không bao giờ"
+        " bị thay, không nhập gì",
+        f"the package holds records that differ from those in the store ({en}); an archived"
+        " record is never replaced, nothing was imported",
+        code="storage.package.record_differs",
+        kind=Kind.CONFLICT,
+        key=manifest_key(*found[0][0]),
+        record_id=records[0],
+        records=records,
+        objects=sorted({o for _, d in found for o in d[2]}),
+    )
+
+
+_FIELDS = {
+    "created_at": "thời điểm lưu",
+    "revised_at": "thời điểm sửa",
+    "reason": "lý do",
+    "retain_until": "thời hạn lưu giữ",
+}
+
+
+def _differences(
+    stored: RecordManifest, incoming: RecordManifest
+) -> tuple[list[str], list[str], list[str]]:
+    """What differs (Vietnamese, English, and the objects concerned as 'role name')."""
+    vi: list[str] = []
+    en: list[str] = []
+    objects: list[str] = []
+    mine = {ref.role: ref for ref in stored.objects}
+    theirs = {ref.role: ref for ref in incoming.objects}
+    for role in [*mine, *(r for r in theirs if r not in mine)]:
+        a, b = mine.get(role), theirs.get(role)
+        if a == b:
+            continue
+        if a is not None and b is not None:
+            vi.append(
+                f"tệp {role} '{a.name}' (kho: sha256 {a.sha256[:12]}…, gói: '{b.name}' sha256"
+                f" {b.sha256[:12]}…)"
+            )
+            en.append(
+                f"file {role} '{a.name}' (store: sha256 {a.sha256[:12]}…, package: '{b.name}'"
+                f" sha256 {b.sha256[:12]}…)"
+            )
+        elif a is not None:
+            vi.append(f"tệp {role} '{a.name}' có trong kho, không có trong gói")
+            en.append(f"file {role} '{a.name}' is in the store, not in the package")
+        elif b is not None:
+            vi.append(f"tệp {role} '{b.name}' có trong gói, không có trong kho")
+            en.append(f"file {role} '{b.name}' is in the package, not in the store")
+        shown = a or b
+        objects.append(f"{role} '{shown.name}'" if shown is not None else role)
+    keys = sorted(
+        k
+        for k in {*stored.metadata, *incoming.metadata}
+        if stored.metadata.get(k) != incoming.metadata.get(k)
+    )
+    if keys:
+        vi.append(f"siêu dữ liệu khác ở {', '.join(keys)}")
+        en.append(f"metadata differs in {', '.join(keys)}")
+    for name, label in _FIELDS.items():
+        if getattr(stored, name) != getattr(incoming, name):
+            vi.append(f"{label} khác")
+            en.append(f"{name.replace('_', ' ')} differs")
+    return vi, en, objects
 
 
 _Manifests = dict[tuple[str, int], tuple[RecordManifest, bytes]]
-
-
-def _key(record_id: str, revision: int) -> str:
-    return _manifest_key(record_id) if revision == 1 else _revision_key(record_id, revision)
 
 
 def _incomplete(manifests: _Manifests, by_sha: dict[str, str]) -> _Problems:
@@ -593,24 +740,6 @@ def _incomplete(manifests: _Manifests, by_sha: dict[str, str]) -> _Problems:
             if ref.sha256 not in by_sha
         ]
     return problems
-
-
-def _refuse_conflict(
-    store: ObjectStore, record_id: str, revision: int, manifest: RecordManifest
-) -> None:
-    key = _key(record_id, revision)
-    if store.exists(key) and read_record(store, record_id, revision=revision) != manifest:
-        raise StorageError(
-            f"bản lưu {record_id} phiên bản {revision} đã có trong kho với nội dung khác;"
-            " không nhập đè",
-            f"record {record_id} revision {revision} is already in the store with other"
-            " content; it is not imported over it",
-            code="storage.record.exists",
-            kind=Kind.CONFLICT,
-            key=key,
-            record_id=record_id,
-            revision=revision,
-        )
 
 
 def package_file_metadata(path: Path) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from storage._errors import StorageError, already_exists, not_found
 from storage._keys import check_key
 from storage._retention import PERMANENT, normalise, refuse_if_locked, refuse_if_shorter
+from storage._store import ObjectVersion
 from vanthu.errors import Kind
 
 _TEMP_PREFIX = ".tmp-"
@@ -60,10 +61,11 @@ class FolderStore:
         content_type: str = "application/octet-stream",
         *,
         retain_until: datetime | None = None,
-    ) -> None:
+    ) -> str | None:
         if self._path(key).is_file():
             refuse_if_locked(key, self._read_retention(key), "overwrite")
         self._write(key, data, retain_until, new=False)
+        return None  # a folder keeps no versions
 
     def create(
         self,
@@ -72,10 +74,11 @@ class FolderStore:
         content_type: str = "application/octet-stream",
         *,
         retain_until: datetime | None = None,
-    ) -> None:
+    ) -> str | None:
         if self._path(key).is_file():
             raise already_exists(key)
         self._write(key, data, retain_until, new=True)
+        return None
 
     def _write(self, key: str, data: bytes, retain_until: datetime | None, *, new: bool) -> None:
         """The retention sidecar first, then the object (read-only while retained)."""
@@ -91,7 +94,8 @@ class FolderStore:
         except OSError as exc:
             raise self._unwritable(key, exc) from exc
 
-    def get(self, key: str) -> bytes:
+    def get(self, key: str, *, version_id: str | None = None) -> bytes:
+        # A folder keeps one version of each key: ``version_id`` (from an S3 store) is moot.
         try:
             return self._path(key).read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
@@ -154,6 +158,18 @@ class FolderStore:
                 if not name.startswith(_TEMP_PREFIX) and key.startswith(prefix):
                     keys.append(key)
         yield from sorted(keys, key=str.encode)
+
+    def versions(self, key: str) -> tuple[ObjectVersion, ...]:
+        check_key(key)
+        return ()
+
+    def hidden_keys(self, prefix: str = "") -> Iterator[str]:
+        # Nothing is hidden in a folder: a deleted file is gone (and refused while retained).
+        return iter(())
+
+    def unhide(self, key: str) -> tuple[str, ...]:
+        check_key(key)
+        return ()
 
     def _read_retention(self, key: str) -> datetime | None:
         side = self._sidecar(key)

@@ -1,7 +1,10 @@
 """Archive records: objects content-addressed, then a manifest JSON that names them.
 
 The manifest is written last, so a crash never leaves one pointing at missing objects, and the
-store alone holds enough to rebuild the database index.
+store alone holds enough to rebuild the database index. Before the objects, the manifest as it
+will be goes to 'pending/<record_id>.json' (no retention): a crash between the objects and the
+manifest leaves that note, and a retry finishes the record from it with the objects already
+written (``pending_record``, ``finish_pending``) instead of locking a second set for ever.
 
 A record is never rewritten. Its first manifest is 'records/<record_id>.json', written
 create-only (of two processes archiving the same record at once exactly one writes it). A
@@ -12,14 +15,15 @@ their objects stay.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Container, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from storage._content import content_key, put_content
+from storage._content import content_key, first_version, put_content_version, read_hidden
 from storage._errors import ObjectExists, ObjectNotFound, StorageError
 from storage._keys import check_key
 from storage._retention import normalise
@@ -30,6 +34,7 @@ from vanthu.errors import Kind
 _PREFIX = "records/"
 _SUFFIX = ".json"
 _REVISIONS = "revisions/"
+_PENDING = "pending/"
 _REVISION_DIGITS = 6
 _RACE_ATTEMPTS = 5
 
@@ -48,6 +53,17 @@ class ObjectRef:
     """Bytes."""
     content_type: str
     """MIME type, e.g. 'application/pdf'."""
+    version_id: str | None = field(default=None, compare=False)
+    """The store's version holding it when the record was written (S3); None on a store
+    without versions. Reads ask for it, so a delete marker or a newer version put over the key
+    past the store changes nothing. Where the bytes are, not what they are: records that differ
+    only here are the same record."""
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.version_id is None:
+            del data["version_id"]  # the folder store's manifests stay as they were
+        return data
 
 
 @dataclass(frozen=True)
@@ -90,7 +106,7 @@ class RecordManifest:
         data = {
             "record_id": self.record_id,
             "created_at": self.created_at.isoformat(),
-            "objects": [asdict(ref) for ref in self.objects],
+            "objects": [ref.to_json() for ref in self.objects],
             "metadata": dict(self.metadata),
             "revision": self.revision,
             "revised_at": _iso(self.revised_at),
@@ -108,6 +124,15 @@ class RecordManifest:
                 record_id=self.record_id,
             ) from exc
         return text.encode("utf-8")
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the manifest as written (``to_json``): what the audit log records."""
+        return hashlib.sha256(self.to_json()).hexdigest()
+
+    def without_versions(self) -> RecordManifest:
+        """The same record with no store's version ids (for another store)."""
+        return replace(self, objects=tuple(replace(r, version_id=None) for r in self.objects))
 
     @classmethod
     def from_json(cls, data: bytes) -> RecordManifest:
@@ -156,6 +181,15 @@ def _revision_key(record_id: str, revision: int) -> str:
     return check_key(f"{_REVISIONS}{record_id}/{revision:0{_REVISION_DIGITS}d}{_SUFFIX}")
 
 
+def manifest_key(record_id: str, revision: int = 1) -> str:
+    """Where revision ``revision`` of the record's manifest is kept."""
+    return _manifest_key(record_id) if revision == 1 else _revision_key(record_id, revision)
+
+
+def _pending_key(record_id: str) -> str:
+    return check_key(f"{_PENDING}{record_id}{_SUFFIX}")
+
+
 def _ref(item: NewObject) -> ObjectRef:
     sha = hashlib.sha256(item.data).hexdigest()
     return ObjectRef(item.role, item.name, sha, len(item.data), item.content_type)
@@ -192,6 +226,7 @@ def write_record(
     A retried archive step therefore never duplicates or rewrites a record, and two processes
     archiving it at the same instant cannot both write it (the manifest is created only if
     absent). With ``retain_until`` every object and the manifest are kept at least that long.
+    The manifest names the version of each object the store wrote (S3), for reads.
     """
     key = _manifest_key(record_id)
     refs = _refs(objects)
@@ -200,13 +235,109 @@ def write_record(
     until = normalise(retain_until) if retain_until is not None else None
     manifest = RecordManifest(record_id, clock.now(), refs, dict(metadata), retain_until=until)
     body = manifest.to_json()  # refuse bad metadata before writing anything
+    store.put(_pending_key(record_id), body, "application/json")
+    versions = {}
     for item in objects:
-        put_content(store, item.data, item.content_type, retain_until=until)
+        sha, versions[sha] = put_content_version(
+            store, item.data, item.content_type, retain_until=until
+        )
+    return _create_manifest(store, manifest, versions)
+
+
+def _create_manifest(
+    store: ObjectStore, manifest: RecordManifest, versions: Mapping[str, str | None]
+) -> RecordManifest:
+    """Create revision 1 naming each object's version, then drop the pending note."""
+    refs = tuple(replace(ref, version_id=versions.get(ref.sha256)) for ref in manifest.objects)
+    manifest = replace(manifest, objects=refs)
     try:
-        store.create(key, body, "application/json", retain_until=until)
+        store.create(
+            _manifest_key(manifest.record_id),
+            manifest.to_json(),
+            "application/json",
+            retain_until=manifest.retain_until,
+        )
     except ObjectExists:
-        return _same_or_refuse(store, record_id, refs)
+        return _same_or_refuse(store, manifest.record_id, refs)
+    _drop_pending(store, manifest.record_id)
     return manifest
+
+
+def _drop_pending(store: ObjectStore, record_id: str) -> None:
+    with contextlib.suppress(ObjectNotFound):
+        store.delete(_pending_key(record_id))
+
+
+@dataclass(frozen=True)
+class PendingRecord:
+    """A record whose writing stopped between its objects and its manifest."""
+
+    manifest: RecordManifest
+    """The manifest as the interrupted write meant it (no version ids yet)."""
+    present: tuple[ObjectRef, ...]
+    """Its objects already in the store, their content checked."""
+
+    @property
+    def complete(self) -> bool:
+        """Every object is there: only the manifest is missing."""
+        return len(self.present) == len(self.manifest.objects)
+
+
+def pending_record(store: ObjectStore, record_id: str) -> PendingRecord | None:
+    """The interrupted write of ``record_id``, if one left its note and no manifest."""
+    if store.exists(_manifest_key(record_id)):
+        return None
+    try:
+        manifest = RecordManifest.from_json(store.get(_pending_key(record_id)))
+    except ObjectNotFound:
+        return None
+    if manifest.record_id != record_id:
+        return None  # not this record's note: ignored, never trusted
+    present = []
+    for ref in manifest.objects:
+        key = content_key(ref.sha256)
+        try:
+            data = store.get(key)
+        except ObjectNotFound:
+            continue
+        if hashlib.sha256(data).hexdigest() == ref.sha256:
+            present.append(ref)
+    return PendingRecord(manifest, tuple(present))
+
+
+def pending_records(store: ObjectStore) -> Iterator[RecordManifest]:
+    """Every pending note in the store (records whose write has not finished)."""
+    for key in store.list_keys(_PENDING):
+        if key.endswith(_SUFFIX):
+            try:
+                yield RecordManifest.from_json(store.get(key))
+            except (ObjectNotFound, StorageError):
+                continue
+
+
+def finish_pending(store: ObjectStore, pending: PendingRecord) -> RecordManifest:
+    """Write the manifest of an interrupted record whose objects are all in the store; they
+    are kept as the record meant (retention extended if need be), not written again."""
+    if not pending.complete:
+        missing = [r.name for r in pending.manifest.objects if r not in pending.present]
+        raise StorageError(
+            f"bản lưu {pending.manifest.record_id}: chưa đủ tệp để hoàn tất ({', '.join(missing)})",
+            f"record {pending.manifest.record_id}: files are missing to finish it"
+            f" ({', '.join(missing)})",
+            code="storage.record.pending_incomplete",
+            kind=Kind.CONFLICT,
+            record_id=pending.manifest.record_id,
+        )
+    until = pending.manifest.retain_until
+    versions = {}
+    for ref in pending.manifest.objects:
+        key = content_key(ref.sha256)
+        if until is not None:
+            current = store.retention(key)
+            if current is None or current < until:
+                store.extend_retention(key, until)
+        versions[ref.sha256] = first_version(store, key)
+    return _create_manifest(store, pending.manifest, versions)
 
 
 def _same_or_refuse(
@@ -214,6 +345,7 @@ def _same_or_refuse(
 ) -> RecordManifest:
     existing = read_record(store, record_id, revision=1)
     if _same_objects(existing.objects, refs):
+        _drop_pending(store, record_id)  # a crash after the manifest left the note behind
         return read_record(store, record_id)
     raise StorageError(
         f"bản lưu {record_id} đã có với nội dung khác; bản lưu không bao giờ bị ghi đè"
@@ -264,13 +396,23 @@ def revise_record(
             revised_at=clock.now(),
             reason=reason.strip(),
         )
-        body = revision.to_json()
+        revision.to_json()  # refuse bad metadata before writing anything
+        versions = {}
         for item in objects:
-            put_content(store, item.data, item.content_type, retain_until=current.retain_until)
+            sha, versions[sha] = put_content_version(
+                store, item.data, item.content_type, retain_until=current.retain_until
+            )
+        revision = replace(
+            revision,
+            objects=tuple(
+                replace(ref, version_id=versions[ref.sha256]) if ref.sha256 in versions else ref
+                for ref in revision.objects
+            ),
+        )
         try:
             store.create(
                 _revision_key(record_id, revision.revision),
-                body,
+                revision.to_json(),
                 "application/json",
                 retain_until=current.retain_until,
             )
@@ -347,6 +489,31 @@ def list_revisions(store: ObjectStore, record_id: str) -> tuple[RecordManifest, 
     first = read_record(store, record_id, revision=1)
     later = (read_record(store, record_id, revision=n) for n in _revision_numbers(store, record_id))
     return (first, *later)
+
+
+def every_manifest(store: ObjectStore, *, skip: Container[str] = ()) -> Iterator[RecordManifest]:
+    """Every manifest in the store, each revision of each record (but those of ``skip``), those
+    hidden by a delete marker too; one that cannot be read is passed over (``check_record``
+    and the engine's check name it)."""
+    keys = [*store.list_keys(_PREFIX), *store.list_keys(_REVISIONS)]
+    hidden = [*store.hidden_keys(_PREFIX), *store.hidden_keys(_REVISIONS)]
+    for key in sorted({*keys, *hidden}, key=str.encode):
+        if _record_of(key) in skip or _record_of(key) is None:
+            continue
+        try:
+            data = store.get(key) if key in keys else read_hidden(store, key)
+            if data is not None:
+                yield RecordManifest.from_json(data)
+        except StorageError:
+            continue
+
+
+def _record_of(key: str) -> str | None:
+    if key.startswith(_PREFIX) and key.endswith(_SUFFIX):
+        return key[len(_PREFIX) : -len(_SUFFIX)]
+    if key.startswith(_REVISIONS):
+        return key[len(_REVISIONS) :].partition("/")[0]
+    return None
 
 
 def list_records(store: ObjectStore) -> Iterator[str]:

@@ -7,6 +7,11 @@ bucket accepts a new version over a locked one and answers a plain DELETE with a
 key whose current version is locked, and its ``delete`` removes every version of the key so a
 deletion after expiry really deletes.
 
+Writes return the version they made; records name it and reads ask for it, so a delete marker
+sent past the store (the object still there, a plain read failing) or a newer version put over
+a key does not change what an archived record reads. ``hidden_keys`` finds such markers and
+``unhide`` removes them (a marker holds no content and no lock).
+
 The lock binds the S3 API only. On SeaweedFS (checked with 4.48) the filer's own HTTP API
 deletes a locked object without a question, so a deployment exposes only the S3 port and keeps
 the filer, master and volume ports closed (as the folder store relies on file permissions).
@@ -19,7 +24,7 @@ import hashlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import urllib3
 from minio import Minio
@@ -31,9 +36,10 @@ from minio.time import to_iso8601utc
 from storage._errors import RetentionError, StorageError, already_exists, not_found
 from storage._keys import check_key
 from storage._retention import PERMANENT, normalise, refuse_if_locked, refuse_if_shorter, shown
+from storage._store import ObjectVersion
 from vanthu.errors import Kind
 
-_MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound"})
+_MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound", "NoSuchVersion"})
 _CREDENTIALS = frozenset(
     {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
 )
@@ -114,12 +120,12 @@ class S3Store:
         content_type: str = "application/octet-stream",
         *,
         retain_until: datetime | None = None,
-    ) -> None:
+    ) -> str | None:
         until = normalise(retain_until) if retain_until is not None else None
         refuse_if_locked(key, self._current_retention(check_key(key)), "overwrite")
         retention = Retention(COMPLIANCE, until) if until is not None else None
         try:
-            self.client.put_object(
+            written = self.client.put_object(
                 self.bucket,
                 key,
                 io.BytesIO(data),
@@ -129,6 +135,7 @@ class S3Store:
             )
         except _ERRORS as exc:
             raise self._retention_problem(exc, key) from exc
+        return written.version_id
 
     def create(
         self,
@@ -137,7 +144,7 @@ class S3Store:
         content_type: str = "application/octet-stream",
         *,
         retain_until: datetime | None = None,
-    ) -> None:
+    ) -> str | None:
         """A conditional PUT (If-None-Match: *): the server refuses it when the key exists."""
         headers: dict[str, str | list[str] | tuple[str]] = {
             "Content-Type": content_type,
@@ -152,18 +159,22 @@ class S3Store:
         try:
             # minio 7.2 has no public way to send If-None-Match on a PUT; _execute is the
             # client's own request method (signing, retries, error parsing included).
-            self.client._execute("PUT", self.bucket, check_key(key), body=data, headers=headers)
+            response = self.client._execute(
+                "PUT", self.bucket, check_key(key), body=data, headers=headers
+            )
         except S3Error as exc:
             if exc.code == "PreconditionFailed" or exc.response.status == 412:
                 raise already_exists(key) from exc
             raise self._retention_problem(exc, key) from exc
         except _ERRORS as exc:
             raise _translate(exc, key, self.url) from exc
+        version: str | None = response.headers.get("x-amz-version-id")
+        return version
 
-    def get(self, key: str) -> bytes:
+    def get(self, key: str, *, version_id: str | None = None) -> bytes:
         response = None
         try:
-            response = self.client.get_object(self.bucket, check_key(key))
+            response = self.client.get_object(self.bucket, check_key(key), version_id=version_id)
             return bytes(response.read())
         except _ERRORS as exc:
             raise _translate(exc, key, self.url) from exc
@@ -230,13 +241,50 @@ class S3Store:
 
     def _versions(self, key: str) -> list[tuple[str | None, bool]]:
         """(version id, is a delete marker) for every version of exactly this key."""
+        return [(v.version_id, v.delete_marker) for v in self.versions(key)]
+
+    def versions(self, key: str) -> tuple[ObjectVersion, ...]:
+        found = self._listed_versions(check_key(key), key)
+        return found.get(key, ())
+
+    def hidden_keys(self, prefix: str = "") -> Iterator[str]:
+        listed = self._listed_versions(prefix, None)
+        yield from sorted((key for key, found in listed.items() if _hidden(found)), key=str.encode)
+
+    def unhide(self, key: str) -> tuple[str, ...]:
+        """Remove the delete markers: they carry no content and no lock, so the server lets
+        them go, and the newest real version (still locked) is the current one again."""
+        markers = tuple(v.version_id for v in self.versions(key) if v.delete_marker)
+        for version in markers:
+            try:
+                self.client.remove_object(self.bucket, key, version_id=version)
+            except _ERRORS as exc:
+                raise _translate(exc, key, self.url) from exc
+        return markers
+
+    def _listed_versions(
+        self, prefix: str, key: str | None
+    ) -> dict[str, tuple[ObjectVersion, ...]]:
+        """Every version under ``prefix`` by key, each key's oldest first."""
+        found: dict[str, list[ObjectVersion]] = {}
         try:
             entries = self.client.list_objects(
-                self.bucket, prefix=key, recursive=True, include_version=True
+                self.bucket, prefix=prefix, recursive=True, include_version=True
             )
-            return [(e.version_id, e.is_delete_marker) for e in entries if e.object_name == key]
+            for entry in entries:
+                if entry.object_name is None or entry.version_id is None:
+                    continue
+                found.setdefault(entry.object_name, []).append(
+                    ObjectVersion(
+                        version_id=entry.version_id,
+                        delete_marker=bool(entry.is_delete_marker),
+                        latest=str(entry.is_latest).lower() == "true",
+                        modified=entry.last_modified,
+                    )
+                )
         except _ERRORS as exc:
             raise _translate(exc, key, self.url) from exc
+        return {name: tuple(sorted(v, key=_age)) for name, v in found.items()}
 
     def _retention_problem(self, exc: Exception, key: str) -> StorageError:
         """A refusal to change a locked version, or a bucket without object lock, said plainly."""
@@ -275,6 +323,17 @@ class S3Store:
         except _ERRORS as exc:
             raise _translate(exc, None, self.url) from exc
         yield from sorted(keys, key=str.encode)
+
+
+def _age(version: ObjectVersion) -> tuple[bool, datetime]:
+    """Oldest first; the current version last whatever the clocks say."""
+    return (version.latest, version.modified or datetime.min.replace(tzinfo=UTC))
+
+
+def _hidden(versions: tuple[ObjectVersion, ...]) -> bool:
+    """A delete marker is the current version and a real version stands under it."""
+    current = [v for v in versions if v.latest]
+    return bool(current) and current[0].delete_marker and any(not v.delete_marker for v in versions)
 
 
 def _translate(exc: Exception, key: str | None, url: str) -> StorageError:

@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """One version of a key on a store that keeps versions (S3 with object lock)."""
+
+    version_id: str
+    """The server's id of this version."""
+    delete_marker: bool
+    """A delete marker: a plain DELETE's mark, no content; the versions under it stay."""
+    latest: bool
+    """The key's current version: what a plain read sees (nothing, when it is a marker)."""
+    modified: datetime | None
+    """When it was written (UTC), as the server says."""
 
 
 class ObjectStore(Protocol):
@@ -13,6 +28,12 @@ class ObjectStore(Protocol):
     Retention: an object written with ``retain_until`` (or given one by ``extend_retention``)
     cannot be deleted or overwritten before that date, and the date cannot be brought forward;
     both raise ``RetentionError`` naming the key and the date. After the date ``delete`` works.
+
+    Versions: an S3 store keeps every version of a key; ``put`` and ``create`` return the id of
+    the version they wrote, ``get`` reads a given version, and a plain DELETE sent past the store
+    (a delete marker) hides a locked object without removing it (``hidden_keys``, ``unhide``).
+    The folder store keeps no versions: it returns None for ids, ignores ``version_id`` and has
+    nothing hidden.
     """
 
     url: str
@@ -28,8 +49,9 @@ class ObjectStore(Protocol):
         content_type: str = "application/octet-stream",
         *,
         retain_until: datetime | None = None,
-    ) -> None:
+    ) -> str | None:
         """Store ``data`` whole: a reader sees the old object or the new one, never a part.
+        Returns the id of the version written (None on a store without versions).
 
         ``RetentionError`` when an object under retention already has this key.
         """
@@ -42,13 +64,14 @@ class ObjectStore(Protocol):
         content_type: str = "application/octet-stream",
         *,
         retain_until: datetime | None = None,
-    ) -> None:
+    ) -> str | None:
         """Like ``put`` but only when the key is free: ``ObjectExists`` otherwise, also when
         another writer creates it at the same instant (exactly one of them succeeds)."""
         ...
 
-    def get(self, key: str) -> bytes:
-        """The object's bytes; ``ObjectNotFound`` when there is none."""
+    def get(self, key: str, *, version_id: str | None = None) -> bytes:
+        """The object's bytes (of version ``version_id`` when given and the store keeps
+        versions); ``ObjectNotFound`` when there is none."""
         ...
 
     def exists(self, key: str) -> bool: ...
@@ -68,4 +91,19 @@ class ObjectStore(Protocol):
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         """Keys starting with ``prefix``, in the same (byte-wise) order on every backend."""
+        ...
+
+    def versions(self, key: str) -> tuple[ObjectVersion, ...]:
+        """Every version of exactly this key, delete markers included, oldest first; empty on
+        a store without versions."""
+        ...
+
+    def hidden_keys(self, prefix: str = "") -> Iterator[str]:
+        """Keys starting with ``prefix`` whose current version is a delete marker standing
+        over a real version: the object is there, a plain read fails. Byte-wise order."""
+        ...
+
+    def unhide(self, key: str) -> tuple[str, ...]:
+        """Remove the key's delete markers so its newest real version reads again; returns the
+        markers' version ids (none removed: empty)."""
         ...

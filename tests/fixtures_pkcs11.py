@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import (
     pkcs12,
 )
 
+from signing import pkcs12_password
 from signing.demo import DemoPKI, ensure_pki_services, load_demo_pki
 
 SOFTHSM_MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
@@ -100,8 +101,9 @@ def pkcs11_tokens(tmp_path_factory: pytest.TempPathFactory, demo_keys: Path) -> 
     pki = load_demo_pki(demo_keys)
     passphrase = pki.passphrase_file.read_bytes().strip()
     labels = {name: f"DEMO {name}" for name in pki.people}
-    for name, label in labels.items():
-        _make_token(label, pki.people[name], passphrase, work, env)
+    for name, label in labels.items():  # each leader's key opens with their own (DEMO) PIN
+        password = pkcs12_password(pki.people[name], pki.demo_pin(name))
+        _make_token(label, pki.people[name], password, work, env)
     labels["agency"] = "DEMO co quan"
     _make_token(labels["agency"], pki.agency_p12, passphrase, work, env)
     return Tokens(module=SOFTHSM_MODULE, conf=conf, pin=PIN, labels=labels)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from signing import SigningKey, load_pkcs12
+from signing import SigningKey, load_pkcs12, open_personal_key
 from signing.demo import DemoPKI, Identity, create_demo_pki, ensure_pki_services
 
 DEMO_AGENCY = Identity(
@@ -46,7 +46,7 @@ def demo_pki(tmp_path_factory: pytest.TempPathFactory) -> DemoPKI:
 @pytest.fixture(scope="session")
 def leader_key(demo_pki: DemoPKI) -> SigningKey:
     """The director's personal key (certifies outgoing documents)."""
-    return load_pkcs12(demo_pki.people["giamdoc"], demo_pki.passphrase_file.read_bytes().strip())
+    return open_personal_key(demo_pki.people["giamdoc"], demo_pki.demo_pin("giamdoc"))
 
 
 @pytest.fixture(scope="session")

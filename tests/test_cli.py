@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests_support import demo_pin
+
 VANTHU = [sys.executable, "-m", "engine"]
 
 
@@ -173,23 +175,25 @@ def test_the_readme_walkthrough_from_draft_to_archive(home: Path, tmp_path: Path
     ok("act", doc, "submit", "--as", "chuyenvien")
     ok("act", doc, "return", "--as", "truongphong", "--comment", "Bổ sung căn cứ")
     draft = tmp_path / "du-thao.docx"
-    ok("doc", "export", doc, str(draft), "--kind", "draft")
+    ok("doc", "export", doc, str(draft), "--kind", "draft", "--as", "chuyenvien")
     assert "phiên bản 2" in ok("draft", "upload", doc, str(draft), "--as", "chuyenvien")
     ok("act", doc, "submit", "--as", "chuyenvien")
     ok("act", doc, "consult", "--as", "truongphong")
     ok("act", doc, "comment", "--as", "phapche", "--comment", "Đồng ý")
     ok("act", doc, "comment", "--as", "chanhvanphong", "--comment", "Đồng ý")
     ok("act", doc, "approve", "--as", "truongphong")
-    ok("act", doc, "sign", "--as", "phogiamdoc")
+    pin = {"VANTHU_PIN": demo_pin(home, "phogiamdoc")}
+    signed = vanthu(home, "act", doc, "sign", "--as", "phogiamdoc", env=pin)
+    assert signed.returncode == 0, signed.stderr
     said = ok("act", doc, "issue", "--as", "vanthu")
     assert "đã kết thúc quy trình" in said and "Số, ký hiệu: 01/QĐ-SNV" in said
     assert "Bản lưu: SNV-" in said and "-DI-QD-0001" in said and "Tệp ban hành: file://" in said
-    shown = ok("doc", "show", doc)
+    shown = ok("doc", "show", doc, "--as", "chuyenvien")
     assert "Số, ký hiệu: 01/QĐ-SNV" in shown and "Lịch sử:" in shown
     assert "Lê Thị Cúc: trả lại ở bước 'Lãnh đạo phòng xem xét' — “Bổ sung căn cứ”" in shown
     assert not any(word in shown for word in ("submit", "approve", "form_filling", "issued"))
     issued = tmp_path / "issued.pdf"
-    ok("doc", "export", doc, str(issued))
+    ok("doc", "export", doc, str(issued), "--as", "vanthu")
     report = json.loads(ok("verify", str(issued), "--json"))
     assert report["verdict"] == "valid"
     assert [s["modification"] for s in report["signatures"]] == ["form_filling", "none"]
@@ -213,15 +217,16 @@ def test_receiving_says_the_incoming_number_and_the_verdict_in_words(
     home: Path, tmp_path: Path
 ) -> None:
     doc = _draft(home, tmp_path, "Về việc gửi văn bản liên thông", "giamdoc")
+    pin = {"VANTHU_PIN": demo_pin(home, "giamdoc")}
     for args in (
         ("submit", "--as", "chuyenvien"),
         ("approve", "--as", "truongphong"),
         ("sign", "--as", "giamdoc"),
         ("issue", "--as", "vanthu"),
     ):
-        assert vanthu(home, "act", doc, *args).returncode == 0
+        assert vanthu(home, "act", doc, *args, env=pin).returncode == 0
     pdf = tmp_path / "den.pdf"
-    assert vanthu(home, "doc", "export", doc, str(pdf)).returncode == 0
+    assert vanthu(home, "doc", "export", doc, str(pdf), "--as", "vanthu").returncode == 0
     received = vanthu(
         home, "incoming", "receive", str(pdf), "--as", "vanthu", "--from", "Sở Nội vụ",
         "--symbol", "01/CV-SNV", "--type", "Công văn", "--subject", "Về việc liên thông",

@@ -47,7 +47,7 @@ USAGE_ERRORS = {
     "a word for a number": (["act", "một", "approve", "--as", "vt"], "document_id không hợp lệ"),
     "number too large": (["act", "9" * 20, "approve", "--as", "vanthu"], "tối đa 19 chữ số"),
     "--out into a missing folder": (
-        ["doc", "export", "1", "/khong/co/thu-muc/x.pdf"],
+        ["doc", "export", "1", "/khong/co/thu-muc/x.pdf", "--as", "vanthu"],
         "không có thư mục /khong/co/thu-muc",
     ),
     "a number out of range": (

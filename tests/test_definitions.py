@@ -16,6 +16,7 @@ from engine.core.definitions import (
     StepKind,
     load_definition,
     load_definitions,
+    parse_definition,
 )
 from engine.core.errors import DefinitionError
 from vanthu.errors import Kind
@@ -215,6 +216,19 @@ MISTAKES = [
                  "trap", "dead_end", id="step that never reaches the end"),
     pytest.param("deadline_days: 2", "deadline_days: 0", "deadline_days: 0", "draft",
                  "not_positive_int", id="deadline zero"),
+    pytest.param("deadline_days: 2", "deadline_days: 99999999999", "deadline_days: 9999", "draft",
+                 "deadline_too_large", id="deadline past the calendar"),
+    pytest.param("next: done}", "next: done, on_failure: nowhere}", "id: archive", "archive",
+                 "unknown_step", id="on_failure to an unknown step"),
+    pytest.param("next: done}", "next: done, on_failure: consultation}", "id: archive",
+                 "archive", "on_failure_not_human", id="on_failure to a parallel step"),
+    pytest.param("next: done}", "next: done, on_failure: legal}", "id: archive", "archive",
+                 "into_branch", id="on_failure into a branch"),
+    pytest.param("next: done}", "next: done, on_failure: handle}", "id: archive", "archive",
+                 "on_failure_chosen", id="on_failure to a step needing a chosen person"),
+    pytest.param("kind: human\n    actor: {role: head, unit: PC}", "kind: human\n    "
+                 "on_failure: review\n    actor: {role: head, unit: PC}", "on_failure: review",
+                 "legal", "unknown_key", id="on_failure on a human step"),
     pytest.param("deadline_days: 2", "deadline_days: 1.5", "deadline_days: 1.5", "draft",
                  "not_positive_int", id="deadline not whole"),
     pytest.param("deadline_days: 2", "deadline_days: yes", "deadline_days: yes", "draft",
@@ -304,6 +318,14 @@ def test_a_branch_of_two_parallel_steps_is_refused(tmp_path: Path) -> None:
     assert (error.line, error.definition_step) == (_line_of(text, "id: second"), "second")
 
 
+def test_a_definition_read_back_from_its_text_is_the_same_version(tmp_path: Path) -> None:
+    path = _write(tmp_path, BASE.replace("next: done}", "next: done, on_failure: review}"))
+    read = load_definition(path, automated_steps=STEPS)
+    assert read.step("archive").on_failure == "review"
+    again = parse_definition(read.text.encode("utf-8"), "kept", automated_steps=STEPS)
+    assert (again.digest, again.steps, again.source) == (read.digest, read.steps, "kept")
+
+
 def test_the_shipped_definitions_load() -> None:
     found = load_definitions(DEFINITIONS_DIR, automated_steps=STEPS)
     assert set(found) == {"outgoing", "incoming", "disposal"}
@@ -323,6 +345,12 @@ def test_the_shipped_definitions_load() -> None:
         "archive_document",
     ]
     assert outgoing.step("done").kind is StepKind.END
+    # a seal that cannot be made hands the document back to the clerk, never to "done"
+    assert [outgoing.step(s).on_failure for s in ("number", "seal", "archive")] == [
+        "issue",
+        "issue",
+        None,
+    ]
     assert incoming.step("verify").run == "verify_incoming"
     assert incoming.step("assign").action(ActionName.ASSIGN).choose is Role.HEAD
     assert incoming.step("handle").actor.person is PersonRule.CHOSEN  # type: ignore[union-attr]

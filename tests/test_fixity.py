@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from fixtures_s3 import flip_byte
 from sqlmodel import Session, select
+from test_archive_integrity import indexed
 from test_cli import _new_agency, vanthu
-from test_disposal import archived, one_error_line
+from test_disposal import one_error_line
 
 from engine.archive.fixity import ProblemKind, check_archive
 from engine.automation import open_workspace
@@ -36,8 +37,8 @@ def store_url(request: pytest.FixtureRequest) -> str:
 
 def test_a_flipped_byte_is_named_by_record_and_object(make_agency, store_url):  # type: ignore[no-untyped-def]
     ws = make_agency(store_url=store_url)
-    archived(ws, "SNV-2024-DI-VBDI-0001", retain_until=None, object_retention=False)
-    archived(ws, "SNV-2024-DI-VBDI-0002", retain_until=None, object_retention=False)
+    indexed(ws, "SNV-2024-DI-VBDI-0001")
+    indexed(ws, "SNV-2024-DI-VBDI-0002")
     clean = check_archive(ws)
     assert clean.ok and clean.records == 2 and clean.objects == 4
 
@@ -55,8 +56,8 @@ def test_a_flipped_byte_is_named_by_record_and_object(make_agency, store_url):  
 
 def test_a_missing_object_and_a_missing_record_are_named(make_agency, database_url):  # type: ignore[no-untyped-def]
     ws = make_agency(database_url)
-    archived(ws, "THIEU-TEP", retain_until=None, object_retention=False)
-    archived(ws, "THIEU-MO-TA", retain_until=None, object_retention=False)
+    indexed(ws, "THIEU-TEP")
+    indexed(ws, "THIEU-MO-TA")
     pdf = read_record(ws.store, "THIEU-TEP").objects[0]
     ws.store.delete(content_key(pdf.sha256))
     ws.store.delete("records/THIEU-MO-TA.json")
@@ -110,7 +111,7 @@ def test_signatures_are_verified_again_and_a_changed_pdf_is_caught(make_agency, 
 def test_archive_check_command_exits_non_zero_and_names_the_record(tmp_path: Path) -> None:
     home = _new_agency(tmp_path / "agency")
     ws = open_workspace(load_settings(home))
-    archived(ws, "SNV-2024-DI-VBDI-0009", retain_until=None, object_retention=False)
+    indexed(ws, "SNV-2024-DI-VBDI-0009")
 
     refused = vanthu(home, "archive", "check", "--as", "chuyenvien")
     assert refused.returncode == 4, refused.stderr  # forbidden: an archivist's command

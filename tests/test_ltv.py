@@ -27,6 +27,7 @@ from engine.signatures import keys
 from signing import add_form_fields, archival_timestamp_expiry, certify, issue, verify_document
 from signing.demo import draw_seal_image, draw_signature_image
 from storage import NewObject, get_content, list_revisions, read_record, write_record
+from tests_support import pin_of
 
 RECORD = "SNV-2026-QD-00007"
 
@@ -47,7 +48,7 @@ def _archive_one(ws: Workspace) -> bytes:
     with keys.signing_policy(ws, "B-T"):
         signed = certify(
             add_form_fields(one_page_pdf(), LAYOUT),
-            keys.personal_key(ws, "giamdoc"),
+            keys.personal_key(ws, "giamdoc", pin_of(ws, "giamdoc")),
             draw_signature_image("Nguyễn Văn An"),
         )
         issued = issue(

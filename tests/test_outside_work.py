@@ -15,7 +15,7 @@ from fixtures_db import WorkspaceFactory
 from engine.outgoing import create_outgoing
 from engine.signatures import keys
 from engine.workflow import act
-from tests_support import DECISION, LETTER, open_task_steps
+from tests_support import DECISION, LETTER, open_task_steps, pin_of
 
 
 @contextmanager
@@ -67,7 +67,7 @@ def test_a_slow_timestamp_server_does_not_block_another_persons_action(
 
         def sign() -> None:
             try:
-                act(ws, signed_doc, "phogiamdoc", "sign")
+                act(ws, signed_doc, "phogiamdoc", "sign", pin=pin_of(ws, "phogiamdoc"))
             except BaseException as exc:  # reported below, in the test's own thread
                 errors.append(exc)
 

@@ -38,7 +38,7 @@ def prefect_ready(home: Path) -> Iterator[None]:
 
 def test_the_schedules_run_at_night_vietnam_time() -> None:
     by_flow = {s.flow_name: s for s in schedules.SCHEDULES}
-    assert set(by_flow) == {"vanthu-archive-check", "vanthu-ltv-refresh"}
+    assert set(by_flow) == {"vanthu-archive-check", "vanthu-ltv-refresh", "vanthu-audit-anchor"}
     check, ltv = by_flow["vanthu-archive-check"], by_flow["vanthu-ltv-refresh"]
     assert schedules.TIMEZONE == "Asia/Ho_Chi_Minh"
     # Friday 27 November 2026, 10:00 in Hà Nội (03:00 UTC).
@@ -51,6 +51,9 @@ def test_the_schedules_run_at_night_vietnam_time() -> None:
     after_ltv = schedules.next_run(ltv, datetime(2026, 11, 29, 2, 0, tzinfo=VIETNAM))
     assert after_ltv == datetime(2026, 12, 6, 2, 0, tzinfo=VIETNAM)
     assert dict(ltv.parameters) == {"within_days": 90}
+    # Hourly, five past: the audit chain's head anchored outside the database.
+    anchor = by_flow["vanthu-audit-anchor"]
+    assert schedules.next_run(anchor, friday) == datetime(2026, 11, 27, 10, 5, tzinfo=VIETNAM)
 
 
 def test_deployments_carry_cron_timezone_flow_and_agency(home: Path, prefect_ready: None) -> None:
@@ -81,5 +84,9 @@ def test_schedules_list_command(home: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     assert "hằng ngày lúc 01:30" in listed.stdout and "Asia/Ho_Chi_Minh" in listed.stdout
     rows = json.loads(vanthu(home, "schedules", "list", "--json").stdout)
-    assert [r["flow"] for r in rows] == ["vanthu-archive-check", "vanthu-ltv-refresh"]
+    assert [r["flow"] for r in rows] == [
+        "vanthu-archive-check",
+        "vanthu-ltv-refresh",
+        "vanthu-audit-anchor",
+    ]
     assert all(datetime.fromisoformat(r["next_run"]).utcoffset() is not None for r in rows)

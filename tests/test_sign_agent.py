@@ -32,7 +32,7 @@ from engine.outgoing.agents import create_agent_token, registration_digest
 from engine.signatures import keys
 from engine.workflow import act, inbox
 from engine.workflow.files import latest_file
-from signing import TokenKey, load_pkcs12, open_pkcs11_key, verify_document
+from signing import TokenKey, open_personal_key, open_pkcs11_key, verify_document
 from signing.demo import DemoPKI
 from storage import get_content
 from tests_support import DECISION, open_task_steps, pdfsig_lines, refused
@@ -319,9 +319,7 @@ def test_only_the_users_own_trusted_personal_certificate_registers(
     colleague.close()
 
     # the same name from a CA nobody configured: right person, untrusted certificate
-    outsider = load_pkcs12(
-        demo_pki.people["phogiamdoc"], demo_pki.passphrase_file.read_bytes().strip()
-    )
+    outsider = open_personal_key(demo_pki.people["phogiamdoc"], demo_pki.demo_pin("phogiamdoc"))
     from cryptography.hazmat.primitives.serialization import Encoding
 
     der = outsider.certificate.public_bytes(Encoding.DER)

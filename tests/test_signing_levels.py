@@ -8,12 +8,16 @@ and pyHanko's own CLI.
 from __future__ import annotations
 
 import io
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pki_support import LAYOUT, Keys, issued, make_keys, one_page_pdf, pyhanko_validate, refusal
+from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from signing import (
     LEVELS,
@@ -28,7 +32,7 @@ from signing import (
     verify_document,
 )
 from signing._pki import free_port
-from signing.demo import draw_signature_image
+from signing.demo import draw_signature_image, stop_pki_services
 from tests_support import pdfsig_lines
 
 
@@ -142,3 +146,58 @@ def test_an_unreachable_tsa_refuses_the_signature(keys: Keys) -> None:
     with refusal("signing.tsa.unavailable", url=nowhere) as caught, signing_policy(policy):
         certify(add_form_fields(one_page_pdf(), LAYOUT), keys.leader, draw_signature_image("An"))
     assert caught.value.retryable and caught.value.kind == "unavailable"
+
+
+@pytest.fixture(scope="module")
+def offline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Keys, bytes]:
+    """A document issued at B-LT by a PKI of its own, whose OCSP, CRL and TSA services are then
+    stopped for good: what a recipient has years later is the file and the root."""
+    keys = make_keys(tmp_path_factory.mktemp("offline-pki"))
+    pdf = issued(keys, "B-LT")
+    stop_pki_services(keys.pki)
+    return keys, pdf
+
+
+def _pyhanko_offline(pdf: bytes, root: Path) -> dict[str, bool]:
+    """pyHanko's judgement of each signature from what the file carries (its DSS), fetching
+    nothing: a certificate that names a revocation service must be vouched for from inside."""
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    context = DocumentSecurityStore.read_dss(reader).as_validation_context(
+        {
+            "trust_roots": [load_cert_from_pemder(str(root))],
+            "allow_fetching": False,
+            "revocation_mode": "hard-fail",
+        }
+    )
+    return {
+        str(signature.field_name): validate_pdf_signature(signature, context).bottom_line
+        for signature in reader.embedded_regular_signatures
+    }
+
+
+def test_an_issued_pdf_at_b_lt_validates_offline(
+    offline: tuple[Keys, bytes], tmp_path: Path
+) -> None:
+    """The seal at B-LT carries the revocation data of every signature in the file, the
+    leader's certification under it too, so no service of ours needs to answer any more.
+
+    poppler's pdfsig reads no DSS (and 22.12 misreports every chain with -no-ocsp), so offline
+    it vouches for the signature values; pyHanko, from the DSS alone, for the chains and their
+    revocation status."""
+    keys, pdf = offline
+    with pytest.raises(OSError):  # nothing answers: any fetch would fail
+        urllib.request.urlopen(f"{keys.pki.base_url}/health", timeout=5)
+    report = verify_document(pdf, list(keys.roots), fetch=False)
+    assert report.verdict == "valid", report.reasons_en
+    for signature in report.signatures:
+        assert signature.level == "B-LT", signature.field
+        assert (signature.revocation, signature.revocation_source) == ("good", "embedded")
+    assert _pyhanko_offline(pdf, keys.pki.root_cert) == {
+        "chu_ky_nguoi_ky": True,
+        "chu_ky_co_quan": True,
+    }
+    path = tmp_path / "B-LT.pdf"
+    path.write_bytes(pdf)
+    out = "\n".join(pdfsig_lines(path, keys.pki.root_cert, tmp_path / "nss"))
+    assert out.count("Signature Validation: Signature is Valid.") == 2, out
+    assert "not signed" not in out  # and no empty signature field waits in the original

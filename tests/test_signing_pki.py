@@ -14,7 +14,7 @@ from cryptography.x509.oid import NameOID
 from PIL import Image
 from pki_support import refusal
 
-from signing import SigningKey, load_pkcs12
+from signing import SigningKey, load_pkcs12, pkcs12_password
 from signing.demo import (
     DemoPKI,
     Identity,
@@ -26,8 +26,10 @@ from signing.demo import (
 
 
 def _p12_certificates(path: Path, pki: DemoPKI) -> list[x509.Certificate]:
+    owners = {file: name for name, file in pki.people.items()}  # a person's opens with their PIN
+    password = pkcs12_password(path, pki.demo_pin(owners[path])) if path in owners else None
     _key, cert, chain = pkcs12.load_key_and_certificates(
-        path.read_bytes(), pki.passphrase_file.read_bytes().strip()
+        path.read_bytes(), password or pki.passphrase_file.read_bytes().strip()
     )
     assert cert is not None
     return [cert, *chain]
@@ -67,7 +69,8 @@ def test_a_personal_certificate_names_the_official_and_their_agency(demo_pki: De
 def test_keys_and_passphrase_are_readable_by_the_owner_only(demo_pki: DemoPKI) -> None:
     passphrase = demo_pki.passphrase_file.read_bytes().strip()
     assert len(passphrase) >= 24
-    for path in (demo_pki.passphrase_file, demo_pki.agency_p12, *demo_pki.people.values()):
+    files = (demo_pki.passphrase_file, demo_pki.demo_pins_file, demo_pki.agency_p12)
+    for path in (*files, *demo_pki.people.values()):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from engine.automation import open_workspace
 from engine.core.config import load_settings
 from engine.core.models import AuditEvent
-from signing import check_signing_policy, load_pkcs12, signing_policy, verify_document
+from signing import check_signing_policy, open_personal_key, signing_policy, verify_document
 from signing.demo import (
     Identity,
     create_demo_pki,
@@ -58,7 +58,7 @@ def test_revoked_before_signing_the_next_signature_is_refused(keys: Keys) -> Non
         not_before=now - timedelta(hours=1),
         not_after=now + timedelta(days=60),
     )
-    head = load_pkcs12(path, keys.pki.passphrase())
+    head = open_personal_key(path, keys.pki.demo_pin("truongphong"))
     assert certified(keys, key=head)  # good today
     revoke(keys.pki, head.serial, "key-compromise")
     with refusal("signing.policy.revoked", certificate_serial=head.serial) as refused:
@@ -119,7 +119,7 @@ def test_an_expired_certificate_is_refused(keys: Keys) -> None:
         not_before=now - timedelta(days=400),
         not_after=now - timedelta(days=30),
     )
-    old = load_pkcs12(path, keys.pki.passphrase())
+    old = open_personal_key(path, keys.pki.demo_pin("nghihuu"))
     expired = {"certificate_serial": old.serial}
     with refusal("signing.policy.expired", **expired) as refused:
         check_signing_policy(old.certificate, old.chain, kind="person", trust_roots=keys.roots)
@@ -134,7 +134,7 @@ def test_a_certificate_from_an_untrusted_root_is_refused(keys: Keys, tmp_path: P
         Identity("DEMO Cơ quan lạ", "DEMO Tỉnh khác", None, None, None),
         {"la": Identity("DEMO Người Lạ", "DEMO Cơ quan lạ", None, "Giám đốc", None)},
     )
-    stranger = load_pkcs12(stranger_pki.people["la"], stranger_pki.passphrase())
+    stranger = open_personal_key(stranger_pki.people["la"], stranger_pki.demo_pin("la"))
     untrusted = refusal("signing.policy.untrusted", certificate_serial=stranger.serial)
     with untrusted as refused, signing_policy(keys.policy()):
         certified(keys, key=stranger)
@@ -147,7 +147,7 @@ def test_revocation_that_cannot_be_checked_refuses(tmp_path: Path) -> None:
         Identity("DEMO Cơ quan ngoại tuyến", "DEMO Tỉnh Mẫu", None, None, None),
         {"giamdoc": Identity("DEMO Ngô Văn Tắt", "DEMO Cơ quan ngoại tuyến", None, None, None)},
     )
-    key = load_pkcs12(offline.people["giamdoc"], offline.passphrase())
+    key = open_personal_key(offline.people["giamdoc"], offline.demo_pin("giamdoc"))
     roots = (offline.root_cert.read_bytes(),)
     with refusal("signing.policy.revocation_unknown") as refused:
         check_signing_policy(key.certificate, key.chain, kind="person", trust_roots=roots)
@@ -220,7 +220,7 @@ def test_vanthu_pki_revoke_through_the_cli_is_audited_and_seen(tmp_path: Path) -
 
     # another process (this one) sees it: the deputy's next signature is refused
     pki = load_demo_pki(home / "pki")
-    deputy = load_pkcs12(pki.people["phogiamdoc"], pki.passphrase())
+    deputy = open_personal_key(pki.people["phogiamdoc"], pki.demo_pin("phogiamdoc"))
     ensure_pki_services(pki)
     try:
         with refusal("signing.policy.revoked", certificate_serial=deputy.serial):

@@ -21,7 +21,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 from pki_support import Keys, make_keys, refusal
 
-from signing import load_pkcs12
+from signing import open_personal_key
 from signing.demo import (
     Identity,
     issue_demo_certificate,
@@ -149,7 +149,7 @@ def test_crl_lists_a_revoked_serial_signed_by_its_ca(keys: Keys, tmp_path: Path)
         not_before=now - timedelta(hours=1),
         not_after=now + timedelta(days=30),
     )
-    employee = load_pkcs12(path, keys.pki.passphrase())
+    employee = open_personal_key(path, keys.pki.demo_pin("nhanvien"))
     person_ca = _ca(keys, "person")
     url = str(
         employee.certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints)

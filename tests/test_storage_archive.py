@@ -7,6 +7,7 @@ the server holds and refuses now."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import threading
@@ -25,17 +26,21 @@ from storage import (
     NewObject,
     ObjectExists,
     ObjectNotFound,
+    ObjectRef,
     ObjectStore,
+    RecordManifest,
     RetentionError,
     StorageError,
     check_record,
     check_store,
     content_key,
     extend_record_retention,
+    finish_pending,
     get_content,
     list_records,
     list_revisions,
     open_store,
+    pending_record,
     put_content,
     read_record,
     revise_record,
@@ -494,3 +499,67 @@ def test_two_processes_archiving_one_record_at_once_write_it_once(
     assert all(r == "storage.record.exists" for n, r in outcome.items() if n != written[0])
     record = read_record(open_store(url), "R-PROC")
     assert record.metadata == {"bởi": written[0]} and record.objects[0].name == f"{written[0]}.pdf"
+
+
+# --- versions, delete markers, interrupted writes ---------------------------------------------
+
+
+def test_a_record_names_the_version_of_each_object_and_reads_it(any_store: ObjectStore) -> None:
+    manifest = write_record(any_store, "R-20", _decision(), {}, retain_until=_soon(DAY))
+    for ref in manifest.objects:
+        versions = any_store.versions(content_key(ref.sha256))
+        assert ref.version_id == (versions[0].version_id if versions else None)
+        assert get_content(any_store, ref.sha256, version_id=ref.version_id)
+    if manifest.objects[0].version_id is None:  # the folder store: manifests as they were
+        assert b"version_id" not in any_store.get("records/R-20.json")
+    assert list(any_store.hidden_keys()) == []
+    assert any_store.unhide("records/R-20.json") == ()
+
+
+@pytest.mark.s3
+def test_s3_a_delete_marker_hides_and_unhide_removes_it(s3_store: ObjectStore) -> None:
+    manifest = write_record(s3_store, "R-21", _decision(), {}, retain_until=_soon(DAY))
+    key = content_key(manifest.objects[0].sha256)
+    client, bucket = s3_store.client, s3_store.bucket  # type: ignore[attr-defined]
+    client.remove_object(bucket, key)  # a plain DELETE past the store
+    assert not s3_store.exists(key)
+    assert list(s3_store.hidden_keys()) == [key]
+    assert list(s3_store.hidden_keys("records/")) == []
+    ref = manifest.objects[0]
+    assert get_content(s3_store, ref.sha256, version_id=ref.version_id) == _decision()[0].data
+    [marker] = [v.version_id for v in s3_store.versions(key) if v.delete_marker]
+    assert s3_store.unhide(key) == (marker,)
+    assert s3_store.get(key) == _decision()[0].data and list(s3_store.hidden_keys()) == []
+    assert [v.delete_marker for v in s3_store.versions(key)] == [False]
+
+
+def test_an_interrupted_write_is_finished_from_its_pending_note(any_store: ObjectStore) -> None:
+    """What write_record leaves when it stops between the objects and the manifest: the note
+    and the objects, locked. The retry finishes the record with those objects."""
+    until = _whole(_soon(DAY))
+    objects = _decision()
+    refs = tuple(
+        ObjectRef(o.role, o.name, hashlib.sha256(o.data).hexdigest(), len(o.data), o.content_type)
+        for o in objects
+    )
+    meant = RecordManifest("R-22", vanthu_clock.now(), refs, {"số": 22}, retain_until=until)
+    any_store.put("pending/R-22.json", meant.without_versions().to_json())
+    assert pending_record(any_store, "R-22") is not None
+    for item in objects[:1]:
+        put_content(any_store, item.data, item.content_type, retain_until=until)
+    partial = pending_record(any_store, "R-22")
+    assert partial is not None and not partial.complete
+    assert [r.role for r in partial.present] == ["pdf"]
+    with pytest.raises(StorageError) as caught:
+        finish_pending(any_store, partial)
+    assert caught.value.code == "storage.record.pending_incomplete"
+    put_content(any_store, objects[1].data, objects[1].content_type, retain_until=until)
+    whole = pending_record(any_store, "R-22")
+    assert whole is not None and whole.complete
+    finished = finish_pending(any_store, whole)
+    assert read_record(any_store, "R-22") == finished == meant
+    assert not any_store.exists("pending/R-22.json")
+    assert pending_record(any_store, "R-22") is None  # the manifest is there now
+    for ref in finished.objects:
+        assert any_store.retention(content_key(ref.sha256)) == until
+        assert get_content(any_store, ref.sha256, version_id=ref.version_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,13 +22,16 @@ from tests_support import issue_document
 VANTHU = [sys.executable, "-m", "engine"]
 
 
-def vanthu(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def vanthu(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*VANTHU, "--home", str(home), *args],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        env={**os.environ, **env} if env else None,
     )
 
 
@@ -74,19 +78,25 @@ def test_json_report_has_every_field_for_both_signatures(agency: Agency) -> None
     leader, seal = report["signatures"]
     assert (leader["kind"], seal["kind"]) == ("person", "organisation")
     assert (leader["type"], seal["type"]) == ("signature", "signature")
+    # B-LT: the validation data in an update after the seal (B-T: the seal ends the file)
+    long_term = b"/DSS" in agency.issued.read_bytes()
     assert leader["covers"] == "earlier_revision" and not leader["covers_whole_file"]
-    assert seal["covers"] == "whole_file" and seal["covers_whole_file"]
-    assert leader["signed_revision"] < seal["signed_revision"] == report["revisions"]
+    assert seal["covers"] == ("earlier_revision" if long_term else "whole_file")
+    assert seal["covers_whole_file"] is not long_term
+    assert leader["signed_revision"] < seal["signed_revision"] <= report["revisions"]
     assert leader["modification"] == "form_filling" and seal["modification"] == "none"
     assert leader["certification"] and leader["docmdp"] == "form_filling"
+    assert report["trust_lists"] == ["agency"]
     for sig in (leader, seal):
         assert sig["intact"] and sig["trusted"] and sig["valid"]
+        assert sig["trust_list"] == "agency" and sig["format"] == "PAdES"
         assert sig["verdict"] == "valid" and sig["indication"] == "TOTAL_PASSED"
         assert sig["subindication"] is None
-        assert sig["revocation"] == "good" and sig["revocation_source"] == "online"
+        assert sig["revocation"] == "good" and sig["revocation_source"] in ("online", "embedded")
         assert sig["revocation_time"] is None and sig["revocation_reason"] is None
         assert sig["claimed_signing_time"].endswith("+07:00")
-        assert sig["level"] == "B-T" and sig["timestamp_time"].endswith("+07:00")
+        assert sig["level"] == ("B-LT" if long_term else "B-T")
+        assert sig["timestamp_time"].endswith("+07:00")
         assert sig["signing_time"] == sig["timestamp_time"]
         assert int(sig["serial"], 16) > 0 and sig["issuer"].startswith("DEMO CA")
         assert sig["problems"] == [] == sig["problems_en"]
@@ -172,6 +182,53 @@ def test_html_and_pdf_reports_carry_the_signers_vietnamese_name(
     refused = vanthu(agency.home, "verify", str(agency.issued), "--report", str(tmp_path / "x.doc"))
     assert refused.returncode == 2 and refused.stdout == "", refused.stdout  # asked wrongly
     assert refused.stderr.startswith("Lỗi: --report")
+
+
+def test_the_report_says_which_trust_list_judged_the_file(agency: Agency, tmp_path: Path) -> None:
+    """The agency's own roots; with government_trust also the government's list; --trust files
+    as the list given for this check. A signature names the list its chain ends at."""
+    own = json.loads(vanthu(agency.home, "verify", str(agency.issued), "--json").stdout)
+    assert own["trust_lists"] == ["agency"]
+    government = {"VANTHU_GOVERNMENT_TRUST": "true"}
+    stranger = tmp_path / "goc-la.pem"
+    stranger.write_bytes(_other_root_pem())
+    args = ("verify", str(agency.issued), "--json", "--trust", str(stranger))
+    answer = vanthu(agency.home, *args, env=government)
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    report = json.loads(answer.stdout)
+    assert report["trust_lists"] == ["agency", "government", "given"]
+    assert [s["trust_list"] for s in report["signatures"]] == ["agency", "agency"]
+    assert [s["format"] for s in report["signatures"]] == ["PAdES", "PAdES"]
+    text = vanthu(agency.home, "verify", str(agency.issued), env=government)
+    assert text.returncode == 0, text.stderr
+    assert (
+        "Danh sách tin cậy dùng để kiểm tra: chứng thư gốc của cơ quan, danh sách tin cậy của "
+        "Chính phủ" in text.stdout
+    ), text.stdout
+    assert "tin cậy: có (chứng thư gốc của cơ quan)" in text.stdout
+    assert "định dạng PAdES" in text.stdout
+    html = tmp_path / "bao-cao.html"
+    made = vanthu(agency.home, "verify", str(agency.issued), "--report", str(html), env=government)
+    assert made.returncode == 0, made.stderr
+    shown = html.read_text(encoding="utf-8")
+    assert "Danh sách tin cậy dùng để kiểm tra" in shown
+    assert "danh sách tin cậy của Chính phủ" in shown and "theo chứng thư gốc của cơ quan" in shown
+    only_given = vanthu(
+        tmp_path, "verify", str(agency.issued), "--json", "--trust", str(agency.root)
+    )
+    given = json.loads(only_given.stdout)
+    assert given["trust_lists"] == ["given"] and given["verdict"] == "valid"
+    assert {s["trust_list"] for s in given["signatures"]} == {"given"}
+
+
+def test_a_trust_file_that_is_not_a_certificate_is_asked_wrongly(
+    agency: Agency, tmp_path: Path
+) -> None:
+    junk = tmp_path / "goc.pem"
+    junk.write_text("không phải chứng thư", encoding="utf-8")
+    refused = vanthu(agency.home, "verify", str(agency.issued), "--trust", str(junk))
+    assert refused.returncode == 2 and refused.stdout == "", refused.stdout
+    assert refused.stderr.startswith("Lỗi:") and "Traceback" not in refused.stderr
 
 
 def _unsigned_pdf() -> bytes:

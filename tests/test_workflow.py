@@ -12,13 +12,16 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session, select
 
+from engine.automation import open_workspace
 from engine.core import audit
-from engine.core.errors import Conflict, InvalidInput, NotAllowed
-from engine.core.models import DocumentFile, Task
+from engine.core.db import transaction
+from engine.core.errors import ConfigError, Conflict, InvalidInput, NotAllowed
+from engine.core.models import DefinitionVersion, DocumentFile, Task, WorkflowInstance
 from engine.core.workspace import Workspace
 from engine.outgoing import DraftRequest, create_outgoing, render_request, upload_version
 from engine.workflow import Upload, act, inbox
 from tests_support import DECISION, open_task_steps, refused
+from workflows import DEFINITIONS_DIR
 
 
 def _submitted(ws: Workspace) -> int:
@@ -105,14 +108,14 @@ def test_every_action_is_in_the_audit_chain(agency: Workspace) -> None:
     assert audit.verify_chain(agency.db).intact
 
 
-def test_a_second_review_step_in_yaml_changes_the_flow(
-    make_agency: Callable[..., Workspace],
-    tmp_path: Path,
-) -> None:
-    from workflows import DEFINITIONS_DIR
-
+def _copy_of_the_workflows(tmp_path: Path) -> Path:
     folder = tmp_path / "workflows"
     shutil.copytree(DEFINITIONS_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    return folder
+
+
+def _add_office_review(folder: Path) -> None:
+    """The administrator's edit: the office checks the form after the head of division."""
     definition = yaml.safe_load((folder / "outgoing.yaml").read_text(encoding="utf-8"))
     steps = definition["steps"]
     review = next(s for s in steps if s["id"] == "review")
@@ -132,15 +135,61 @@ def test_a_second_review_step_in_yaml_changes_the_flow(
             ],
         },
     )
+    definition["version"] += 1
     (folder / "outgoing.yaml").write_text(
         yaml.safe_dump(definition, allow_unicode=True), encoding="utf-8"
     )
+
+
+def test_a_second_review_step_in_yaml_changes_the_flow(
+    make_agency: Callable[..., Workspace],
+    tmp_path: Path,
+) -> None:
+    folder = _copy_of_the_workflows(tmp_path)
+    _add_office_review(folder)
     ws = make_agency(workflows_dir=folder, steps_runner="worker")
     doc = _submitted(ws)
     act(ws, doc, "truongphong", "approve")
     assert open_task_steps(ws, doc) == ["office_review"]
     act(ws, doc, "chanhvanphong", "return", comment="Thể thức chưa đúng")
     assert open_task_steps(ws, doc) == ["draft"]
+
+
+def test_a_document_in_progress_stays_on_the_version_it_started_with(
+    make_agency: Callable[..., Workspace], database_url: str, tmp_path: Path
+) -> None:
+    folder = _copy_of_the_workflows(tmp_path)
+    ws = make_agency(database_url, workflows_dir=folder, steps_runner="worker")
+    started_before = _submitted(ws)
+    _add_office_review(folder)  # while that document waits for the head of division
+    edited = open_workspace(ws.settings)  # what every command opened from now on reads
+    started_after = _submitted(edited)
+
+    act(edited, started_before, "truongphong", "approve")
+    assert open_task_steps(edited, started_before) == []  # on to the conversion, as it was
+    act(edited, started_after, "truongphong", "approve")
+    assert open_task_steps(edited, started_after) == ["office_review"]
+    with Session(edited.db) as session:
+        kept = {v.digest: v for v in session.exec(select(DefinitionVersion)).all()}
+        digests = [
+            session.exec(
+                select(WorkflowInstance.definition_digest).where(
+                    WorkflowInstance.document_id == doc
+                )
+            ).one()
+            for doc in (started_before, started_after)
+        ]
+    assert digests[0] != digests[1] and set(digests) == set(kept)
+    assert [kept[d].version for d in digests] == [1, 2]
+    assert "office_review" not in kept[digests[0]].yaml
+
+    with transaction(edited.db) as session:  # someone rewrites the kept version in the database
+        row = session.get(DefinitionVersion, digests[0])
+        assert row is not None
+        row.yaml = row.yaml.replace("title: Lãnh đạo ký duyệt", "title: Ai cũng ký")
+        session.add(row)
+    with refused("workflow.version_altered", ConfigError, document_id=started_before):
+        act(open_workspace(ws.settings), started_before, "phogiamdoc", "sign")
 
 
 def test_an_own_docx_without_the_decree_30_signer_block_is_refused_at_upload(

@@ -15,7 +15,9 @@ from engine.archive import search
 from engine.core.models import ArchiveRecord, Task, WorkflowInstance
 from engine.core.workspace import Workspace
 from engine.outgoing import DraftRequest, create_outgoing
+from engine.signatures import keys
 from engine.workflow import act
+from signing.demo import load_demo_pki
 from vanthu.errors import VanthuError
 
 DECISION = DraftRequest(
@@ -83,12 +85,22 @@ def archived_documents(ws: Workspace, text: str, **filters: object) -> list[int]
     return [d for h in hits if (d := by_record[h.record_id]) is not None]
 
 
+def pin_of(ws: Workspace, username: str) -> str:
+    """The DEMO PIN of ``username``'s key, as the DEMO PKI generated it (DEMO-PINS.json)."""
+    return keys.pki(ws).demo_pin(username)
+
+
+def demo_pin(home: Path, username: str) -> str:
+    """The DEMO PIN of ``username`` in the agency folder ``home`` (for tests of the command)."""
+    return load_demo_pki(home / "pki").demo_pin(username)
+
+
 def issue_document(ws: Workspace, request: DraftRequest = DECISION) -> int:
     """Drive one outgoing document from draft to archive with the inline runner."""
     doc = create_outgoing(ws, "chuyenvien", request)
     act(ws, doc, "chuyenvien", "submit")
     act(ws, doc, "truongphong", "approve")
-    act(ws, doc, request.signer, "sign")
+    act(ws, doc, request.signer, "sign", pin=pin_of(ws, request.signer))
     act(ws, doc, "vanthu", "issue")
     return doc
 

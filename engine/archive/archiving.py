@@ -2,7 +2,8 @@
 
 The record goes to the store: its PDF (PAdES B-LTA for an outgoing one), its source DOCX,
 attachments, an OCR copy of a scan and the metadata JSON with the signature report made now,
-written with the retention date of its class; then its database row and full-text entry.
+written with the retention date of its class; then its database row and full-text entry, and
+the manifest's hash in the audit log (engine.archive.revisions).
 """
 
 from __future__ import annotations
@@ -12,25 +13,48 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from engine.archive import records, retention
+from engine.archive import records, retention, revisions
+from engine.archive.extraction import ExtractedText, extract_text
 from engine.archive.search import index_record
-from engine.core.models import Agency, ArchiveRecord, Document, OutboxItem, Register, User
+from engine.core.models import (
+    Agency,
+    ArchiveRecord,
+    Document,
+    DocumentFile,
+    OutboxItem,
+    Register,
+    User,
+)
 from engine.core.text import vietnam_time
 from engine.core.workspace import Finisher, Workspace
 from engine.signatures import keys
 from engine.workflow.files import DOCX_TYPE, PDF_TYPE, load_document, require_step_file, step_file
 from signing import verify_document
-from storage import NewObject, ObjectNotFound, get_content, read_record, write_record
+from storage import (
+    NewObject,
+    ObjectNotFound,
+    PendingRecord,
+    RecordManifest,
+    finish_pending,
+    get_content,
+    pending_record,
+    read_record,
+    write_record,
+)
 from vanthu import clock
 
 
 def archive_document(ws: Workspace, item: OutboxItem) -> Finisher:
     """Archive the document as a record: in the store its PDF, its source (DOCX), attachments,
     an OCR copy of a scan and the metadata JSON (with the signature report made now), written
-    with the retention date of its class; in the database its row and its full-text entry.
+    with the retention date of its class; in the database its row and its full-text entry, and
+    in the audit log the manifest written.
 
     A retry finds the record in the store and indexes that one: OCR is not run again, so the
-    stored record never changes.
+    stored record never changes. A retry after a crash between the objects and the manifest
+    finishes the record with the objects already written (they are locked: a second set would
+    stay for ever), and reuses the archival PDF and OCR copy of the first attempt when only
+    some objects made it.
     """
     document = load_document(ws, item.document_id)
     main_kind = "issued" if document.direction == "outgoing" else "received"
@@ -41,41 +65,14 @@ def archive_document(ws: Workspace, item: OutboxItem) -> Finisher:
         manifest = read_record(ws.store, record_id)
         text = records.stored_text(ws.store, manifest)
     except ObjectNotFound:
-        pdf = get_content(ws.store, main.sha256)
-        if document.direction == "outgoing":  # kept as PAdES B-LTA: validation data, timestamp
-            pdf = keys.archival(ws, pdf)
-        report = verify_document(pdf, keys.trust_roots(ws))
-        extracted = records.full_text(pdf)
-        schedule = retention.schedule_for(ws)
-        source = step_file(ws, item.document_id, "draft")
-        with Session(ws.db) as session:
-            metadata = _metadata(
-                session, document, verdict=report.verdict, pages=extracted.pages, schedule=schedule
-            )
-            signer = report.signatures[0].signer if report.signatures else None
-            if document.direction == "incoming" and signer:
-                metadata["signer"] = signer
-            objects = [NewObject("pdf", main.filename, pdf, PDF_TYPE)]
-            if source is not None:
-                data = get_content(ws.store, source.sha256)
-                objects.append(NewObject("source", source.filename, data, DOCX_TYPE))
-            if extracted.ocr_pdf is not None:
-                name = main.filename.rsplit(".", 1)[0] + "-ocr.pdf"
-                objects.append(NewObject("ocr", name, extracted.ocr_pdf, PDF_TYPE))
-            objects += records.attachment_objects(
-                session, ws.store, item.document_id, document.direction
-            )
-        # the report made at archiving stays with the record (re-validation runs elsewhere)
-        metadata["signature_report"] = json.loads(json.dumps(report.to_json(), default=str))
-        until = records.stored_until(metadata)
-        manifest = write_record(
-            ws.store,
-            record_id,
-            objects,
-            metadata,
-            retain_until=retention.store_retain_until(ws.store, until),
-        )
-        text = extracted.text
+        pending = pending_record(ws.store, record_id)
+        if pending is not None and not _ours(ws, pending, document, main):
+            pending = None  # not what this step writes: its objects are left as orphans
+        if pending is not None and pending.complete:
+            manifest = finish_pending(ws.store, pending)
+            text = records.stored_text(ws.store, manifest)
+        else:
+            manifest, text = _write(ws, item, document, main, record_id, _reusable(ws, pending))
 
     def finish(session: Session) -> dict[str, Any]:
         record = session.exec(
@@ -86,14 +83,123 @@ def archive_document(ws: Workspace, item: OutboxItem) -> Finisher:
             session.add(record)
             session.flush()
             index_record(session, record, text)
+            revisions.audit_written(session, actor="system", manifest=manifest, via="archive")
         return {
             "record_id": record_id,
             "verdict": record.signature_verdict,
             "pdf_sha256": record.pdf_sha256,
             "objects": len(manifest.objects),
+            "manifest_sha256": manifest.digest,
         }
 
     return finish
+
+
+_REUSED = ("pdf", "ocr")
+"""Objects a retry takes from an interrupted attempt rather than making again: the archival
+PDF (its document timestamp) and the OCR copy differ each time they are made."""
+
+
+_IDENTITY = (
+    "identifier",
+    "document_id",
+    "direction",
+    "agency_code",
+    "register_code",
+    "number",
+    "symbol",
+    "doc_type",
+    "subject",
+    "issued_at",
+    "received_at",
+    "access",
+    "retention_years",
+    "retain_until",
+)
+"""Metadata a pending note must share with the document for its objects to be taken up."""
+
+
+def _ours(ws: Workspace, pending: PendingRecord, document: Document, main: DocumentFile) -> bool:
+    """Whether an interrupted write's note is this document's record as this step makes it:
+    the same identity, and a PDF that is the document's own (for an outgoing one, the issued PDF
+    with the archival timestamp appended as an incremental update). The note is in the store,
+    unlocked: anyone who can write there could have put it, so it is checked, never trusted."""
+    with Session(ws.db) as session:
+        expected = _metadata(session, document, verdict="", schedule=retention.schedule_for(ws))
+    meta = pending.manifest.metadata
+    if any(meta.get(key) != expected.get(key) for key in _IDENTITY):
+        return False
+    pdf = next((ref for ref in pending.present if ref.role == "pdf"), None)
+    if pdf is None:
+        return not any(ref.role == "pdf" for ref in pending.manifest.objects)
+    archived = get_content(ws.store, pdf.sha256)
+    original = get_content(ws.store, main.sha256)
+    if document.direction == "outgoing":
+        return archived.startswith(original)
+    return archived == original
+
+
+def _reusable(ws: Workspace, pending: PendingRecord | None) -> dict[str, bytes]:
+    if pending is None:
+        return {}
+    return {
+        ref.role: get_content(ws.store, ref.sha256)
+        for ref in pending.present
+        if ref.role in _REUSED
+    }
+
+
+def _write(
+    ws: Workspace,
+    item: OutboxItem,
+    document: Document,
+    main: DocumentFile,
+    record_id: str,
+    reused: dict[str, bytes],
+) -> tuple[RecordManifest, str]:
+    """Make the record's objects and metadata and write it to the store."""
+    pdf = reused.get("pdf")
+    if pdf is None:
+        pdf = get_content(ws.store, main.sha256)
+        if document.direction == "outgoing":  # kept as PAdES B-LTA: validation data, timestamp
+            pdf = keys.archival(ws, pdf)
+    report = verify_document(pdf, keys.trust_roots(ws))
+    ocr = reused.get("ocr")
+    if ocr is None:
+        extracted = records.full_text(pdf)
+    else:
+        pages = extract_text(pdf, ocr=False).pages
+        extracted = ExtractedText(extract_text(ocr, ocr=False).text, pages, ocr)
+    schedule = retention.schedule_for(ws)
+    source = step_file(ws, item.document_id, "draft")
+    with Session(ws.db) as session:
+        metadata = _metadata(
+            session, document, verdict=report.verdict, pages=extracted.pages, schedule=schedule
+        )
+        signer = report.signatures[0].signer if report.signatures else None
+        if document.direction == "incoming" and signer:
+            metadata["signer"] = signer
+        objects = [NewObject("pdf", main.filename, pdf, PDF_TYPE)]
+        if source is not None:
+            data = get_content(ws.store, source.sha256)
+            objects.append(NewObject("source", source.filename, data, DOCX_TYPE))
+        if extracted.ocr_pdf is not None:
+            name = main.filename.rsplit(".", 1)[0] + "-ocr.pdf"
+            objects.append(NewObject("ocr", name, extracted.ocr_pdf, PDF_TYPE))
+        objects += records.attachment_objects(
+            session, ws.store, item.document_id, document.direction
+        )
+    # the report made at archiving stays with the record (re-validation runs elsewhere)
+    metadata["signature_report"] = json.loads(json.dumps(report.to_json(), default=str))
+    until = records.stored_until(metadata)
+    manifest = write_record(
+        ws.store,
+        record_id,
+        objects,
+        metadata,
+        retain_until=retention.store_retain_until(ws.store, until),
+    )
+    return manifest, extracted.text
 
 
 def _metadata(

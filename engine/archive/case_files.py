@@ -24,8 +24,15 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from engine.archive import retention
-from engine.archive.records import apply_manifest, disposed, find_record
+from engine.archive import retention, revisions
+from engine.archive.records import (
+    READERS,
+    apply_manifest,
+    disposed,
+    find_record,
+    is_restricted,
+    may_see_restricted,
+)
 from engine.archive.search import index_record, indexed_text
 from engine.core import audit
 from engine.core.db import transaction
@@ -290,10 +297,12 @@ def _revise(
     record: ArchiveRecord,
     metadata: dict[str, Any],
     reason: str,
+    username: str,
 ) -> None:
-    """A new revision of the record's manifest, its retention extended in the store if longer,
-    the row and the search index refreshed from it."""
+    """A new revision of the record's manifest (audited), its retention extended in the store if
+    longer, the row and the search index refreshed from it."""
     revision = revise_record(ws.store, record.record_id, metadata=metadata, reason=reason)
+    revisions.audit_written(session, actor=username, manifest=revision, via="case_file")
     apply_manifest(record, revision)
     target = retention.store_retain_until(ws.store, _aware(record.retain_until))
     if revision.retain_until is None or revision.retain_until < target:
@@ -353,7 +362,7 @@ def add_record(ws: Workspace, username: str, code: str, record_id: str) -> Archi
         metadata = {"file": code, "file_title": archive_file.title}
         metadata.update(_raised(record, archive_file, _record_day(record).year))
         record.file_id = archive_file.id
-        _revise(ws, session, record, metadata, f"Đưa vào hồ sơ {code}")
+        _revise(ws, session, record, metadata, f"Đưa vào hồ sơ {code}", username)
         _save(ws, session, archive_file)
         audit.append(
             session,
@@ -380,7 +389,8 @@ def remove_record(ws: Workspace, username: str, code: str, record_id: str) -> Ar
                 file_code=code,
             )
         record.file_id = None
-        _revise(ws, session, record, {"file": None, "file_title": None}, f"Rút khỏi hồ sơ {code}")
+        taken_out = {"file": None, "file_title": None}
+        _revise(ws, session, record, taken_out, f"Rút khỏi hồ sơ {code}", username)
         _save(ws, session, archive_file)
         audit.append(
             session,
@@ -411,7 +421,7 @@ def close_file(ws: Workspace, username: str, code: str) -> ArchiveFile:
             current = _retention_metadata(record.retention_years, _aware(record.retain_until))
             if wanted != current:
                 reason = f"Đóng hồ sơ {code}: thời hạn bảo quản tính từ hết năm {end_year}"
-                _revise(ws, session, record, wanted, reason)
+                _revise(ws, session, record, wanted, reason, username)
         archive_file.state = "closed"
         archive_file.closed_by = username
         archive_file.closed_at = clock.now()
@@ -475,9 +485,59 @@ class Catalogue:
     """Its records, oldest first."""
 
 
-def catalogue(ws: Workspace, code: str) -> Catalogue:
-    with Session(ws.db) as session:
+CATALOGUE_VIEWED, CATALOGUE_REFUSED = "case_file_viewed", "case_file_refused"
+"""Audit events: a case file's catalogue read, and a refused attempt."""
+
+
+def catalogue(ws: Workspace, code: str, username: str) -> Catalogue:
+    """The catalogue of case file ``code`` as ``username`` may read it; the read is audited, a
+    refused one too.
+
+    Who reads it: the roles that retrieve records (archivist, clerk, leader, administrator) and
+    the people of the file's unit. A restricted file is for the roles that read restricted
+    records only (archivist, leader, administrator); anyone else is refused and learns nothing
+    of its records. In a public file, restricted records are left out for those who may not
+    read them."""
+    with transaction(ws.db) as session:
+        user = user_named(session, username)
         archive_file = session.exec(select(ArchiveFile).where(ArchiveFile.code == code)).first()
         if archive_file is None:
             raise not_found(code)
-        return Catalogue(_snapshot(session, archive_file), tuple(_records(session, archive_file)))
+        restricted = archive_file.access == "restricted"
+        sees_restricted = user.active and may_see_restricted(user.role)
+        if restricted:
+            allowed = sees_restricted
+        else:
+            allowed = user.active and (user.role in READERS or user.unit_id == archive_file.unit_id)
+        audit.append(
+            session,
+            actor=username,
+            event=CATALOGUE_VIEWED if allowed else CATALOGUE_REFUSED,
+            detail={"file": code, "role": user.role, "restricted": restricted},
+        )
+        if allowed:
+            records = [
+                r
+                for r in _records(session, archive_file)
+                if sees_restricted or not is_restricted(r, archive_file)
+            ]
+            found = Catalogue(_snapshot(session, archive_file), tuple(records))
+    if allowed:
+        return found
+    if restricted:
+        raise NotAllowed(
+            f"{username} ({user.role}) không được xem hồ sơ {code}: hồ sơ hạn chế sử dụng",
+            f"{username} ({user.role}) may not read case file {code}: its access is restricted",
+            code="case_file.restricted",
+            file_code=code,
+            username=username,
+            role=user.role,
+        )
+    raise NotAllowed(
+        f"{username} ({user.role}) không được xem hồ sơ {code}: không thuộc đơn vị của hồ sơ",
+        f"{username} ({user.role}) may not read case file {code}: not of its unit",
+        code="case_file.read_not_allowed",
+        file_code=code,
+        username=username,
+        role=user.role,
+    )

@@ -509,7 +509,7 @@ def _approvals(session: Session, ws: Workspace, document_id: int) -> list[dict[s
     instance = session.exec(
         select(WorkflowInstance).where(WorkflowInstance.document_id == document_id)
     ).one()
-    definition = ws.definition(instance.definition)
+    definition = ws.definition_for(instance, session)
     tasks = session.exec(
         select(Task)
         .where(Task.instance_id == instance.id, Task.state == "done")

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from engine.archive import revisions
 from engine.archive.records import require_keeper
 from engine.core import audit
 from engine.core.db import transaction
@@ -120,7 +121,7 @@ def _one(
     if ref is None:
         report.without_timestamp.append(record_id)
         return
-    pdf = get_content(ws.store, ref.sha256)
+    pdf = get_content(ws.store, ref.sha256, version_id=ref.version_id)
     expiry = archival_timestamp_expiry(pdf)
     if expiry is None:
         report.without_timestamp.append(record_id)
@@ -147,6 +148,7 @@ def _one(
         if row is not None:
             row.pdf_sha256 = sha
             session.add(row)
+        revisions.audit_written(session, actor=actor, manifest=revision, via="ltv")
         audit.append(
             session,
             actor=actor,

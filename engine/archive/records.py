@@ -144,7 +144,7 @@ def stored_text(store: ObjectStore, manifest: RecordManifest) -> str:
     PDF's own text layer (OCR is not run again, so reindexing gives what archiving gave)."""
     by_role = {ref.role: ref for ref in manifest.objects}
     ref = by_role.get("ocr") or by_role["pdf"]
-    return extract_text(get_content(store, ref.sha256), ocr=False).text
+    return extract_text(get_content(store, ref.sha256, version_id=ref.version_id), ocr=False).text
 
 
 def attachment_objects(
@@ -302,7 +302,8 @@ def retrieve(ws: Workspace, record_id: str, username: str, out_dir: Path) -> Ret
     files = []
     for ref in manifest.objects:
         target = out_dir / Path(ref.name).name
-        target.write_bytes(get_content(ws.store, ref.sha256))
+        # the version archived: a delete marker or a newer version put past Vanthu is not read
+        target.write_bytes(get_content(ws.store, ref.sha256, version_id=ref.version_id))
         files.append(target)
     metadata_path = out_dir / f"{record_id}.json"
     metadata_path.write_bytes(manifest.to_json())

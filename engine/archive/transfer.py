@@ -2,8 +2,9 @@
 
 The package itself (METS, PREMIS, checksums, zip) is storage's (storage.export_package); here
 are the rules around it: only an archivist, only a closed file, the file's Thông tư 05/2025
-metadata, every record it still holds; on import the package is verified first, then records
-and file enter the store and the database, indexed for search. Importing twice changes nothing.
+metadata, every record it still holds; on import the whole package is checked first (checksums,
+case file, records), then records and file enter the store and the database, indexed for search.
+A refused package stores nothing; importing twice changes nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from engine.archive import case_files as files
+from engine.archive import revisions
 from engine.archive.records import record_fields, stored_text
 from engine.archive.search import index_record
 from engine.core import audit
@@ -32,7 +34,8 @@ from storage import (
     PackageRejected,
     StorageError,
     export_package,
-    import_package,
+    import_records,
+    package_records,
     read_record,
     verify_package,
 )
@@ -93,7 +96,7 @@ def export_file(ws: Workspace, file_code: str, out: Path, username: str) -> Expo
                 file_code=file_code,
             )
         agency = session.exec(select(Agency).order_by(col(Agency.id))).first()
-    catalogue = files.catalogue(ws, file_code)
+    catalogue = files.catalogue(ws, file_code, username)
     records = tuple(r.record_id for r in catalogue.records if r.disposed_at is None)
     metadata = dict(catalogue.snapshot)
     metadata["records"] = list(records)
@@ -190,7 +193,13 @@ def _file_metadata(path: Path) -> dict[str, Any]:
 
 
 def import_file(ws: Workspace, path: Path, username: str) -> Imported:
-    """Verify, then bring the package's records and case file into the store and database."""
+    """Verify, then bring the package's records and case file into the store and database.
+
+    Everything that could refuse the package is checked before anything is written: its
+    checksums, its case file, every record (a document record, not held here by another case
+    file, not different from the one in the store: an archived record is never replaced). A
+    refused package leaves nothing behind for `vanthu archive reindex` to pick up. Every
+    manifest written is audited (engine.archive.revisions)."""
     with Session(ws.db) as session:
         _transferrer(session, username)
     problems = verify(path)
@@ -198,6 +207,12 @@ def import_file(ws: Workspace, path: Path, username: str) -> Imported:
         raise PackageRejected(path, problems)
     metadata = _file_metadata(path)
     code = str(metadata["code"])
+    newest = package_records(path)
+    for manifest in newest.values():
+        try:
+            record_fields(manifest)  # a document record, or the package is not for an archive
+        except StorageError as exc:
+            raise _unusable(path, exc.message, exc.message_en) from exc
     with Session(ws.db) as session:
         existing = session.exec(select(ArchiveFile).where(ArchiveFile.code == code)).first()
         if existing is not None and existing.state != "closed":
@@ -207,33 +222,36 @@ def import_file(ws: Workspace, path: Path, username: str) -> Imported:
                 code="transfer.file_open_here",
                 file_code=code,
             )
-    record_ids = import_package(ws.store, path)  # verifies again, refuses conflicting content
-    manifests = {rid: read_record(ws.store, rid) for rid in record_ids}
+        here = existing.id if existing is not None else None
+        rows = session.exec(
+            select(ArchiveRecord).where(col(ArchiveRecord.record_id).in_(list(newest)))
+        ).all()
+        for row in rows:
+            if here is None or row.file_id != here:
+                raise Conflict(
+                    f"bản lưu {row.record_id} đã có ở đây trong một hồ sơ khác; không nhập gì",
+                    f"record {row.record_id} is already here, in another case file; nothing was"
+                    " imported",
+                    code="transfer.record_in_other_file",
+                    record_id=row.record_id,
+                    file_code=code,
+                )
+        known = {row.record_id for row in rows}
+    imported = import_records(ws.store, path)  # verifies again, refuses a differing record
+    manifests = {rid: read_record(ws.store, rid) for rid in imported.record_ids}
     with transaction(ws.db) as session:
         archive_file = _imported_file(session, metadata, username)
         assert archive_file.id is not None
         new: list[str] = []
         for rid, manifest in manifests.items():
-            row = session.exec(select(ArchiveRecord).where(ArchiveRecord.record_id == rid)).first()
-            if row is not None:
-                if row.file_id != archive_file.id:
-                    raise Conflict(
-                        f"bản lưu {rid} đã có ở đây trong một hồ sơ khác",
-                        f"record {rid} is already here, in another case file",
-                        code="transfer.record_in_other_file",
-                        record_id=rid,
-                        file_code=code,
-                    )
+            if rid in known:
                 continue
-            try:
-                fields = record_fields(manifest)
-            except StorageError as exc:
-                raise _unusable(path, exc.message, exc.message_en) from exc
-            row = ArchiveRecord(**fields, file_id=archive_file.id)
+            row = ArchiveRecord(**record_fields(manifest), file_id=archive_file.id)
             session.add(row)
             session.flush()
             index_record(session, row, stored_text(ws.store, manifest))
             new.append(rid)
+        revisions.audit_all(session, actor=username, manifests=imported.written, via="import")
         audit.append(
             session,
             actor=username,

@@ -1,4 +1,5 @@
-"""What runs on its own, and when: the archive's fixity check and the LTV refresh.
+"""What runs on its own, and when: the archive's fixity check, the LTV refresh and the hourly
+anchoring of the audit chain (its head signed, timestamped and kept in the store).
 
 `vanthu schedules serve` registers one Prefect deployment per schedule and runs them in this
 process (`prefect.serve`) at the times below, Vietnam time; `vanthu schedules list` shows them.
@@ -67,6 +68,15 @@ SCHEDULES: tuple[Schedule, ...] = (
         when="Chủ nhật hằng tuần lúc 02:00",
         description="Gia hạn dấu thời gian lưu trữ (LTV) cho bản lưu sắp hết hạn (90 ngày).",
         parameters=MappingProxyType({"within_days": 90}),
+    ),
+    Schedule(
+        name="neo-nhat-ky-hang-gio",
+        flow="engine.automation.flows:audit_anchor_flow",
+        flow_name="vanthu-audit-anchor",
+        cron="5 * * * *",
+        when="hằng giờ, phút thứ 05",
+        description="Kiểm tra chuỗi nhật ký, đối chiếu các mốc neo; ký số và đóng dấu thời gian "
+        "đầu chuỗi, lưu mốc neo vào kho.",
     ),
 )
 

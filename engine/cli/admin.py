@@ -107,6 +107,36 @@ def steps_retry(item_id: Annotated[int, typer.Argument(min=1, max=2**63 - 1)]) -
     typer.echo(f"Bước #{item_id} đã vào lại hàng đợi")
 
 
+@steps_app.command("recover")
+def steps_recover(
+    force: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=2**63 - 1,
+            help="Trả lại bước đang chạy này dù tiến trình của nó còn hay mất (quản trị viên).",
+        ),
+    ] = None,
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="Người thực hiện (cần với --force).")
+    ] = None,
+) -> None:
+    """Trả lại hàng đợi các bước đang chạy mà tiến trình chạy chúng đã mất, không chờ hết hạn."""
+    from engine.workflow.outbox import recover
+
+    handed = recover(workspace(), force=force, username=as_user)
+    for item in handed:
+        where = f"{item.host}, tiến trình {item.pid}" if item.pid else "không rõ tiến trình"
+        typer.echo(
+            f"#{item.item_id} {item.step} (văn bản #{item.document_id}) đã vào lại hàng đợi "
+            f"({where})"
+        )
+    if not handed:
+        typer.echo("Không có bước nào bị bỏ dở: mọi bước đang chạy đều còn tiến trình của nó.")
+    else:
+        typer.echo("Chạy tiếp: vanthu steps run (hoặc vanthu worker)")
+
+
 @app.command("worker")
 def worker(
     once: Annotated[bool, typer.Option(help="Dừng khi hàng đợi trống.")] = False,
@@ -125,16 +155,23 @@ def worker(
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Kiểm tra toàn bộ chuỗi băm của nhật ký."""
-    from engine.core.audit import verify_chain
+    """Kiểm tra toàn bộ chuỗi băm của nhật ký và đối chiếu các mốc neo; neo đầu chuỗi."""
+    from engine.signatures.anchors import verify_audit
 
-    report = verify_chain(workspace(migrate=False).db)
-    if report.intact:
-        typer.echo(f"Nhật ký nguyên vẹn: {report.events} sự kiện")
-        return
-    for problem in report.problems:
-        typer.secho(problem, err=True, fg=typer.colors.RED)
-    raise typer.Exit(1)
+    report = verify_audit(workspace(migrate=False))
+    if not report.intact:
+        for problem in report.problems:
+            typer.secho(problem, err=True, fg=typer.colors.RED)
+        raise typer.Exit(1)
+    typer.echo(
+        f"Nhật ký nguyên vẹn: {report.chain.events} sự kiện, "
+        f"khớp {report.anchors.matched}/{report.anchors.anchors} mốc neo"
+    )
+    if report.anchor_error is not None:
+        raise report.anchor_error
+    if report.anchored is not None:
+        anchored = report.anchored
+        typer.echo(f"Đã neo đầu chuỗi #{anchored.seq} (ký số, dấu thời gian): {anchored.key}")
 
 
 @audit_app.command("log")
@@ -142,7 +179,8 @@ def audit_log(
     document: Annotated[int | None, typer.Option(help="Chỉ sự kiện của văn bản này.")] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Các sự kiện của nhật ký (của một văn bản)."""
+    """Các sự kiện của nhật ký (của một văn bản): ai, qua kênh nào (cli, api, web, worker,
+    system; với dòng lệnh: người dùng hệ điều hành), làm gì, khi nào."""
     from engine.core.audit import events
     from engine.core.text import vietnam_time
 
@@ -152,8 +190,12 @@ def audit_log(
         return
     for event in found:
         when = vietnam_time(event.at).strftime("%d/%m/%Y %H:%M:%S")
+        channel = event.channel or "?"  # "?": written before channels were recorded
+        if event.os_user:
+            channel += f":{event.os_user}"
         typer.echo(
-            f"#{event.seq} {when} {event.actor} {event.event} {event.step or ''} {event.detail}"
+            f"#{event.seq} {when} {event.actor} [{channel}] {event.event} {event.step or ''}"
+            f" {event.detail}"
         )
 
 
@@ -169,17 +211,18 @@ def workflows_check(directory: Annotated[Path | None, typer.Argument()] = None) 
 
 @app.command("doctor")
 def doctor() -> None:
-    """Kiểm tra cơ sở dữ liệu, kho lưu trữ, khóa và LibreOffice trước khi chạy."""
+    """Kiểm tra cơ sở dữ liệu, kho lưu trữ, khóa, LibreOffice và quyền truy cập tệp của cơ quan."""
     from engine.automation.health import checks
 
     failures = 0
     for check in checks(settings()):
-        failures += not check.ok
-        mark = (
-            typer.style("OK ", fg=typer.colors.GREEN)
-            if check.ok
-            else typer.style("LỖI", fg=typer.colors.RED)
-        )
+        failures += not check.ok and not check.warning
+        if check.ok:
+            mark = typer.style("OK ", fg=typer.colors.GREEN)
+        elif check.warning:  # worth fixing, nothing fails because of it
+            mark = typer.style("CẢNH BÁO", fg=typer.colors.YELLOW)
+        else:
+            mark = typer.style("LỖI", fg=typer.colors.RED)
         typer.echo(f"[{mark}] {check.part}: {check.detail}")
     if failures:
         raise typer.Exit(1)

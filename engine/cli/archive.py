@@ -172,11 +172,12 @@ def _entry(position: int, record: Any) -> dict[str, Any]:
 
 
 @file_app.command("show")
-def file_show(code: str, json: AsJson = False) -> None:
-    """Mục lục hồ sơ: các văn bản theo thứ tự, số lượng, số trang, thời gian."""
+def file_show(code: str, as_user: AsUser, json: AsJson = False) -> None:
+    """Mục lục hồ sơ: các văn bản theo thứ tự, số lượng, số trang, thời gian (người xem được
+    ghi nhật ký; hồ sơ hạn chế chỉ dành cho lưu trữ viên và lãnh đạo)."""
     from engine.archive import case_files as files
 
-    catalogue = files.catalogue(workspace(), code)
+    catalogue = files.catalogue(workspace(), code, as_user)
     entries = [_entry(n, r) for n, r in enumerate(catalogue.records, start=1)]
     snap = catalogue.snapshot
     if json:

@@ -104,12 +104,20 @@ def _view_json(view: DisposalView, *, full: bool) -> dict[str, object]:
 def archive_check(
     as_user: AsUser,
     record: Annotated[str | None, typer.Option(help="Chỉ kiểm tra một bản lưu.")] = None,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Gỡ dấu xóa (delete marker) đang che tệp bị khóa trên S3 (có ghi nhật ký).",
+        ),
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Băm lại mọi tệp, kiểm tra lại chữ ký số; mã thoát 1 khi có tệp thiếu hoặc bị thay đổi."""
+    """Băm lại mọi tệp, kiểm tra lại chữ ký số, đối chiếu kho với nhật ký và cơ sở dữ liệu; mã
+    thoát 1 khi còn vấn đề."""
     from engine.archive.fixity import check_archive
 
-    report = check_archive(workspace(), record_id=record, actor=as_user)
+    report = check_archive(workspace(), record_id=record, actor=as_user, repair=repair)
     if as_json:
         echo_json(report.to_json())
     else:
@@ -117,10 +125,12 @@ def archive_check(
             f"Đã kiểm tra {report.records} bản lưu, {report.objects} tệp, "
             f"{report.signatures} tệp PDF có chữ ký."
         )
+        for fixed in report.repaired:
+            typer.echo(f"ĐÃ SỬA (gỡ dấu xóa): {fixed.key} — bản lưu {fixed.record_id}")
         for problem in report.problems:
             typer.echo(f"LỖI: {problem.message}")
         if report.ok:
-            typer.echo("Kho lưu trữ toàn vẹn: không tệp nào thiếu hoặc bị thay đổi.")
+            typer.echo("Kho lưu trữ toàn vẹn: không tệp nào thiếu, bị che hoặc bị thay đổi.")
     if not report.ok:
         raise typer.Exit(1)
 

@@ -21,7 +21,7 @@ from engine.core.errors import EngineError, InvalidInput
 from engine.core.workspace import Workspace
 from engine.outgoing import DraftRequest, create_outgoing, render_request, upload_version
 from engine.signatures.demo import setup_demo_agency
-from engine.signatures.keys import trust_roots
+from engine.signatures.keys import pki, trust_roots
 from engine.signatures.labels import CHANGES
 from engine.workflow import act, outbox
 from engine.workflow.documents import ACTIONS, document_view, file_content
@@ -49,7 +49,9 @@ class DemoRun:
         self.ws, self.echo = ws, echo
 
     def act(self, document_id: int, who: str, action: str, comment: str | None = None) -> None:
-        move = act(self.ws, document_id, who, action, comment=comment)
+        # a leader signs with their own PIN: the DEMO one, from the DEMO PIN file
+        pin = pki(self.ws).demo_pin(who) if action == "sign" else None
+        move = act(self.ws, document_id, who, action, comment=comment, pin=pin)
         note = f" — “{comment}”" if comment else ""
         step = self.ws.definition("outgoing").step(move.step).title
         self.echo(f"  {who:>14} · {ACTIONS.get(action, action)} ở bước '{step}'{note}")
@@ -142,8 +144,8 @@ def run_demo(settings: Settings, echo: Echo) -> None:
 
 
 def _show_result(ws: Workspace, document_id: int, out_dir: Path, echo: Echo) -> None:
-    document = document_view(ws, document_id).document
-    issued, pdf = file_content(ws, document_id, "issued")
+    document = document_view(ws, document_id, "vanthu").document  # the clerk who issued it
+    issued, pdf = file_content(ws, document_id, "issued", "vanthu")
     out_dir.mkdir(exist_ok=True)
     target = out_dir / issued.filename
     target.write_bytes(pdf)

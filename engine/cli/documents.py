@@ -21,6 +21,7 @@ from engine.cli.app import (
     workspace,
 )
 from engine.cli.files import read_upload, write_output
+from engine.cli.identity import signer_pin
 
 if TYPE_CHECKING:
     from engine.workflow.documents import DocumentView
@@ -95,11 +96,18 @@ def act(
     comment: Annotated[str | None, typer.Option(help="Ý kiến.")] = None,
     to: Annotated[str | None, typer.Option(help="Người được chọn cho bước sau.")] = None,
 ) -> None:
-    """Thực hiện thao tác trên văn bản (trình, duyệt, trả lại, xin ý kiến, ký, ban hành…)."""
+    """Thực hiện thao tác trên văn bản (trình, duyệt, trả lại, xin ý kiến, ký, ban hành…).
+
+    Khi ký, lệnh hỏi mã PIN khóa ký số của người ký (ẩn); chạy trong tập lệnh thì đọc biến môi
+    trường VANTHU_PIN.
+    """
     from engine.workflow import act as take_action
 
     ws = workspace()
-    move = take_action(ws, document_id, as_user, action, comment=comment, choose=to)
+    pin = None
+    if action == "sign" and ws.settings.leader_signing == "server":
+        pin = signer_pin(as_user)  # the leader's own key opens with their PIN only
+    move = take_action(ws, document_id, as_user, action, comment=comment, choose=to, pin=pin)
     _report_move(move, worker=ws.settings.steps_runner == "worker")
     if any("record_id" in r or "symbol" in r for r in move.results.values()):
         from engine.workflow.documents import file_location
@@ -107,7 +115,7 @@ def act(
         location = file_location(ws, document_id, "issued")
         if location:
             typer.echo(f"  Tệp ban hành: {location}")
-            typer.echo(f"  Lấy ra: vanthu doc export {document_id} TEN-TEP.pdf")
+            typer.echo(f"  Lấy ra: vanthu doc export {document_id} TEN-TEP.pdf --as {as_user}")
 
 
 def _report_move(move: Move, *, worker: bool) -> None:
@@ -149,11 +157,11 @@ def inbox(as_user: AsUser, as_json: AsJson = False) -> None:
 
 
 @doc_app.command("show")
-def doc_show(document_id: DocumentId, as_json: AsJson = False) -> None:
-    """Thông tin, tệp, việc và lịch sử xử lý của một văn bản."""
+def doc_show(document_id: DocumentId, as_user: AsUser, as_json: AsJson = False) -> None:
+    """Thông tin, tệp, việc và lịch sử xử lý của một văn bản (người xem được ghi nhật ký)."""
     from engine.workflow.documents import document_view
 
-    view = document_view(workspace(migrate=False), document_id)
+    view = document_view(workspace(migrate=False), document_id, as_user)
     if as_json:
         echo_json(view.to_json())
         return
@@ -206,15 +214,16 @@ def _print_view(view: DocumentView) -> None:
 def doc_export(
     document_id: DocumentId,
     out: Path,
+    as_user: AsUser,
     kind: Annotated[
         str, typer.Option(help="draft, pdf, signed, issued, received, copy")
     ] = "issued",
 ) -> None:
-    """Ghi tệp mới nhất của văn bản ra đĩa."""
+    """Ghi tệp mới nhất của văn bản ra đĩa (người lấy được ghi nhật ký)."""
     from engine.workflow.documents import file_content
 
     write_output(out, b"", "OUT", check_only=True)
-    _found, data = file_content(workspace(migrate=False), document_id, kind)
+    _found, data = file_content(workspace(migrate=False), document_id, kind, as_user)
     write_output(out, data, "OUT")
     typer.echo(str(out))
 

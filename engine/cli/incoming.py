@@ -33,7 +33,7 @@ def incoming_receive(
     upload = read_upload(file, "FILE", ws.settings.max_upload_bytes)
     request = IncomingRequest(sender=sender, symbol=symbol, doc_type=doc_type, subject=subject)
     document_id = receive_incoming(ws, as_user, upload, request)
-    view = document_view(ws, document_id)
+    view = document_view(ws, document_id, as_user)
     typer.echo(f"Đã tiếp nhận văn bản đến #{document_id}: {symbol} của {sender}")
     if view.document.number is not None:
         typer.echo(f"  Số đến: {view.document.number}")

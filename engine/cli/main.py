@@ -6,6 +6,8 @@ Each command imports the engine inside its body (lazy, for start-up: see engine.
 
 from __future__ import annotations
 
+import os
+import pwd
 import sys
 import traceback
 from pathlib import Path
@@ -19,7 +21,9 @@ from engine.cli import (
     admin,
     archive,
     archive_ops,
+    backup,
     documents,
+    identity,
     incoming,
     pki,
     search,
@@ -28,9 +32,24 @@ from engine.cli import (
 )
 from engine.cli.app import app, configure, echo_error, settings_if_loaded, verbose
 from engine.cli.errors import UNEXPECTED, USAGE, exit_code, usage_line
+from vanthu.channel import channel
 from vanthu.errors import VanthuError
 
-COMMAND_MODULES = (admin, archive, archive_ops, documents, incoming, pki, search, signing, verify)
+PRIVATE_UMASK = 0o077
+"""As engine.core.config's (not imported here: `vanthu --help` loads no engine module)."""
+COMMAND_MODULES = (
+    admin,
+    archive,
+    archive_ops,
+    backup,
+    documents,
+    identity,
+    incoming,
+    pki,
+    search,
+    signing,
+    verify,
+)
 """Each registers its commands on the groups of :mod:`engine.cli.app` when imported."""
 
 
@@ -50,8 +69,29 @@ def _root(
     configure(home, verbose_output)
 
 
+def os_user() -> str:
+    """Who runs the command on this machine, from the process's real user id (not from the
+    environment, which anyone sets): the audit log records it beside the ``--as`` user."""
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a user id without a name (a container): the number says who
+        return f"uid:{uid}"
+
+
 def run(args: list[str]) -> int:
-    """Run the command line ``args``; returns the exit code."""
+    """Run the command line ``args``; returns the exit code. Every audit event it appends
+    records the channel ``cli`` and the OS user; every file it writes is its owner's only
+    (umask 077: the agency's database, store, keys and log)."""
+    previous = os.umask(PRIVATE_UMASK)
+    try:
+        with channel("cli", os_user=os_user()):
+            return _run(args)
+    finally:
+        os.umask(previous)
+
+
+def _run(args: list[str]) -> int:
     try:
         result = app(args=args, prog_name="vanthu", standalone_mode=False)
     except NoArgsIsHelpError as shown:

@@ -39,8 +39,8 @@ def verify(
     ] = False,
 ) -> None:
     """Kiểm tra chữ ký số của một tệp PDF bất kỳ (của cơ quan mình hay cơ quan khác)."""
-    from engine.signatures.verification import check_report_path, report_file, trust_roots
-    from signing import SigningError, verify_document
+    from engine.signatures.verification import check_report_path, report_file, verify_file
+    from signing import SigningError
 
     if report_path is not None:
         check_report_path(report_path)
@@ -48,10 +48,11 @@ def verify(
         data = file.read_bytes()
     except OSError as exc:
         _unreadable(file, f"không đọc được: {exc.strerror}", as_json)
-    roots = trust_roots(_agency(), trust or [])
     try:
-        report = verify_document(data, roots, fetch=not offline)
+        report = verify_file(_agency(), data, trust or [], fetch=not offline)
     except SigningError as exc:
+        if not exc.code.startswith("signing.pdf."):
+            raise  # the trust lists, not the file: the error's own kind and exit code
         _unreadable(file, str(exc), as_json)
     if report_path is not None:
         as_pdf = report_path.suffix.lower() == ".pdf"
@@ -87,9 +88,18 @@ def _unreadable(file: Path, problem: str, as_json: bool) -> NoReturn:
 
 
 def _print_report(file: Path, report: DocumentReport) -> None:
-    from engine.signatures.labels import CHANGES, COVERS, KINDS, REVOCATIONS, VERDICTS
+    from engine.signatures.labels import (
+        CHANGES,
+        COVERS,
+        KINDS,
+        REVOCATIONS,
+        TRUST_LISTS,
+        VERDICTS,
+    )
 
     typer.echo(f"{file}: {VERDICTS.get(report.verdict, report.verdict)}")
+    judged = ", ".join(TRUST_LISTS.get(name, name) for name in report.trust_lists)
+    typer.echo(f"  Danh sách tin cậy dùng để kiểm tra: {judged or 'không có'}")
     for sig in report.signatures:
         when = sig.signing_time.strftime("%d/%m/%Y %H:%M:%S %z") if sig.signing_time else "?"
         stamp = " (có dấu thời gian)" if sig.timestamp_time else ""
@@ -97,9 +107,10 @@ def _print_report(file: Path, report: DocumentReport) -> None:
             f"  - {sig.field}: {sig.signer} ({sig.organisation or ''}), "
             f"{KINDS.get(sig.kind, sig.kind)}, số sê-ri {sig.serial:x}, cấp bởi {sig.issuer}"
         )
+        trusted = f"có ({TRUST_LISTS.get(sig.trust_list or '', '?')})" if sig.trusted else "KHÔNG"
         typer.echo(
-            f"      ký lúc {when}{stamp}; nguyên vẹn: {'có' if sig.intact else 'KHÔNG'}; tin cậy: "
-            f"{'có' if sig.trusted else 'KHÔNG'}; thu hồi: "
+            f"      định dạng {sig.format}; ký lúc {when}{stamp}; nguyên vẹn: "
+            f"{'có' if sig.intact else 'KHÔNG'}; tin cậy: {trusted}; thu hồi: "
             f"{REVOCATIONS.get(sig.revocation, sig.revocation)}; phạm vi: "
             f"{COVERS.get(sig.covers, sig.covers)}; thay đổi sau khi ký: "
             f"{CHANGES.get(sig.modification, sig.modification)}; mức: {sig.level or '-'}; "

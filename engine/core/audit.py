@@ -3,6 +3,11 @@
 Appends lock the single head row, so concurrent writers queue instead of forking the chain.
 `verify_chain` recomputes every hash: an edited event breaks its own hash, a deleted one breaks
 the sequence or the link, a truncated tail disagrees with the head.
+
+Every event records the channel it came through (:data:`CHANNELS`) and, for the command line,
+the operating-system user who ran it. Each face sets them once for what it runs
+(``with audit.channel("cli", os_user=…):``, :mod:`vanthu.channel`); ``append`` reads them, so no
+engine function passes them along. Work that no face started is ``system``.
 """
 
 from __future__ import annotations
@@ -19,12 +24,16 @@ from sqlmodel import Session, col, select
 
 from engine.core.models import AuditEvent, AuditHead
 from vanthu import clock
+from vanthu.channel import CHANNELS as CHANNELS
+from vanthu.channel import Channel as Channel
+from vanthu.channel import channel as channel
+from vanthu.channel import current as current_channel
 
 GENESIS = "0" * 64
 
 
 def _digest(event: AuditEvent) -> str:
-    payload = {
+    payload: dict[str, Any] = {
         "seq": event.seq,
         "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor": event.actor,
@@ -34,6 +43,11 @@ def _digest(event: AuditEvent) -> str:
         "detail": event.detail,
         "prev_hash": event.prev_hash,
     }
+    # Events from before migration 0007 have neither: their hashes never covered them. Every
+    # later event has a channel, so clearing it (or adding one to an old event) breaks its hash.
+    if event.channel is not None or event.os_user is not None:
+        payload["channel"] = event.channel
+        payload["os_user"] = event.os_user
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -47,8 +61,9 @@ def append(
     step: str | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add one event inside the caller's transaction."""
+    """Add one event inside the caller's transaction, with the current :func:`channel`."""
     head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    face = current_channel()
     record = AuditEvent(
         seq=head.seq + 1,
         at=clock.now(),
@@ -59,6 +74,8 @@ def append(
         detail=json.dumps(dict(detail or {}), sort_keys=True, ensure_ascii=False, default=str),
         prev_hash=head.hash,
         hash="",
+        channel=face.name,
+        os_user=face.os_user,
     )
     record.hash = _digest(record)
     head.seq, head.hash = record.seq, record.hash

@@ -13,9 +13,12 @@ from typing import Any
 
 import yaml
 
-from engine.core.errors import ConfigError
+from engine.core.errors import ConfigError, InvalidInput
 
 HOLIDAYS_FILE = Path(__file__).parent / "data" / "holidays.yaml"
+
+MAX_WORKING_DAYS = 100_000
+"""About 380 years: counting further is a mistake, not a deadline (and slow to count)."""
 
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 """Vietnam keeps UTC+7 all year; a working day is a day on the agency's wall calendar."""
@@ -36,14 +39,29 @@ def add_working_days(start: datetime, days: int, holidays: Collection[date]) -> 
     """
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise ValueError(f"days must be a whole number of at least 1, not {days!r}")
+    if days > MAX_WORKING_DAYS:
+        raise _beyond_calendar(days)
     local = start.astimezone(VIETNAM_TIME) if start.tzinfo is not None else start
-    while not is_working_day(local.date(), holidays):
-        local += timedelta(days=1)
-    while days:
-        local += timedelta(days=1)
-        if is_working_day(local.date(), holidays):
-            days -= 1
+    try:
+        while not is_working_day(local.date(), holidays):
+            local += timedelta(days=1)
+        while days:
+            local += timedelta(days=1)
+            if is_working_day(local.date(), holidays):
+                days -= 1
+    except OverflowError as exc:  # past 31/12/9999
+        raise _beyond_calendar(days) from exc
     return local.astimezone(start.tzinfo) if start.tzinfo is not None else local
+
+
+def _beyond_calendar(days: int) -> InvalidInput:
+    return InvalidInput(
+        f"hạn {days} ngày làm việc vượt quá lịch (tối đa {MAX_WORKING_DAYS} ngày)",
+        f"a deadline of {days} working days runs past the calendar (at most "
+        f"{MAX_WORKING_DAYS} days)",
+        code="calendar.deadline_too_far",
+        days=days,
+    )
 
 
 def load_holidays(path: Path | None = None) -> frozenset[date]:

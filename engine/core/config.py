@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     trust_roots: list[Path] = Field(
         default_factory=list, description="Trusted root certificates; default the PKI's root."
     )
+    government_trust: bool = Field(
+        False,
+        description="Also trust the government's list shipped with Vanthu (the specialised "
+        "CA's roots and Vietnam National Root CA), beside the agency's own roots.",
+    )
     steps_runner: Literal["inline", "worker"] = Field(
         "inline",
         description="inline: automated steps run right after the action that queued them; "
@@ -81,6 +86,13 @@ def load_settings(home: Path | None = None, **overrides: Any) -> Settings:
     home = (home or Path(os.environ.get("VANTHU_HOME", "."))).expanduser().resolve()
     file_values: dict[str, Any] = {}
     config_path = home / CONFIG_FILE
+    if config_path.is_dir():
+        raise ConfigError(
+            f"{CONFIG_FILE} là một thư mục, cần là tệp cấu hình",
+            f"{CONFIG_FILE} is a folder, it must be the configuration file",
+            code="config.file_is_folder",
+            file=str(config_path),
+        )
     if config_path.exists():
         try:
             file_values = tomllib.loads(config_path.read_text(encoding="utf-8"))
@@ -96,7 +108,7 @@ def load_settings(home: Path | None = None, **overrides: Any) -> Settings:
         if f"VANTHU_{key.upper()}" in os.environ and f"VANTHU_{key.upper()}" in env_names:
             del file_values[key]  # the environment wins over the file
     try:
-        return Settings(**{**file_values, **overrides, "home": home})
+        loaded = Settings(**{**file_values, **overrides, "home": home})
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
@@ -107,6 +119,38 @@ def load_settings(home: Path | None = None, **overrides: Any) -> Settings:
             code="config.invalid",
             file=str(config_path),
         ) from exc
+    check_database_url(loaded.database_url)
+    for root in loaded.trust_roots:
+        if not root.is_file():
+            raise ConfigError(
+                f"trust_roots: không có tệp chứng thư gốc {root}",
+                f"trust_roots: there is no root certificate file {root}",
+                code="config.trust_root_missing",
+                path=str(root),
+            )
+    return loaded
+
+
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+"""The databases Vanthu runs on: SQLite (embedded) and PostgreSQL (through psycopg 3)."""
+
+
+def check_database_url(url: str) -> None:
+    """Refuse a database URL Vanthu cannot use, naming what it can (the password never shown)."""
+    if not url:
+        return
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in DATABASE_SCHEMES:
+        shown = scheme + "://…" if scheme else "(không có dạng scheme://)"
+        shown_en = scheme + "://…" if scheme else "(not of the form scheme://)"
+        raise ConfigError(
+            f"database_url {shown} không được hỗ trợ: dùng sqlite:///ĐƯỜNG-DẪN hoặc "
+            "postgresql://NGƯỜI-DÙNG@MÁY/CSDL",
+            f"database_url {shown_en} is not supported: use sqlite:///PATH or "
+            "postgresql://USER@HOST/DB",
+            code="config.database_url_unsupported",
+            scheme=scheme,
+        )
 
 
 def write_settings_file(home: Path, values: dict[str, str]) -> Path:
@@ -118,17 +162,39 @@ def write_settings_file(home: Path, values: dict[str, str]) -> Path:
     return path
 
 
+PRIVATE_UMASK = 0o077
+"""The agency's files are its owner's only: folders 0700, files 0600."""
+PRIVATE_FOLDERS = ("store", "pki", "logs")
+"""The folders ``create_home`` makes private from the start (the default store, PKI and logs)."""
+
+
 def create_home(home: Path, *, database_url: str = "", store_url: str = "") -> Path:
-    """A new agency folder with its vanthu.toml (an existing file is left as it is)."""
+    """A new agency folder with its vanthu.toml (an existing file is left as it is).
+
+    Under a umask of 077: a new home folder, the store, PKI and logs folders are 0700 and the
+    configuration file 0600 (the SQLite file too, engine.core.db), so nobody else on the machine
+    reads the agency's documents, keys or log; ``vanthu doctor`` warns if one is opened up."""
+    check_database_url(database_url)
+    previous = os.umask(PRIVATE_UMASK)
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        values = {
+            k: v for k, v in {"database_url": database_url, "store_url": store_url}.items() if v
+        }
+        if not (home / CONFIG_FILE).exists():
+            write_settings_file(home, values)
+        for name in PRIVATE_FOLDERS:
+            if name == "store" and store_url:
+                continue  # the agency's own store, wherever it is
+            folder = home / name
+            folder.mkdir(mode=0o700, exist_ok=True)
+            folder.chmod(0o700)
     except OSError as exc:
         raise ConfigError(
             f"không tạo được thư mục cơ quan {home}: {exc.strerror}",
             f"cannot create the agency folder {home}: {exc.strerror}",
             code="config.home_unwritable",
         ) from exc
-    values = {k: v for k, v in {"database_url": database_url, "store_url": store_url}.items() if v}
-    if not (home / CONFIG_FILE).exists():
-        write_settings_file(home, values)
+    finally:
+        os.umask(previous)
     return home

@@ -6,9 +6,10 @@ instead of failing when a read lock cannot be upgraded. PostgreSQL relies on row
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,22 @@ def make_engine(url: str) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+        _create_private(engine.url.database)
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (SQLite gives its WAL and shared
+    memory files the database file's permissions); an existing file is left as it is."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return  # SQLite says what is wrong with a missing folder when it connects
+    with suppress(OSError):  # made by another process just now, or SQLite will say why not
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -66,6 +66,9 @@ UNIT_INITIATOR = "initiator"
 DOCUMENT_KINDS = ("outgoing", "incoming", "procedure", "disposal")
 """What a definition may handle: outgoing, incoming documents, administrative procedures,
 proposals to dispose of expired archive records."""
+
+MAX_DEADLINE_DAYS = 1000
+"""Four years of working days: more is a typing mistake, and a date past the calendar's end."""
 
 JOINS = ("all", "any")
 """How a parallel step ends: when every branch is done, or when the first one is."""
@@ -125,6 +128,9 @@ class Step:
     """Parallel steps: 'all' waits for every branch, 'any' for the first."""
     deadline_days: int | None = None
     """Human steps: working days allowed (weekends and public holidays skipped)."""
+    on_failure: str | None = None
+    """Automated steps: the human step the document returns to when this step fails and will not
+    be retried by itself (the clerk's issue step, when the seal cannot be made)."""
     line: int = 0
     """Line of the step's mapping in the YAML file."""
 
@@ -157,6 +163,8 @@ class WorkflowDefinition:
     """The file it came from."""
     digest: str
     """SHA-256 of the file's bytes: instances remember which version they run."""
+    text: str = field(default="", repr=False)
+    """The file's YAML as read, kept by its digest when an instance starts on it."""
 
     def __hash__(self) -> int:
         return hash((self.name, self.digest))
@@ -204,8 +212,25 @@ def load_definitions(
 
 def load_definition(path: Path, *, automated_steps: Collection[str]) -> WorkflowDefinition:
     """Read and check one file; DefinitionError names the first mistake found."""
-    raw, data = _parse(path)
-    reader = _Reader(str(path), automated_steps)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DefinitionError(
+            str(path),
+            f"không đọc được tệp: {exc.strerror}",
+            f"cannot read the file: {exc.strerror}",
+            code=f"{CODE}.unreadable",
+        ) from exc
+    return parse_definition(data, str(path), automated_steps=automated_steps)
+
+
+def parse_definition(
+    data: bytes, source: str, *, automated_steps: Collection[str]
+) -> WorkflowDefinition:
+    """Check the YAML ``data`` of a definition read from ``source`` (a file, or a version kept
+    in the database); DefinitionError names the first mistake found."""
+    raw, text = _parse(source, data)
+    reader = _Reader(source, automated_steps)
     top = reader.mapping(
         raw,
         ("tệp định nghĩa (cần các khóa name, title, version...)", "the definition file (it needs "
@@ -222,8 +247,9 @@ def load_definition(path: Path, *, automated_steps: Collection[str]) -> Workflow
         document=reader.one_of(top, "document", DOCUMENT_KINDS, None, code="unknown_document"),
         start=reader.text(top, "start", None),
         steps=MappingProxyType(reader.steps(top)),
-        source=str(path),
+        source=source,
         digest=hashlib.sha256(data).hexdigest(),
+        text=text,
     )
     _Graph(reader, definition, top.line_of("start")).check()
     return definition
@@ -302,17 +328,8 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
 
 
-def _parse(path: Path) -> tuple[Any, bytes]:
-    """The file's YAML content and its bytes (for the digest)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DefinitionError(
-            str(path),
-            f"không đọc được tệp: {exc.strerror}",
-            f"cannot read the file: {exc.strerror}",
-            code=f"{CODE}.unreadable",
-        ) from exc
+def _parse(path: str, data: bytes) -> tuple[Any, str]:
+    """The YAML content of ``data`` read from ``path``, and its text."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -323,11 +340,11 @@ def _parse(path: Path) -> tuple[Any, bytes]:
             code=f"{CODE}.not_utf8",
         ) from exc
     try:
-        return yaml.load(text, Loader=_Loader), data
+        return yaml.load(text, Loader=_Loader), text
     except _KeyMistake as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise DefinitionError(
-            str(path), str(exc.problem), exc.problem_en, line=line, code=exc.code
+            path, str(exc.problem), exc.problem_en, line=line, code=exc.code
         ) from exc
     except ConstructorError as exc:  # YAML that builds no plain value, such as an unknown tag
         mark = exc.problem_mark or exc.context_mark
@@ -365,7 +382,7 @@ Words = tuple[str, str]
 
 _STEP_KEYS: dict[StepKind, tuple[set[str], set[str]]] = {
     StepKind.HUMAN: ({"id", "title", "kind", "actor", "actions"}, {"deadline_days"}),
-    StepKind.AUTOMATED: ({"id", "title", "kind", "run", "next"}, set()),
+    StepKind.AUTOMATED: ({"id", "title", "kind", "run", "next"}, {"on_failure"}),
     StepKind.PARALLEL: ({"id", "title", "kind", "branches", "next"}, {"join"}),
     StepKind.END: ({"id", "title", "kind"}, set()),
 }
@@ -555,6 +572,16 @@ class _Reader:
         deadline = None
         if node.get("deadline_days") is not None:
             deadline = self.positive_int(node, "deadline_days", step.id)
+            if deadline > MAX_DEADLINE_DAYS:
+                raise self.error(
+                    f"'deadline_days: {deadline}' quá lớn: hạn xử lý tối đa {MAX_DEADLINE_DAYS} "
+                    "ngày làm việc",
+                    f"'deadline_days: {deadline}' is too large: a deadline is at most "
+                    f"{MAX_DEADLINE_DAYS} working days",
+                    code="deadline_too_large",
+                    line=node.line_of("deadline_days"),
+                    step=step.id,
+                )
         return Step(
             step.id,
             step.title,
@@ -577,7 +604,18 @@ class _Reader:
                 step=step.id,
             )
         next_step = self.text(node, "next", step.id)
-        return Step(step.id, step.title, step.kind, run=run, next=next_step, line=step.line)
+        on_failure = None
+        if node.get("on_failure") is not None:
+            on_failure = self.identifier(node, "on_failure", step.id)
+        return Step(
+            step.id,
+            step.title,
+            step.kind,
+            run=run,
+            next=next_step,
+            on_failure=on_failure,
+            line=step.line,
+        )
 
     def parallel(self, node: _Map, step: Step) -> Step:
         items = self.sequence(node, "branches", ("mã các bước nhánh", "branch step ids"), step.id)
@@ -673,6 +711,7 @@ class _Graph:
         self.check_start()
         self.check_targets()
         self.check_parallel_steps()
+        self.check_failure_returns()
         self.check_branch_entries()
         self.check_open_actions()
         self.check_choices()
@@ -733,6 +772,45 @@ class _Graph:
                     "unknown_step",
                     step,
                     action,
+                )
+
+    def check_failure_returns(self) -> None:
+        """``on_failure`` leads back to a person: a human step outside any parallel branch,
+        whose actor needs no person chosen by an action (nobody chooses when a step fails)."""
+        for step in self.steps.values():
+            if step.on_failure is None:
+                continue
+            target = self.steps.get(step.on_failure)
+            if target is None:
+                raise self.fail(
+                    (
+                        f"'on_failure' dẫn tới bước không có: '{step.on_failure}'",
+                        f"'on_failure' leads to a step that does not exist: '{step.on_failure}'",
+                    ),
+                    "unknown_step",
+                    step,
+                )
+            if target.kind is not StepKind.HUMAN:
+                raise self.fail(
+                    (
+                        f"'on_failure' phải trả về một bước loại human; '{target.id}' là bước "
+                        f"loại {target.kind.value}",
+                        f"'on_failure' must lead back to a human step; '{target.id}' is a "
+                        f"{target.kind.value} step",
+                    ),
+                    "on_failure_not_human",
+                    step,
+                )
+            if _wants_chosen(target):
+                raise self.fail(
+                    (
+                        f"'on_failure' không thể trả về bước '{target.id}' dùng 'person: chosen': "
+                        "khi bước lỗi không ai chọn người",
+                        f"'on_failure' cannot lead back to the step '{target.id}', which uses "
+                        "'person: chosen': nobody chooses a person when a step fails",
+                    ),
+                    "on_failure_chosen",
+                    step,
                 )
 
     def check_parallel_steps(self) -> None:
@@ -818,6 +896,9 @@ class _Graph:
                 raise self.fail(
                     self.branch_entry(("'next'", "'next'"), step.next), "into_branch", step
                 )
+            if step.on_failure in self.branch_of:
+                what = ("'on_failure'", "'on_failure'")
+                raise self.fail(self.branch_entry(what, step.on_failure), "into_branch", step)
         for step, action in self.all_actions():
             if action.to in self.branch_of:
                 name = action.name.value

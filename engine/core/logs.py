@@ -8,6 +8,7 @@ and the id, so an administrator finds the traceback.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -45,8 +46,11 @@ def log_to_file(home: Path | None, *, verbose: bool = False) -> None:
 
 
 def _file_handler(home: Path) -> logging.Handler:
+    """The log file, created private (folder 0700, file 0600): tracebacks name documents,
+    people and paths."""
     path = log_path(home)
-    path.parent.mkdir(exist_ok=True)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
     return logging.FileHandler(path, encoding="utf-8")
 
 

@@ -152,6 +152,21 @@ class OutboxItem(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
     duration_ms: float | None = None
+    claimed_host: str | None = Field(default=None, max_length=255)  # the last claim's machine
+    claimed_pid: int | None = None  # and process: `vanthu steps recover` hands back dead ones
+
+
+class DefinitionVersion(SQLModel, table=True):
+    """A workflow definition's YAML as an instance started on it, kept by its SHA-256: a
+    document in progress stays on that version after the file changes."""
+
+    __tablename__ = "workflow_definition_version"
+    digest: str = Field(primary_key=True, max_length=64)  # WorkflowInstance.definition_digest
+    name: str = Field(max_length=64, index=True)
+    version: int
+    source: str = Field(sa_column=Column(Text, nullable=False))  # the file it was read from
+    yaml: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime = Field(default_factory=utcnow)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -167,6 +182,8 @@ class AuditEvent(SQLModel, table=True):
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    channel: str | None = Field(default=None, max_length=10)  # cli|api|web|worker|system
+    os_user: str | None = Field(default=None, max_length=64)  # the CLI's operating-system user
 
 
 class AuditHead(SQLModel, table=True):

@@ -9,6 +9,7 @@ runs no step never loads pyHanko).
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,9 +23,9 @@ from sqlmodel import Session
 from engine.core import db
 from engine.core.calendar import load_holidays
 from engine.core.config import Settings
-from engine.core.definitions import WorkflowDefinition, load_definitions
+from engine.core.definitions import WorkflowDefinition, load_definitions, parse_definition
 from engine.core.errors import ConfigError, NotFound
-from engine.core.models import OutboxItem
+from engine.core.models import DefinitionVersion, OutboxItem, WorkflowInstance
 from storage import ObjectStore, open_store
 
 Finisher = Callable[[Session], dict[str, Any]]
@@ -85,6 +86,7 @@ class Workspace:
     """Prepared keys and images, so repeated signatures skip parsing and drawing."""
 
     def definition(self, name: str) -> WorkflowDefinition:
+        """The definition ``name`` as the workflows folder has it now (for new instances)."""
         if name not in self.definitions:
             raise NotFound(
                 f"không có quy trình '{name}' trong {self.settings.effective_workflows_dir}",
@@ -92,6 +94,43 @@ class Workspace:
                 code="workflow.not_found",
             )
         return self.definitions[name]
+
+    def definition_for(
+        self, instance: WorkflowInstance, session: Session | None = None
+    ) -> WorkflowDefinition:
+        """The version ``instance`` started on, by its digest: the file's, while it is
+        unchanged; afterwards the YAML kept in the database when the instance started."""
+        current = self.definitions.get(instance.definition)
+        digest = instance.definition_digest
+        if current is not None and current.digest == digest:
+            return current
+        cached = self.caches.get(f"definition:{digest}")
+        if isinstance(cached, WorkflowDefinition):
+            return cached
+        if session is None:
+            with Session(self.db) as own:
+                kept = own.get(DefinitionVersion, digest)
+        else:
+            kept = session.get(DefinitionVersion, digest)
+        if kept is None:
+            if current is not None:  # started before versions were kept (migration 0008)
+                return current
+            return self.definition(instance.definition)  # not found: says where it looked
+        data = kept.yaml.encode("utf-8")
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ConfigError(
+                f"bản lưu của quy trình '{kept.name}' (phiên bản {kept.version}) không còn khớp "
+                "mã SHA-256 của nó: cơ sở dữ liệu đã bị sửa",
+                f"the kept copy of the workflow '{kept.name}' (version {kept.version}) no longer "
+                "matches its SHA-256: the database was changed",
+                code="workflow.version_altered",
+                document_id=instance.document_id,
+                digest=digest,
+            )
+        source = f"{kept.source}@{digest[:12]}"
+        found = parse_definition(data, source, automated_steps=self.plugins.steps.keys())
+        self.caches[f"definition:{digest}"] = found
+        return found
 
 
 def open_workspace(settings: Settings, plugins: Plugins, *, migrate: bool = True) -> Workspace:

@@ -1,9 +1,9 @@
 """The HTTP API the signing agent talks to (``vanthu serve``).
 
 Every route needs a bearer agent token and acts for that token's user only; every call leaves
-an audit event. Bodies are small JSON (a certificate, a signature): anything larger than
-:data:`MAX_BODY_BYTES` is refused before it is read in full. Errors become JSON in one place,
-:mod:`engine.http.errors`.
+an audit event, recorded with the channel ``api``. Bodies are small JSON (a certificate, a
+signature): anything larger than :data:`MAX_BODY_BYTES` is refused before it is read in full.
+Errors become JSON in one place, :mod:`engine.http.errors`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from engine.core import audit
 from engine.core.errors import NotAllowed
 from engine.core.workspace import Workspace
 from engine.http import errors
@@ -82,6 +83,8 @@ def _agent(
 
 
 Agent = Annotated[AgentUser, Depends(_agent)]
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a row number (1 … 2^63 − 1)")]
+"""A number in the path: out of the database's range is 422, not a 500 from the driver."""
 
 
 def create_app(ws: Workspace) -> FastAPI:
@@ -109,6 +112,13 @@ def create_app(ws: Workspace) -> FastAPI:
                 "the request must declare its length (Content-Length)",
             )
         return await call_next(request)
+
+    @app.middleware("http")
+    async def _api_channel(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        with audit.channel("api"):  # every event of the request says it came through the API
+            return await call_next(request)
 
     errors.install(app, ws.settings.home)
 
@@ -145,7 +155,7 @@ def create_app(ws: Workspace) -> FastAPI:
         ]
 
     @app.post("/api/agent/requests/{request_id}/signature")
-    def post_signature(request_id: int, body: SignatureIn, who: Agent) -> MoveOut:
+    def post_signature(request_id: RowId, body: SignatureIn, who: Agent) -> MoveOut:
         value = remote_signing.decode_base64(
             body.signature, ("chữ ký số", "the signature"), MAX_SIGNATURE_BYTES
         )

@@ -13,13 +13,20 @@ from engine.core import audit
 from engine.core.db import transaction
 from engine.core.doctypes import type_abbreviation
 from engine.core.errors import InvalidInput, NotAllowed
+from engine.core.fields import SUBJECT_MAX, checked_line
 from engine.core.models import Document, Unit, User
 from engine.core.users import user_named
 from engine.core.workspace import Workspace
 from engine.workflow import outbox
 from engine.workflow.files import PDF_TYPE, Upload, add_file
 from engine.workflow.runtime import start_instance
+from signing import SigningError, inspect_pdf
 from storage import put_content
+
+SENDER_MAX = 200
+"""The longest agency name the register keeps (Document.sender)."""
+SYMBOL_MAX = 60
+"""The longest number and symbol the register keeps (Document.sender_symbol)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,13 @@ def receive_incoming(ws: Workspace, username: str, upload: Upload, request: Inco
             file=upload.filename,
             max_bytes=ws.settings.max_upload_bytes,
         )
-    if not request.subject.strip() or not request.sender.strip():
+    request = IncomingRequest(
+        sender=checked_line(request.sender, "--from", max_length=SENDER_MAX),
+        symbol=checked_line(request.symbol, "--symbol", max_length=SYMBOL_MAX),
+        doc_type=request.doc_type,
+        subject=checked_line(request.subject, "--subject", max_length=SUBJECT_MAX),
+    )
+    if not request.subject or not request.sender:
         raise InvalidInput(
             "văn bản đến cần trích yếu (--subject) và cơ quan gửi (--from)",
             "an incoming document needs its subject (--subject) and sender (--from)",
@@ -58,6 +71,7 @@ def receive_incoming(ws: Workspace, username: str, upload: Upload, request: Inco
     definition = ws.definition("incoming")
     with Session(ws.db) as session:
         _clerk(session, username)  # refuse before the store is written
+    _check_readable_and_inert(upload)
     sha = put_content(ws.store, upload.data, PDF_TYPE)
     with transaction(ws.db) as session:
         clerk = _clerk(session, username)
@@ -68,11 +82,11 @@ def receive_incoming(ws: Workspace, username: str, upload: Upload, request: Inco
             direction="incoming",
             doc_type=request.doc_type,
             type_abbr=abbr,
-            subject=request.subject.strip(),
+            subject=request.subject,
             unit_id=unit.id,
             author_id=clerk.id,
-            sender=request.sender.strip(),
-            sender_symbol=request.symbol.strip(),
+            sender=request.sender,
+            sender_symbol=request.symbol,
         )
         session.add(document)
         session.flush()
@@ -90,6 +104,38 @@ def receive_incoming(ws: Workspace, username: str, upload: Upload, request: Inco
     if ws.settings.steps_runner == "inline":
         outbox.run_pending(ws)
     return document_id
+
+
+def _check_readable_and_inert(upload: Upload) -> None:
+    """A PDF people can open whole and that runs nothing when they do; refused otherwise,
+    before anything is stored."""
+    try:
+        found = inspect_pdf(upload.data)
+    except SigningError as exc:
+        if exc.code == "signing.pdf.password_required":
+            raise InvalidInput(
+                str(exc),
+                exc.english,
+                code="incoming.pdf_encrypted",
+                file=upload.filename,
+                cause=exc.code,
+            ) from exc
+        raise InvalidInput(
+            str(exc),
+            exc.english,
+            code="incoming.pdf_unreadable",
+            file=upload.filename,
+            cause=exc.code,
+        ) from exc
+    if found.active:
+        what, what_en = found.describe()
+        raise InvalidInput(
+            f"PDF có nội dung tự chạy, không tiếp nhận: {what}",
+            f"the PDF carries active content and is refused: {what_en}",
+            code="incoming.active_content",
+            file=upload.filename,
+            found=found.kinds,
+        )
 
 
 def _clerk(session: Session, username: str) -> User:

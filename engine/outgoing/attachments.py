@@ -23,7 +23,7 @@ from engine.core.workspace import Finisher, Workspace
 from engine.outgoing.drafting import drafter
 from engine.signatures import keys
 from engine.workflow.files import PDF_TYPE, Upload, add_file, files_of_kind
-from signing import SigningError, pdf_page_count, sign_attachment
+from signing import SigningError, inspect_pdf, pdf_page_count, sign_attachment
 from storage import get_content, put_content
 
 ATTACHMENT = "attachment"
@@ -38,15 +38,37 @@ class _Signed:
     filename: str
 
 
-def seal_attachments(ws: Workspace, document: Document, then: Finisher) -> Finisher:
-    """Sign each attachment not yet signed; the finisher runs ``then`` and records them."""
-    assert document.id is not None
-    document_id = document.id
+def _unsigned(ws: Workspace, document_id: int) -> list[DocumentFile]:
+    """The newest upload of each attachment not signed yet, in order."""
     with Session(ws.db) as session:
         pending = files_of_kind(session, document_id, ATTACHMENT)
         done = {f.version for f in files_of_kind(session, document_id, ATTACHMENT_ISSUED)}
     newest = {f.version: f for f in pending}  # ordered by id: the last upload wins
-    pending = [f for ordinal, f in sorted(newest.items()) if ordinal not in done]
+    return [f for ordinal, f in sorted(newest.items()) if ordinal not in done]
+
+
+def check_attachments_signable(ws: Workspace, document_id: int) -> None:
+    """Each attachment still to be signed can be read from the store and signed (a readable,
+    unencrypted PDF whose first page holds the stamp), checked before the number is taken."""
+    for attachment in _unsigned(ws, document_id):
+        try:
+            pdf_page_count(get_content(ws.store, attachment.sha256))
+        except SigningError as exc:
+            raise InvalidInput(
+                f"văn bản kèm theo '{attachment.filename}' không ký được: {exc}",
+                f"the attachment '{attachment.filename}' cannot be signed: {exc.english}",
+                code="attachment.not_signable",
+                document_id=document_id,
+                attachment=attachment.filename,
+                cause=exc.code,
+            ) from exc
+
+
+def seal_attachments(ws: Workspace, document: Document, then: Finisher) -> Finisher:
+    """Sign each attachment not yet signed; the finisher runs ``then`` and records them."""
+    assert document.id is not None
+    document_id = document.id
+    pending = _unsigned(ws, document_id)
     if pending and not document.symbol:
         raise Conflict(
             "văn bản chưa có số: chưa ký được văn bản kèm theo",
@@ -132,10 +154,20 @@ def _check_pdf(upload: Upload, max_bytes: int) -> None:
         )
     try:  # refused now, not at issuance where it would stop the seal step
         pdf_page_count(upload.data)
+        found = inspect_pdf(upload.data)
     except SigningError as exc:
         raise InvalidInput(
             str(exc), exc.english, code="attachment.pdf_unreadable", file=name, cause=exc.code
         ) from exc
+    if found.active:  # it leaves the agency under our seal: it must run nothing
+        what, what_en = found.describe()
+        raise InvalidInput(
+            f"văn bản kèm theo có nội dung tự chạy, không nhận: {what}",
+            f"the attachment carries active content and is refused: {what_en}",
+            code="attachment.active_content",
+            file=name,
+            found=found.kinds,
+        )
 
 
 def signed_attachments(ws: Workspace, document_id: int) -> list[DocumentFile]:

@@ -15,11 +15,13 @@ from engine.core.users import user_named
 from engine.core.workspace import Workspace
 from engine.signatures import keys
 from engine.workflow.files import PDF_TYPE, add_file, find_document, latest_file
-from signing import electronic_copy
+from signing import Level, electronic_copy
 from storage import get_content, put_content
 
 COPY = "copy"
 CLERK = "clerk"
+COPY_LEVEL: Level = "B-T"
+"""An electronic copy carries the TSA's time (PAdES B-T)."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,9 @@ def make_copy(ws: Workspace, document_id: int, username: str) -> Copy:
         agency = session.get(Agency, document.agency_id)
         assert agency is not None
         agency_name, symbol = agency.name, document.symbol
-    pdf = electronic_copy(
-        get_content(ws.store, issued.sha256), agency_name=agency_name, key=keys.agency_key(ws)
-    )
+    original = get_content(ws.store, issued.sha256)
+    with keys.signing_policy(ws, COPY_LEVEL):  # the agency's policy; the TSA's time
+        pdf = electronic_copy(original, agency_name=agency_name, key=keys.agency_key(ws))
     sha = put_content(ws.store, pdf, PDF_TYPE)
     with transaction(ws.db) as session:
         clerk = user_named(session, username)

@@ -6,6 +6,7 @@ no signer block) is reported to the person uploading, not found later at approva
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -15,6 +16,7 @@ from engine.core.db import transaction
 from engine.core.definitions import ActionName, WorkflowDefinition
 from engine.core.doctypes import type_abbreviation
 from engine.core.errors import ConversionError, InvalidInput, NotAllowed
+from engine.core.fields import SUBJECT_MAX, checked_line, checked_lines
 from engine.core.models import Agency, Document, Unit, User
 from engine.core.registers import symbol_hint
 from engine.core.users import user_named
@@ -54,12 +56,7 @@ def create_outgoing(
     ws: Workspace, username: str, request: DraftRequest, upload: Upload | None = None
 ) -> int:
     """Create the document, its first draft version and its workflow instance, at once."""
-    if not request.subject.strip():
-        raise InvalidInput(
-            "trích yếu (--subject) không được để trống",
-            "the subject (--subject) may not be empty",
-            code="draft.subject_missing",
-        )
+    request = _checked(request)
     abbr = type_abbreviation(request.doc_type)
     definition = ws.definition("outgoing")
     with Session(ws.db) as session:  # refuse before the slow work: conversion, the store
@@ -96,8 +93,28 @@ def create_outgoing(
     return document_id
 
 
+def _checked(request: DraftRequest) -> DraftRequest:
+    """The request with its text fields checked (length, no control characters) and in NFC."""
+    # the draft's DOCX title holds "<type> <subject>", 255 characters at most
+    longest = SUBJECT_MAX - len(request.doc_type) - 1
+    subject = checked_line(request.subject, "--subject", max_length=longest)
+    if not subject:
+        raise InvalidInput(
+            "trích yếu (--subject) không được để trống",
+            "the subject (--subject) may not be empty",
+            code="draft.subject_missing",
+        )
+    return dataclasses.replace(
+        request,
+        subject=subject,
+        body=checked_lines(request.body, "--body-file"),
+        recipients=checked_lines(request.recipients, "--recipient"),
+    )
+
+
 def render_request(ws: Workspace, username: str, request: DraftRequest) -> Upload:
     """The Decree 30 template filled for ``username``'s agency and unit, as a DOCX upload."""
+    request = _checked(request)
     with Session(ws.db) as session:
         author = user_named(session, username)
         unit = session.get(Unit, author.unit_id)
@@ -252,7 +269,7 @@ def drafter(session: Session, ws: Workspace, document_id: int, username: str) ->
     user = user_named(session, username)
     instance = instance_of(session, document_id)
     assert instance.id is not None
-    definition = ws.definition(instance.definition)
+    definition = ws.definition_for(instance, session)
     for task in open_tasks(session, instance.id):
         step = definition.step(task.step_id)
         if may_take(task, user) and any(a.name is ActionName.SUBMIT for a in step.actions):

@@ -1,7 +1,12 @@
 """The clerk's issuing, as automated steps: the draft to PDF, the number, the seal.
 
 Each is safe to run again: a step whose result is already recorded returns a finisher that
-changes nothing, and the number is taken inside the completing transaction.
+changes nothing, and the number is taken inside the completing transaction. A number once taken
+is never given back (the register has no gaps), so before taking one the number step checks
+what would make the seal fail: the signed PDF in the store, the agency's key and seal image, its
+certificate under the signing policy (trusted, valid, not revoked), the attachments signable.
+If the seal still fails, the definition's ``on_failure`` hands the document back to the clerk,
+its number kept for the next try.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from engine.core.models import Agency, Document, OutboxItem
 from engine.core.registers import format_symbol, next_number, register_for, unit_code
 from engine.core.text import date_line, vietnam_time
 from engine.core.workspace import Finisher, Workspace
-from engine.outgoing.attachments import seal_attachments
+from engine.outgoing.attachments import check_attachments_signable, seal_attachments
 from engine.outgoing.conversion import prepare_pdf
 from engine.signatures import keys
 from engine.workflow.files import (
@@ -25,9 +30,12 @@ from engine.workflow.files import (
     require_step_file,
     step_file,
 )
-from signing import issue
+from signing import Level, check_signing_policy, issue
 from storage import get_content, put_content
 from vanthu import clock
+
+ISSUED_LEVEL: Level = "B-LT"
+"""What leaves the agency: timestamped, with the validation data embedded (PAdES B-LT)."""
 
 
 def convert_to_pdf(ws: Workspace, item: OutboxItem) -> Finisher:
@@ -43,7 +51,10 @@ def convert_to_pdf(ws: Workspace, item: OutboxItem) -> Finisher:
 
 
 def assign_number(ws: Workspace, item: OutboxItem) -> Finisher:
-    """Number and issue time from the register, taken in the completing transaction."""
+    """Number and issue time from the register, taken in the completing transaction, once the
+    seal is known to be possible."""
+    if load_document(ws, item.document_id).number is None:
+        check_seal_ready(ws, item)
 
     def finish(session: Session) -> dict[str, Any]:
         document = session.get(Document, item.document_id, with_for_update=True)
@@ -71,6 +82,17 @@ def assign_number(ws: Workspace, item: OutboxItem) -> Finisher:
     return finish
 
 
+def check_seal_ready(ws: Workspace, item: OutboxItem) -> None:
+    """Refuse now what would make :func:`apply_seal` fail, before a number is spent on it."""
+    signed = require_step_file(ws, item.document_id, "signed", item.step_id)
+    get_content(ws.store, signed.sha256)  # the store answers and holds it, intact
+    key = keys.agency_key(ws)
+    keys.seal_image(ws)
+    with keys.signing_policy(ws, ISSUED_LEVEL):  # trusted, valid, not revoked (OCSP/CRL now)
+        check_signing_policy(key.certificate, key.chain, kind="organisation")
+    check_attachments_signable(ws, item.document_id)
+
+
 def apply_seal(ws: Workspace, item: OutboxItem) -> Finisher:
     """Fill number and date into the leader-signed PDF and add the agency's seal signature;
     sign the attachments kept in files of their own with the attachment stamp."""
@@ -89,7 +111,8 @@ def apply_seal(ws: Workspace, item: OutboxItem) -> Finisher:
             document_id=item.document_id,
             step=item.step_id,
         )
-    with keys.signing_policy(ws, "B-T"):  # seal and attachment stamps carry the TSA time
+    # B-LT: the TSA's time and the revocation data inside, so a recipient validates offline
+    with keys.signing_policy(ws, ISSUED_LEVEL):
         issued = issue(
             get_content(ws.store, signed.sha256),
             number=document.symbol,

@@ -1,10 +1,10 @@
 """The leader's signature, the ``sign`` action: a certification signature that permits only
 form filling (DocMDP level 2), so the clerk can fill in the number and date and seal it later.
 
-With ``leader_signing = "server"`` the leader's key is on the server and the signature is made
-here; with ``"agent"`` the server prepares it and the leader's own token signs it
-(:mod:`engine.outgoing.remote_signing`). The timestamp server and the revocation services are
-asked before the transaction that records the signed PDF and moves the document on.
+With ``leader_signing = "server"`` the leader's key is on the server, opened by the leader's own
+PIN, and the signature is made here; with ``"agent"`` the server prepares it and the leader's own
+token signs it (:mod:`engine.outgoing.remote_signing`). The timestamp server and the revocation
+services are asked before the transaction that records the signed PDF and moves the document on.
 """
 
 from __future__ import annotations
@@ -27,8 +27,19 @@ from storage import put_content
 SIGN = ActionName.SIGN.value
 
 
-def sign(ws: Workspace, document_id: int, username: str, *, comment: str | None = None) -> Move:
-    """``username`` signs the document's converted PDF (the ``sign`` action)."""
+def sign(
+    ws: Workspace,
+    document_id: int,
+    username: str,
+    *,
+    comment: str | None = None,
+    pin: str | None = None,
+) -> Move:
+    """``username`` signs the document's converted PDF (the ``sign`` action).
+
+    On the server the leader's key opens with their ``pin`` only, after their task is claimed
+    (someone else is refused before any PIN is tried). With ``leader_signing = "agent"`` the
+    token's own PIN is asked by the signing agent and ``pin`` is not used."""
     if ws.settings.leader_signing == "agent":
         return request_signature(ws, document_id, username, comment=comment)
     with Session(ws.db) as session:
@@ -37,7 +48,7 @@ def sign(ws: Workspace, document_id: int, username: str, *, comment: str | None 
         document = find_document(session, document_id)
         pdf = pdf_to_sign(session, ws, document, user)
         place = place_of(session, document)
-    key = keys.personal_key(ws, username)
+    key = keys.personal_key(ws, username, pin, document_id=document_id)
     with keys.signing_policy(ws, keys.PERSONAL_LEVEL):
         signed = certify(pdf, key, keys.signature_image(ws, username), location=place)
     sha = put_content(ws.store, signed, PDF_TYPE)

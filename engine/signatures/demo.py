@@ -12,7 +12,9 @@ from signing.demo import Identity, create_demo_pki, draw_seal_image, draw_signat
 
 
 def create_demo_keys(directory: Path, agency: Agency, people: tuple[Person, ...]) -> None:
-    """A DEMO PKI: personal certificates for the leaders, one for the agency, and images."""
+    """A DEMO PKI: personal certificates for the leaders, each key under a random DEMO PIN of
+    its own (``DemoPKI.demo_pin``, kept in the PKI's DEMO-PINS.json), one for the agency, and
+    images."""
     leaders = {p.username: p for p in people if p.role == "leader"}
     create_demo_pki(
         directory,

@@ -41,3 +41,13 @@ CHANGES = {
     "other": "THAY ĐỔI NỘI DUNG KHÁC",
     "no_changes": "không được thay đổi",
 }
+TRUST_LISTS = {
+    "agency": "chứng thư gốc của cơ quan",
+    "government": "danh sách tin cậy của Chính phủ",
+    "given": "tệp --trust",
+}
+TRUST_LISTS_EN = {
+    "agency": "the agency's own roots",
+    "government": "the government's trust list",
+    "given": "the --trust files",
+}

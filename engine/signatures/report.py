@@ -14,6 +14,8 @@ from engine.signatures.labels import (
     KINDS,
     REVOCATIONS,
     SOURCES,
+    TRUST_LISTS,
+    TRUST_LISTS_EN,
     VERDICTS,
     VERDICTS_EN,
 )
@@ -50,6 +52,8 @@ def render_html(report: DocumentReport, file_name: str, pdf: bytes) -> str:
         sources=SOURCES,
         covers=COVERS,
         changes=CHANGES,
+        trust_lists=TRUST_LISTS,
+        trust_lists_en=TRUST_LISTS_EN,
         reason_text=reason_text,
         yes_no=lambda value: "có" if value else "KHÔNG",
     )

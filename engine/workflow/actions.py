@@ -14,12 +14,16 @@ from sqlmodel import Session, col, select
 
 from engine.core import audit
 from engine.core.db import transaction
+from engine.core.definitions import WorkflowDefinition
+from engine.core.errors import EngineError
 from engine.core.models import OutboxItem, SignRequest, Task, User
 from engine.core.users import user_named
 from engine.core.workspace import Workspace
 from engine.workflow import outbox
+from engine.workflow.outbox import StepRun
 from engine.workflow.runtime import Move, claim_task, complete_task, instance_of, waiting_at
 from vanthu import clock
+from vanthu.errors import Kind
 
 
 def act(
@@ -30,11 +34,13 @@ def act(
     *,
     comment: str | None = None,
     choose: str | None = None,
+    pin: str | None = None,
 ) -> Move:
-    """Take ``action`` on the document as ``username``."""
+    """Take ``action`` on the document as ``username``; ``pin`` is the signer's own PIN, which
+    the ``sign`` action needs for a server-held key (other actions never read it)."""
     handler = ws.plugins.action(action)
     if handler is not None:
-        move: Move = handler(ws, document_id, username, comment=comment)
+        move: Move = handler(ws, document_id, username, comment=comment, pin=pin)
         return after_action(ws, move)
     with transaction(ws.db) as session:
         user = user_named(session, username)
@@ -46,8 +52,14 @@ def act(
 
 
 def after_action(ws: Workspace, move: Move) -> Move:
-    """Run the steps the action queued (inline runner) and say where the document is now."""
-    runs = outbox.run_pending(ws) if ws.settings.steps_runner == "inline" else []
+    """Run the steps the action queued (inline runner) and say where the document is now: at
+    its open tasks, its queued steps and its failed ones (never "finished" with a failed step
+    behind it). A step that failed and handed the document back to a person (its definition's
+    ``on_failure``) is an error for the person acting: what they asked for did not happen."""
+    runs = []
+    if ws.settings.steps_runner == "inline":
+        with audit.channel("system"):  # automated work in process, whichever face asked
+            runs = outbox.run_pending(ws)
     with Session(ws.db) as session:
         instance = instance_of(session, move.document_id)
         assert instance.id is not None
@@ -58,8 +70,11 @@ def after_action(ws: Workspace, move: Move) -> Move:
                 col(OutboxItem.state).in_(["pending", "running"]),
             )
         ).all()
-    definition = ws.definition(instance.definition)
+        definition = ws.definition_for(instance, session)
     mine = [run for run in runs if run.document_id == move.document_id]
+    for run in mine:
+        if run.returned_to is not None:
+            raise _handed_back(run, definition, move.document_id)
     return dataclasses.replace(
         move,
         now_at=now_at,
@@ -67,6 +82,23 @@ def after_action(ws: Workspace, move: Move) -> Move:
         queued=tuple(definition.step(s).title for s in queued),
         results={run.step: run.detail for run in mine if run.ok},
         failed=tuple((definition.step(r.step).title, r.error or "") for r in mine if not r.ok),
+    )
+
+
+def _handed_back(run: StepRun, definition: WorkflowDefinition, document_id: int) -> EngineError:
+    title, back = definition.step(run.step).title, definition.step(run.returned_to or "").title
+    kind = run.kind or Kind.FAILED
+    return EngineError(
+        f"bước '{title}' không thành công: {run.error}; văn bản trở lại bước '{back}' để làm lại",
+        f"the step '{title}' failed: {run.error_en}; the document is back at the step '{back}' to "
+        "be done again",
+        code="step.returned",
+        kind=kind,
+        retryable=kind is Kind.UNAVAILABLE,
+        document_id=document_id,
+        step=run.step,
+        returned_to=run.returned_to,
+        cause=run.code,
     )
 
 

@@ -1,5 +1,8 @@
 """A document as people read it: its facts, files, tasks and history (who, what, when), and its
-files handed out. What the CLI's ``doc show`` and the web office's document page show."""
+files handed out. What the CLI's ``doc show`` and the web office's document page show.
+
+Every read names the reader, is checked (:func:`may_read`) and is audited, a refused one too.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from engine.core import audit
+from engine.core.db import transaction
 from engine.core.definitions import WorkflowDefinition
+from engine.core.errors import NotAllowed
 from engine.core.models import (
+    ArchiveFile,
+    ArchiveRecord,
     AuditEvent,
     Document,
     DocumentFile,
@@ -21,8 +29,10 @@ from engine.core.models import (
     User,
     WorkflowInstance,
 )
+from engine.core.users import user_named
 from engine.core.workspace import Workspace
 from engine.workflow.files import find_document, latest_file, newest_file
+from engine.workflow.runtime import may_take
 from storage import content_key, get_content
 
 ACTIONS = {
@@ -121,13 +131,155 @@ class DocumentView:
         }
 
 
-def document_view(ws: Workspace, document_id: int) -> DocumentView:
+EVERY_DOCUMENT = frozenset({"leader", "clerk"})
+"""Roles that read every document: leaders direct and sign, clerks register and issue."""
+ARCHIVED_DOCUMENTS = frozenset({"archivist", "admin"})
+"""Roles that read the documents that reached the archive (as they retrieve its records)."""
+RESTRICTED_READERS = frozenset({"archivist", "leader", "admin"})
+"""Roles that read restricted documents; the same roles as ``engine.archive.records`` names for
+restricted records (tests/test_identity.py keeps the two equal)."""
+VIEWED, FILE_READ, READ_REFUSED = "document_viewed", "document_file_read", "document_read_refused"
+"""Audit events: a document's page shown, one of its files handed out, a read refused."""
+
+
+@dataclass(frozen=True)
+class ReadDecision:
+    """Whether a user may read a document, and why (recorded in the audit event)."""
+
+    allowed: bool
+    reason: str
+    """``participant``, ``unit``, ``role``, ``archived``; or, refused, ``restricted`` or
+    ``not_involved``."""
+    restricted: bool
+
+
+def _participant(session: Session, user: User, document: Document) -> bool:
+    """The user is named on the document: its author or signer, a person a task was for, who
+    completed one or was chosen at one, or who acted on it (the audit chain says so)."""
+    if user.id in (document.author_id, document.signer_id):
+        return True
+    instance = session.exec(
+        select(WorkflowInstance).where(WorkflowInstance.document_id == document.id)
+    ).first()
+    if instance is not None:
+        for task in session.exec(select(Task).where(Task.instance_id == instance.id)).all():
+            if user.id in (task.user_id, task.completed_by, task.chosen_user_id):
+                return True
+    acted = session.exec(
+        select(AuditEvent.seq)
+        .where(AuditEvent.document_id == document.id, AuditEvent.actor == user.username)
+        .where(col(AuditEvent.event).not_in([VIEWED, FILE_READ, READ_REFUSED]))
+    ).first()
+    return acted is not None
+
+
+def _may_take_a_task(session: Session, user: User, document: Document) -> bool:
+    instance = session.exec(
+        select(WorkflowInstance).where(WorkflowInstance.document_id == document.id)
+    ).first()
+    if instance is None:
+        return False
+    tasks = session.exec(select(Task).where(Task.instance_id == instance.id)).all()
+    return any(may_take(task, user) for task in tasks)
+
+
+def may_read(session: Session, user: User, document: Document) -> ReadDecision:
+    """Who may read a document (its page and its files):
+
+    - the people on it: its author, its signer, whoever a task was for, completed one or was
+      chosen at one, whoever acted on it;
+    - the people of its unit (the drafting or handling unit), and those who may take one of its
+      tasks (a unit consulted, a unit assigned an incoming document);
+    - leaders and clerks, every document;
+    - archivists and administrators, once the document is archived.
+
+    A document is restricted when its archive record is, or the case file holding it is. Then
+    only the people on it and the roles that read restricted records (archivist, leader,
+    administrator) may read it; a clerk or a colleague of its unit may not.
+    """
+    record = session.exec(
+        select(ArchiveRecord).where(ArchiveRecord.document_id == document.id)
+    ).first()
+    archive_file = session.get(ArchiveFile, record.file_id) if record and record.file_id else None
+    restricted = record is not None and (
+        record.access == "restricted"
+        or (archive_file is not None and archive_file.access == "restricted")
+    )
+    if not user.active:
+        return ReadDecision(False, "not_involved", restricted)
+    if _participant(session, user, document):
+        return ReadDecision(True, "participant", restricted)
+    if restricted:
+        allowed = user.role in RESTRICTED_READERS
+        return ReadDecision(allowed, "role" if allowed else "restricted", restricted)
+    if user.role in EVERY_DOCUMENT:
+        return ReadDecision(True, "role", restricted)
+    if record is not None and user.role in ARCHIVED_DOCUMENTS:
+        return ReadDecision(True, "archived", restricted)
+    if user.unit_id == document.unit_id or _may_take_a_task(session, user, document):
+        return ReadDecision(True, "unit", restricted)
+    return ReadDecision(False, "not_involved", restricted)
+
+
+def _checked_read(
+    ws: Workspace, document_id: int, username: str, kind: str | None = None
+) -> DocumentFile | None:
+    """Check that ``username`` may read the document (its newest file of ``kind``, if given)
+    and audit the read, or the refusal (in its own transaction, so the refusal is kept), then
+    refuse. Someone refused learns nothing of the document's files."""
+    detail: dict[str, Any] = {"what": "file" if kind else "view"}
+    found = None
+    with transaction(ws.db) as session:
+        user = user_named(session, username)
+        document = find_document(session, document_id)
+        decision = may_read(session, user, document)
+        if decision.allowed and kind is not None:
+            found = newest_file(session, document_id, kind)
+            detail.update(kind=kind)
+            if found is not None:
+                detail.update(version=found.version, sha256=found.sha256)
+        event = (FILE_READ if kind else VIEWED) if decision.allowed else READ_REFUSED
+        audit.append(
+            session,
+            actor=username,
+            event=event,
+            document_id=document_id,
+            detail={**detail, "reason": decision.reason, "role": user.role},
+        )
+    if decision.allowed:
+        return found
+    if decision.restricted:
+        raise NotAllowed(
+            f"{username} ({user.role}) không được xem văn bản #{document_id}: tài liệu hạn chế"
+            " sử dụng",
+            f"{username} ({user.role}) may not read document #{document_id}: its access is"
+            " restricted",
+            code="document.restricted",
+            document_id=document_id,
+            username=username,
+            role=user.role,
+        )
+    raise NotAllowed(
+        f"{username} ({user.role}) không được xem văn bản #{document_id}: không tham gia xử lý,"
+        " không thuộc đơn vị của văn bản",
+        f"{username} ({user.role}) may not read document #{document_id}: not involved in it and"
+        " not of its unit",
+        code="document.read_not_allowed",
+        document_id=document_id,
+        username=username,
+        role=user.role,
+    )
+
+
+def document_view(ws: Workspace, document_id: int, username: str) -> DocumentView:
+    """The document as ``username`` reads it (:func:`may_read`); the read is audited."""
+    _checked_read(ws, document_id, username)
     with Session(ws.db) as session:
         document = find_document(session, document_id)
         instance = session.exec(
             select(WorkflowInstance).where(WorkflowInstance.document_id == document_id)
         ).one()
-        definition = ws.definition(instance.definition)
+        definition = ws.definition_for(instance, session)
         files = session.exec(
             select(DocumentFile)
             .where(DocumentFile.document_id == document_id)
@@ -188,10 +340,15 @@ def _title(definition: WorkflowDefinition, step: str) -> str:
     return found.title if found else step  # a step renamed since: its id still names it
 
 
-def file_content(ws: Workspace, document_id: int, kind: str) -> tuple[DocumentFile, bytes]:
-    """The newest file of ``kind`` and its bytes (checked against its SHA-256)."""
-    with Session(ws.db) as session:
-        found = latest_file(session, document_id, kind)
+def file_content(
+    ws: Workspace, document_id: int, kind: str, username: str
+) -> tuple[DocumentFile, bytes]:
+    """The newest file of ``kind`` and its bytes (checked against its SHA-256), handed to
+    ``username`` if they may read the document (:func:`may_read`); the read is audited."""
+    found = _checked_read(ws, document_id, username, kind)
+    if found is None:
+        with Session(ws.db) as session:
+            found = latest_file(session, document_id, kind)  # none yet: says so
     return found, get_content(ws.store, found.sha256)
 
 

@@ -44,7 +44,7 @@ def inbox(ws: Workspace, username: str) -> list[InboxEntry]:
         for task, instance, document in rows:
             if not may_take(task, user):
                 continue
-            step = ws.definition(instance.definition).step(task.step_id)
+            step = ws.definition_for(instance, session).step(task.step_id)
             waiting = f" ({WAITING_LABEL})" if task.id in on_tokens else ""
             entries.append(
                 InboxEntry(

@@ -1,13 +1,20 @@
 """The transactional outbox: automated steps queued with the action, run and retried here.
 
-A claimed item holds a lease (``available_at`` in the future): a worker that dies mid-step
-leaves it "running" until the lease ends, then another run takes it. A step's database effects,
-marking its item done and moving the instance on happen in one transaction, so a step either
-completed once or not at all; steps are written so that running them again changes nothing.
+A claimed item holds a lease (``available_at`` in the future) and names the machine and process
+that claimed it: a worker that dies mid-step leaves it "running" until the lease ends, then
+another run takes it; :func:`recover` hands it back at once when that process is gone. A step's
+database effects, marking its item done and moving the instance on happen in one transaction, so
+a step either completed once or not at all; steps are written so that running them again
+changes nothing.
+
+A step that fails for good (or at once with the inline runner, where nobody else would retry it)
+returns the document to its definition's ``on_failure`` step, a person's, when it names one.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,13 +26,14 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from engine.core import audit
 from engine.core.db import is_postgres, transaction
-from engine.core.errors import NotFound
+from engine.core.errors import InvalidInput, NotAllowed, NotFound
 from engine.core.logs import log_unexpected
-from engine.core.models import OutboxItem, WorkflowInstance
+from engine.core.models import OutboxItem, User, WorkflowInstance
+from engine.core.users import user_named
 from engine.core.workspace import Workspace
-from engine.workflow.runtime import advance_after_automated
+from engine.workflow.runtime import advance_after_automated, return_after_failure
 from vanthu import clock
-from vanthu.errors import VanthuError
+from vanthu.errors import Kind, VanthuError
 
 LEASE = timedelta(minutes=10)
 STATES = {
@@ -33,6 +41,7 @@ STATES = {
     "running": "đang chạy",
     "done": "xong",
     "failed": "lỗi, chờ xử lý",
+    "returned": "lỗi, đã trả văn bản về người xử lý",
 }
 """Each item's state in the words people use."""
 MAX_BACKOFF = timedelta(minutes=30)
@@ -51,6 +60,14 @@ class StepRun:
     error: str | None = None
     code: str | None = None
     """The failure's stable code (``signing.key.passphrase``), for programs and tests."""
+    kind: Kind | None = None
+    """The failure's kind (``failed``, ``unavailable``...)."""
+    error_en: str | None = None
+    """The failure in English."""
+    will_retry: bool = False
+    """The item waits to be run again by itself (a retryable failure)."""
+    returned_to: str | None = None
+    """The human step the document went back to (the definition's ``on_failure``)."""
 
 
 def _due(now: datetime) -> SelectOfScalar[OutboxItem]:
@@ -79,6 +96,7 @@ def claim(ws: Workspace, now: datetime | None = None) -> OutboxItem | None:
         if item is None:
             return None
         item.state, item.attempts, item.available_at = "running", item.attempts + 1, now + LEASE
+        item.claimed_host, item.claimed_pid = socket.gethostname(), os.getpid()
         session.add(item)
         return item
 
@@ -122,21 +140,33 @@ def _complete(
 
 def _fail(ws: Workspace, item: OutboxItem, exc: Exception, started: float) -> StepRun:
     if isinstance(exc, VanthuError):
-        retryable, message, code = exc.retryable, str(exc), exc.code
+        retryable, message, code, kind = exc.retryable, str(exc), exc.code, exc.kind
+        message_en = exc.english
     else:  # a defect, not a state of the world: its traceback goes to the agency's log
         entry = log_unexpected(
             ws.settings.home, exc, document_id=item.document_id, step=item.step_id
         )
-        retryable, code = False, "internal.unexpected"
+        retryable, code, kind = False, "internal.unexpected", Kind.FAILED
         message = f"lỗi không lường trước ({type(exc).__name__}), xem nhật ký {entry}"
+        message_en = f"unexpected error ({type(exc).__name__}), see the log {entry}"
     with transaction(ws.db) as session:
         current = session.get(OutboxItem, item.id, with_for_update=True)
-        assert current is not None
+        assert current is not None and item.id is not None
+        if current.state == "done":  # a second delivery: the first one completed it
+            detail: dict[str, Any] = {"skipped": "đã hoàn thành trước đó"}
+            return StepRun(item.id, item.step_id, item.document_id, True, _ms(started), detail)
         give_up = not retryable or current.attempts >= ws.settings.step_max_attempts
-        current.state = "failed" if give_up else "pending"
+        returned_to = None
+        if give_up or ws.settings.steps_runner == "inline":  # inline: nobody else retries it
+            instance = session.get(WorkflowInstance, current.instance_id)
+            assert instance is not None
+            returned_to = return_after_failure(session, ws, instance, current.step_id)
+        will_retry = not give_up and returned_to is None
+        current.state = "returned" if returned_to else "pending" if will_retry else "failed"
         current.last_error = message
         backoff = min(timedelta(seconds=2**current.attempts), MAX_BACKOFF)
         current.available_at = clock.now() + backoff
+        current.finished_at = clock.now() if returned_to else None
         session.add(current)
         audit.append(
             session,
@@ -148,11 +178,25 @@ def _fail(ws: Workspace, item: OutboxItem, exc: Exception, started: float) -> St
                 "error": message,
                 "code": code,
                 "attempt": current.attempts,
-                "will_retry": not give_up,
+                "will_retry": will_retry,
+                "returned_to": returned_to,
             },
         )
     assert item.id is not None
-    return StepRun(item.id, item.step_id, item.document_id, False, _ms(started), {}, message, code)
+    return StepRun(
+        item.id,
+        item.step_id,
+        item.document_id,
+        False,
+        _ms(started),
+        {},
+        message,
+        code,
+        kind=kind,
+        error_en=message_en,
+        will_retry=will_retry,
+        returned_to=returned_to,
+    )
 
 
 def _ms(started: float) -> float:
@@ -207,3 +251,98 @@ def items(ws: Workspace, state: str | None = None) -> list[OutboxItem]:
         if state:
             query = query.where(OutboxItem.state == state)
         return list(session.exec(query).all())
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """An item handed back to the queue by :func:`recover`."""
+
+    item_id: int
+    document_id: int
+    step: str
+    host: str | None
+    pid: int | None
+
+
+ADMIN = "admin"
+
+
+def recover(
+    ws: Workspace, *, force: int | None = None, username: str | None = None
+) -> list[Recovered]:
+    """Hand back to the queue the running items whose worker died, without waiting for the
+    lease: those claimed on this machine by a process that no longer exists. With ``force``,
+    that one running item whatever its worker (an administrator's decision, audited with their
+    name: a worker on another machine that is gone for good)."""
+    here = socket.gethostname()
+    with transaction(ws.db) as session:
+        if force is not None:
+            admin = _administrator(session, username, force)
+            item = session.get(OutboxItem, force, with_for_update=True)
+            if item is None or item.state != "running":
+                raise NotFound(
+                    f"không có bước tự động #{force} đang chạy",
+                    f"no running automated step #{force}",
+                    code="step.not_running",
+                    item_id=force,
+                )
+            return [_hand_back(session, item, admin.username, forced=True)]
+        query = select(OutboxItem).where(OutboxItem.state == "running").order_by(col(OutboxItem.id))
+        query = query.with_for_update(skip_locked=True) if is_postgres(ws.db) else query
+        dead = [
+            item
+            for item in session.exec(query).all()
+            if item.claimed_host == here and item.claimed_pid and not _alive(item.claimed_pid)
+        ]
+        return [_hand_back(session, item, "system", forced=False) for item in dead]
+
+
+def _administrator(session: Session, username: str | None, item_id: int) -> User:
+    if username is None:
+        raise InvalidInput(
+            "trả lại bước đang chạy bằng --force cần người thực hiện (--as), là quản trị viên",
+            "handing back a running step with --force needs the person acting (--as), an "
+            "administrator",
+            code="step.recover_needs_user",
+            item_id=item_id,
+        )
+    user = user_named(session, username)
+    if user.role != ADMIN:
+        raise NotAllowed(
+            f"{username} ({user.role}) không được trả lại bước đang chạy: chỉ quản trị viên",
+            f"{username} ({user.role}) may not hand back a running step: administrators only",
+            code="step.recover_admin_only",
+            item_id=item_id,
+            user=username,
+            role=user.role,
+        )
+    return user
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (ours, or another user's)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _hand_back(session: Session, item: OutboxItem, actor: str, *, forced: bool) -> Recovered:
+    assert item.id is not None
+    host, pid = item.claimed_host, item.claimed_pid
+    item.state, item.available_at = "pending", clock.now()
+    session.add(item)
+    audit.append(
+        session,
+        actor=actor,
+        event="step_recovered",
+        document_id=item.document_id,
+        step=item.step_id,
+        detail={"item_id": item.id, "host": host, "pid": pid, "forced": forced},
+    )
+    return Recovered(item.id, item.document_id, item.step_id, host, pid)

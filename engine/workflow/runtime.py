@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from engine.core import audit
@@ -31,6 +33,7 @@ from engine.core.errors import (
     NotFound,
 )
 from engine.core.models import (
+    DefinitionVersion,
     Document,
     OutboxItem,
     Task,
@@ -40,6 +43,7 @@ from engine.core.models import (
 )
 from engine.core.workspace import Workspace
 from vanthu import clock
+from vanthu.errors import VanthuError
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ def start_instance(
     )
     session.add(instance)
     session.flush()
+    keep_definition(session, definition)
     audit.append(
         session,
         actor=initiator.username,
@@ -89,6 +94,25 @@ def start_instance(
     return instance
 
 
+def keep_definition(session: Session, definition: WorkflowDefinition) -> None:
+    """Keep the definition's YAML by its digest (once), so the instances started on it keep
+    running on it after the file changes."""
+    if session.get(DefinitionVersion, definition.digest) is not None:
+        return
+    values = {
+        "digest": definition.digest,
+        "name": definition.name,
+        "version": definition.version,
+        "source": definition.source,
+        "yaml": definition.text,
+        "recorded_at": clock.now(),
+    }
+    table = DefinitionVersion.__table__  # type: ignore[attr-defined]
+    insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # two instances starting at once on a new version: the second insert changes nothing
+    session.execute(insert(table).values(**values).on_conflict_do_nothing())
+
+
 def enter_step(
     session: Session,
     ws: Workspace,
@@ -97,7 +121,7 @@ def enter_step(
     *,
     chosen_user_id: int | None,
 ) -> None:
-    definition = ws.definition(instance.definition)
+    definition = ws.definition_for(instance, session)
     step = definition.step(step_id)
     if step.kind is StepKind.HUMAN:
         session.add(_task_for(session, ws, instance, step, chosen_user_id, parallel_step=None))
@@ -245,7 +269,7 @@ def claim_task(session: Session, ws: Workspace, document_id: int, user: User, ac
     """Find the open task on which ``user`` may take ``action``, or say precisely why not."""
     instance = instance_of(session, document_id)
     assert instance.id is not None
-    definition = ws.definition(instance.definition)
+    definition = ws.definition_for(instance, session)
     tasks = open_tasks(session, instance.id)
     if not tasks:
         raise Conflict(
@@ -361,7 +385,7 @@ def _after_branch(
     session: Session, ws: Workspace, instance: WorkflowInstance, parallel: str
 ) -> None:
     assert instance.id is not None
-    step = ws.definition(instance.definition).step(parallel)
+    step = ws.definition_for(instance, session).step(parallel)
     siblings = [t for t in open_tasks(session, instance.id) if t.parallel_step == parallel]
     if siblings and step.join == "all":
         return
@@ -378,7 +402,7 @@ def _after_branch(
 def advance_after_automated(
     session: Session, ws: Workspace, instance: WorkflowInstance, step_id: str
 ) -> None:
-    step = ws.definition(instance.definition).step(step_id)
+    step = ws.definition_for(instance, session).step(step_id)
     if step.next is None:
         raise EngineError(
             "bước tự động không có bước tiếp theo",
@@ -391,12 +415,31 @@ def advance_after_automated(
 
 
 def waiting_at(session: Session, instance_id: int) -> tuple[str, ...]:
+    """Where the instance is: open tasks, queued automated steps, and failed ones (a failed step
+    is where the document stopped, until it is retried)."""
     tasks = session.exec(
         select(Task.step_id).where(Task.instance_id == instance_id, Task.state == "open")
     ).all()
     items = session.exec(
         select(OutboxItem.step_id).where(
-            OutboxItem.instance_id == instance_id, col(OutboxItem.state).in_(["pending", "running"])
+            OutboxItem.instance_id == instance_id,
+            col(OutboxItem.state).in_(["pending", "running", "failed"]),
         )
     ).all()
     return tuple(sorted({*tasks, *items}))
+
+
+def return_after_failure(
+    session: Session, ws: Workspace, instance: WorkflowInstance, step_id: str
+) -> str | None:
+    """When the automated step ``step_id`` has an ``on_failure`` step, enter it (a person takes
+    the document back) and return its id; None when the definition says nothing, or cannot be
+    read (the failure is still recorded: the item stays failed, for an administrator)."""
+    try:
+        step = ws.definition_for(instance, session).step(step_id)
+    except (VanthuError, LookupError):
+        return None
+    if step.on_failure is None:
+        return None
+    enter_step(session, ws, instance, step.on_failure, chosen_user_id=None)
+    return step.on_failure
