@@ -274,8 +274,9 @@ class _Seq(list[Any]):
     line: int
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that keeps line numbers and refuses a key written twice in one mapping."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML that keeps line numbers and refuses a key written twice in one mapping
+    (libyaml's parser when PyYAML has it: several times faster at start-up)."""
 
 
 class _KeyMistake(ConstructorError):

@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, select
 
 from engine.core import audit
@@ -107,6 +105,10 @@ def keep_definition(session: Session, definition: WorkflowDefinition) -> None:
         "yaml": definition.text,
         "recorded_at": clock.now(),
     }
+    # lazy: the dialects' insert helpers cost ~30 ms at start-up; only a new instance needs them
+    from sqlalchemy.dialects.postgresql import insert as postgres_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
     table = DefinitionVersion.__table__  # type: ignore[attr-defined]
     insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # two instances starting at once on a new version: the second insert changes nothing
