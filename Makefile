@@ -6,9 +6,16 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint system-deps install bench clean
 
+# After the demo run, its agency is served on http://127.0.0.1:8000 (Ctrl+C stops it; SERVE=no
+# skips it). Steps run inline there, so an approval converts at once without `vanthu worker`.
+SERVE ?= yes
 demo: install
 	rm -rf demo-agency
 	$(BIN)/vanthu demo --dir demo-agency
+ifneq ($(SERVE),no)
+	VANTHU_HOME=$(CURDIR)/demo-agency VANTHU_STEPS_RUNNER=inline \
+		$(BIN)/vanthu serve --insecure-cookies
+endif
 
 test: install lint
 	$(BIN)/pytest -q

@@ -8,7 +8,7 @@ import pytest
 from vanthu import clock as vanthu_clock
 from vanthu.clock import ManualClock
 
-pytest_plugins = ["fixtures_db", "fixtures_s3", "fixtures_pki", "fixtures_pkcs11"]
+pytest_plugins = ["fixtures_db", "fixtures_s3", "fixtures_pki", "fixtures_pkcs11", "fixtures_web"]
 
 
 @pytest.fixture

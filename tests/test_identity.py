@@ -95,7 +95,8 @@ def _add_user(ws: Workspace, username: str, role: str, unit_code: str, title: st
 
 
 def _add_admin(ws: Workspace, username: str = "quantri") -> None:
-    _add_user(ws, username, "admin", "VP", "Quản trị hệ thống")
+    if username != "quantri":  # the demo agency's own administrator is there already
+        _add_user(ws, username, "admin", "VP", "Quản trị hệ thống")
 
 
 def _events(ws: Workspace, event: str) -> list[AuditEvent]:

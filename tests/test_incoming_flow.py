@@ -202,3 +202,31 @@ def test_an_attachment_that_would_run_something_is_refused(
     with Session(ws.db) as session:
         assert files_of_kind(session, doc, "attachment") == []
     assert add_attachment(ws, doc, "chuyenvien", Upload("phu-luc.pdf", plain_pdf())) == 1
+
+
+def test_the_command_warns_of_a_document_received_before_with_the_same_number_and_sender(
+    make_agency: Callable[..., Workspace], tmp_path: Path
+) -> None:
+    ws = make_agency()
+    first = receive_incoming(ws, "vanthu", Upload("den.pdf", plain_pdf()), REQUEST)
+    path = tmp_path / "lai.pdf"
+    path.write_bytes(plain_pdf())
+    answer = subprocess.run(
+        [
+            *VANTHU,
+            *("--home", str(ws.settings.home), "incoming", "receive", str(path)),
+            *("--as", "vanthu", "--from", REQUEST.sender.lower(), "--symbol", "15 / UBND-VP"),
+            *("--type", REQUEST.doc_type, "--subject", REQUEST.subject, "--urgency", "Khẩn"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "VANTHU_PKI_DIR": str(ws.settings.effective_pki_dir)},
+    )
+    assert answer.returncode == 0, answer.stderr
+    warnings = [line for line in answer.stdout.splitlines() if "Cảnh báo: trùng" in line]
+    assert len(warnings) == 1 and f"#{first}" in warnings[0]
+    with Session(ws.db) as session:
+        again = session.exec(select(Document).where(Document.id != first)).one()
+    assert (again.sender_symbol, again.urgency) == ("15/UBND-VP", "Khẩn")

@@ -7,6 +7,7 @@ and pyHanko's own CLI.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -201,3 +202,19 @@ def test_an_issued_pdf_at_b_lt_validates_offline(
     out = "\n".join(pdfsig_lines(path, keys.pki.root_cert, tmp_path / "nss"))
     assert out.count("Signature Validation: Signature is Valid.") == 2, out
     assert "not signed" not in out  # and no empty signature field waits in the original
+
+
+def test_a_signature_made_inside_an_event_loop_keeps_its_level(
+    signed: dict[Level, bytes], keys: Keys
+) -> None:
+    """A caller already in an event loop (Playwright's sync API, an async Prefect task, a web
+    handler) gets the level its policy asks for, not a bare B-B without a timestamp."""
+
+    async def in_a_loop() -> bytes:
+        return issued(keys, "B-LT")
+
+    pdf = asyncio.run(in_a_loop())
+    assert _seal_has_timestamp_token(pdf)
+    report = verify_document(pdf, list(keys.roots))
+    seal = next(s for s in report.signatures if s.field == "chu_ky_co_quan")
+    assert seal.level == "B-LT" and seal.timestamp_time is not None

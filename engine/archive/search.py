@@ -242,6 +242,7 @@ class SearchQuery:
     agency_code: str | None = None
     signer: str | None = None  # words of the name ("tran thi"), diacritics optional
     file_code: str | None = None
+    unit_code: str | None = None  # the unit of the case file holding the record
     retention_years: int | None = None
     permanent: bool | None = None
     direction: str | None = None  # outgoing | incoming
@@ -482,6 +483,7 @@ def _filters(q: _Sql, query: SearchQuery, *, restricted: bool) -> None:
     q.narrow = bool(
         query.symbol
         or query.file_code
+        or query.unit_code
         or query.retention_years is not None
         or query.permanent
         or (query.agency_code and not _joined(query.agency_code))
@@ -500,6 +502,12 @@ def _filters(q: _Sql, query: SearchQuery, *, restricted: bool) -> None:
     if query.file_code:
         code = q.param(query.file_code.strip())
         q.where.append(f"r.file_id IN (SELECT id FROM archive_file WHERE code = {code})")
+    if query.unit_code:
+        unit = q.param(query.unit_code.strip().upper())
+        q.where.append(
+            "r.file_id IN (SELECT f.id FROM archive_file f JOIN unit u ON u.id = f.unit_id"
+            f" WHERE upper(u.code) = {unit})"
+        )
     if query.permanent:
         q.where.append("r.retention_years IS NULL")
     elif query.retention_years is not None:

@@ -39,10 +39,13 @@ def init(
 @app.command("setup-demo")
 def setup_demo() -> None:
     """Tạo cơ quan mẫu (DEMO): đơn vị, người dùng, sổ đăng ký, khóa và chứng thư DEMO."""
+    from engine.cli.users import password_lines
     from engine.signatures.demo import setup_demo_agency
 
-    setup_demo_agency(workspace())
+    passwords = setup_demo_agency(workspace())
     typer.echo("Đã tạo cơ quan mẫu SNV (DEMO)")
+    for line in password_lines(passwords):
+        typer.echo(line)
     typer.echo("Người dùng: vanthu inbox --as chuyenvien (xem README: `vanthu draft new`)")
 
 

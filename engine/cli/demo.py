@@ -15,8 +15,11 @@ import yaml
 
 from engine.archive.search import SearchQuery, search
 from engine.automation.registry import open_workspace
+from engine.cli.users import password_lines
+from engine.core.agency import DEMO_PEOPLE
 from engine.core.audit import verify_chain
 from engine.core.config import Settings, write_settings_file
+from engine.core.definitions import Role
 from engine.core.errors import EngineError, InvalidInput
 from engine.core.workspace import Workspace
 from engine.outgoing import DraftRequest, create_outgoing, render_request, upload_version
@@ -92,7 +95,7 @@ def run_demo(settings: Settings, echo: Echo) -> None:
     settings = settings.model_copy(update={"steps_runner": "worker"})
     ws = open_workspace(settings)
     echo(f"Cơ quan mẫu (DEMO) tại {home}: SQLite, kho tệp, PKI DEMO tạo lúc chạy")
-    setup_demo_agency(ws)
+    passwords = setup_demo_agency(ws)
     spec = yaml.safe_load(DEMO_DATA.read_text(encoding="utf-8"))
     demo = DemoRun(ws, echo)
 
@@ -141,6 +144,14 @@ def run_demo(settings: Settings, echo: Echo) -> None:
     echo(f"  Nhật ký: {chain.events} sự kiện, {'nguyên vẹn' if chain.intact else 'HỎNG'}")
     command = sys.argv[0] if Path(sys.argv[0]).name == "vanthu" else "vanthu"
     echo(f"\nThử tiếp: VANTHU_HOME={home} {command} verify {home / 'out'}/<tệp>.pdf")
+    echo(f"\nVăn phòng điện tử: VANTHU_HOME={home} {command} serve --insecure-cookies")
+    echo("rồi mở http://127.0.0.1:8000 và đăng nhập, ví dụ là vanthu (văn thư).")
+    for line in password_lines(passwords):
+        echo(line)
+    leaders = [p.username for p in DEMO_PEOPLE if p.role == Role.LEADER.value]
+    echo("Mã PIN ký số của lãnh đạo (DEMO; đổi bằng `vanthu pin set --as TÊN`):")
+    for name in leaders:
+        echo(f"  {name:<14} {pki(ws).demo_pin(name)}")
 
 
 def _show_result(ws: Workspace, document_id: int, out_dir: Path, echo: Echo) -> None:

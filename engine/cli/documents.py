@@ -38,6 +38,10 @@ def draft_new(
     recipient: Annotated[list[str] | None, typer.Option(help="Nơi nhận (lặp lại).")] = None,
     docx: Annotated[Path | None, typer.Option(help="Tệp DOCX tự soạn thay cho mẫu.")] = None,
     urgency: Annotated[str | None, typer.Option(help="Khẩn, Thượng khẩn, Hỏa tốc.")] = None,
+    kinh_gui: Annotated[
+        list[str] | None,
+        typer.Option("--kinh-gui", help="Kính gửi (chỉ Công văn; lặp lại cho mỗi nơi)."),
+    ] = None,
 ) -> None:
     """Tạo dự thảo văn bản đi từ mẫu Nghị định 30 (hoặc tệp DOCX của mình)."""
     from engine.cli.files import read_paragraphs
@@ -52,6 +56,7 @@ def draft_new(
         body=read_paragraphs(body_file, "--body-file", limit) if body_file else (),
         recipients=tuple(recipient or ()),
         urgency=urgency,
+        addressees=tuple(kinh_gui or ()),
     )
     upload = read_upload(docx, "--docx", limit) if docx else None
     document_id = create_outgoing(ws, as_user, request, upload)

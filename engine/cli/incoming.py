@@ -22,19 +22,27 @@ def incoming_receive(
     symbol: Annotated[str, typer.Option(help="Số, ký hiệu của văn bản đến.")],
     doc_type: Annotated[str, typer.Option("--type", help="Tên loại văn bản.")],
     subject: Annotated[str, typer.Option(help="Trích yếu.")],
+    urgency: Annotated[
+        str | None, typer.Option(help="Độ khẩn: Khẩn, Thượng khẩn hoặc Hỏa tốc.")
+    ] = None,
 ) -> None:
     """Tiếp nhận văn bản đến (PDF); chữ ký số được kiểm tra ngay khi nhận."""
-    from engine.incoming import IncomingRequest, receive_incoming
+    from engine.incoming import IncomingRequest, duplicates_of, receive_incoming
     from engine.signatures.labels import VERDICTS
     from engine.workflow import inbox
     from engine.workflow.documents import document_view
 
     ws = workspace()
     upload = read_upload(file, "FILE", ws.settings.max_upload_bytes)
-    request = IncomingRequest(sender=sender, symbol=symbol, doc_type=doc_type, subject=subject)
+    request = IncomingRequest(sender, symbol, doc_type, subject, urgency)
     document_id = receive_incoming(ws, as_user, upload, request)
     view = document_view(ws, document_id, as_user)
     typer.echo(f"Đã tiếp nhận văn bản đến #{document_id}: {symbol} của {sender}")
+    for earlier in duplicates_of(ws, document_id):
+        typer.echo(
+            f"  Cảnh báo: trùng số, ký hiệu và cơ quan gửi với văn bản #{earlier.document_id}"
+            f" tiếp nhận trước đây{f' (số đến {earlier.number})' if earlier.number else ''}"
+        )
     if view.document.number is not None:
         typer.echo(f"  Số đến: {view.document.number}")
     if view.verification is not None:

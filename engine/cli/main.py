@@ -28,6 +28,7 @@ from engine.cli import (
     pki,
     search,
     signing,
+    users,
     verify,
 )
 from engine.cli.app import app, configure, echo_error, settings_if_loaded, verbose
@@ -48,6 +49,7 @@ COMMAND_MODULES = (
     pki,
     search,
     signing,
+    users,
     verify,
 )
 """Each registers its commands on the groups of :mod:`engine.cli.app` when imported."""

@@ -5,31 +5,91 @@ Each command imports the engine inside its body (lazy, for start-up: see engine.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from engine.cli.app import AsUser, agent_token_app, app, workspace
+from engine.cli.app import AsUser, BadValue, agent_token_app, app, settings, workspace
 from engine.cli.files import read_upload
 
 DEFAULT_PIN_ENV = "VANTHU_TOKEN_PIN"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Cổng.")] = 8000,
+    insecure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-cookies",
+            help="Cho cookie phiên đi qua http thường (chỉ khi thử trên chính máy này, "
+            "127.0.0.1); mặc định cookie chỉ đi qua HTTPS (đặt sau proxy TLS).",
+        ),
+    ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Số tiến trình phục vụ (mặc định 1; nên bằng số nhân CPU khi nhiều người dùng).",
+        ),
+    ] = 1,
 ) -> None:
-    """Chạy máy chủ HTTP cho chương trình ký số trên thiết bị (vanthu sign-agent)."""
+    """Chạy văn phòng điện tử (web) và máy chủ cho chương trình ký số (vanthu sign-agent)."""
     import uvicorn
 
+    from engine.automation.registry import open_workspace
     from engine.http import create_app
 
-    api = create_app(workspace())
-    typer.echo(f"Vanthu phục vụ chương trình ký số tại http://{host}:{port} (Ctrl+C để dừng)")
-    uvicorn.run(api, host=host, port=port, log_level="warning")
+    loaded = settings()
+    if insecure_cookies:
+        loaded = loaded.model_copy(update={"insecure_cookies": True})
+    if loaded.insecure_cookies and not _is_loopback(host):
+        raise BadValue(
+            f"cookie không bảo mật (insecure_cookies) chỉ dùng khi lắng nghe trên 127.0.0.1, "
+            f"không phải {host}: hãy đặt Vanthu sau một proxy HTTPS"
+        )
+    opened = open_workspace(loaded)  # migrated and checked once, before any worker starts
+    address = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    typer.echo(f"Vanthu: văn phòng điện tử tại {address} (Ctrl+C để dừng)")
+    typer.echo(
+        "Đăng nhập bằng tên đăng nhập và mật khẩu của mình; chưa có mật khẩu: "
+        "vanthu user set-password TÊN --as TÊN"
+    )
+    if not loaded.insecure_cookies:
+        typer.echo(
+            "Cookie phiên chỉ gửi qua HTTPS: mở qua proxy TLS của cơ quan, hoặc thử trên máy "
+            "này với --insecure-cookies."
+        )
+    typer.echo(f"Chương trình ký số (vanthu sign-agent): --server {address}")
+    if workers == 1:
+        uvicorn.run(create_app(opened), host=host, port=port, log_level="warning")
+        return
+    opened.db.dispose()
+    os.environ["VANTHU_HOME"] = str(loaded.home)  # each worker process reads the same agency
+    if loaded.insecure_cookies:
+        os.environ["VANTHU_INSECURE_COOKIES"] = "true"
+    uvicorn.run(
+        "engine.http.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+    )
 
 
 @agent_token_app.command("create")

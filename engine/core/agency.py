@@ -46,6 +46,7 @@ DEMO_PEOPLE = (
     Person("chanhvanphong", "Đặng Thu Hà", "head", "VP", "Chánh Văn phòng"),
     Person("vanthu", "Hoàng Thị Hoa", "clerk", "VP", "Văn thư"),
     Person("luutru", "Bùi Văn Khoa", "archivist", "VP", "Lưu trữ viên"),
+    Person("quantri", "Ngô Quản Trị", "admin", "VP", "Quản trị hệ thống"),
 )
 DEMO_REGISTERS = (
     ("QD", "Sổ đăng ký Quyết định", "outgoing", "QĐ"),

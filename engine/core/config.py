@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     retention_file: Path | None = Field(
         None, description="The agency's retention list (YAML); default engine/data/retention.yaml."
     )
+    totp_for_signers: bool = Field(
+        False, description="Leaders (who sign) need a TOTP second factor to log in to the web."
+    )
+    session_idle_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="A web session unused this long ends (log in again)."
+    )
+    insecure_cookies: bool = Field(
+        False,
+        description="Send the session cookie over plain http too (tests, 127.0.0.1 only); "
+        "by default it is Secure, for a TLS reverse proxy.",
+    )
 
     @field_validator("home")
     @classmethod

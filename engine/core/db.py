@@ -1,7 +1,9 @@
 """Database connection, transactions and migrations.
 
 SQLite runs every transaction as BEGIN IMMEDIATE: writers queue on the file lock up front
-instead of failing when a read lock cannot be upgraded. PostgreSQL relies on row locks.
+instead of failing when a read lock cannot be upgraded. PostgreSQL relies on row locks. A
+session that only reads, on the web office's every request, opens on :func:`read_only` (a plain
+BEGIN: in WAL mode readers neither wait for the writer nor for each other).
 """
 
 from __future__ import annotations
@@ -15,11 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+POOL_SIZE = 16
+"""Connections a process keeps open once it has needed them (opened lazily): past this many, a
+connection is opened and closed per use (a new PostgreSQL backend, SQLite's pragmas again)."""
+POOL_OVERFLOW = 24
+"""More, opened and closed as needed, beyond :data:`POOL_SIZE` (up to the web server's 40
+worker threads)."""
 
 
 def make_engine(url: str) -> Engine:
@@ -27,11 +35,18 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+        database = make_url(url).database or ":memory:"
+        in_file = database != ":memory:" and not database.startswith("file:")
+        pool: dict[str, Any] = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 60},
+            **(pool if in_file else {}),  # an in-memory database has a pool of one
+        )
         _create_private(engine.url.database)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def _create_private(database: str | None) -> None:
@@ -58,7 +73,25 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+READ_ONLY = "vanthu_read_only"
+"""The execution option of :func:`read_only` engines."""
+
+
+def read_only(engine: Engine) -> Engine:
+    """``engine`` for a session that only reads: on SQLite its transactions begin deferred, so
+    concurrent readers (the web office's requests) do not queue on the write lock. Writing
+    through it is a mistake: use :func:`transaction`."""
+    cached = engine.__dict__.get("_vanthu_read_only")
+    if cached is None:
+        cached = engine.execution_options(**{READ_ONLY: True})
+        engine.__dict__["_vanthu_read_only"] = cached
+    return cached
 
 
 def is_postgres(engine: Engine) -> bool:

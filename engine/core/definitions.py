@@ -1064,3 +1064,54 @@ class _Graph:
 
 def _wants_chosen(step: Step) -> bool:
     return step.actor is not None and step.actor.person is PersonRule.CHOSEN
+
+
+@dataclass(frozen=True)
+class DefinitionFile:
+    """One file of a definitions folder as read now: its definition, or the first mistake."""
+
+    path: str
+    definition: WorkflowDefinition | None
+    error: DefinitionError | None
+
+
+def review_definitions(
+    directory: Path, *, automated_steps: Collection[str]
+) -> list[DefinitionFile]:
+    """Every ``*.yaml`` in ``directory`` read on its own, so one wrong file does not hide the
+    others: each with its definition or its error (file, line, step); a name used twice is the
+    second file's error. A missing folder is one entry with its error."""
+    if not directory.is_dir():
+        return [
+            DefinitionFile(
+                str(directory),
+                None,
+                DefinitionError(
+                    str(directory),
+                    "không có thư mục định nghĩa quy trình này",
+                    "no such folder of workflow definitions",
+                    code=f"{CODE}.folder_missing",
+                ),
+            )
+        ]
+    found: list[DefinitionFile] = []
+    names: dict[str, str] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            definition = load_definition(path, automated_steps=automated_steps)
+        except DefinitionError as exc:
+            found.append(DefinitionFile(str(path), None, exc))
+            continue
+        if definition.name in names:
+            other = names[definition.name]
+            error = DefinitionError(
+                str(path),
+                f"tên quy trình '{definition.name}' trùng với {other}",
+                f"the workflow name '{definition.name}' is already used by {other}",
+                code=f"{CODE}.duplicate_name",
+            )
+            found.append(DefinitionFile(str(path), None, error))
+            continue
+        names[definition.name] = str(path)
+        found.append(DefinitionFile(str(path), definition, None))
+    return found

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from vanthu import clock
@@ -42,6 +42,10 @@ class User(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id")
     title: str = Field(max_length=100)  # "Phó Giám đốc"
     active: bool = True
+    password_hash: str | None = Field(default=None, max_length=255)  # argon2id; None: no login
+    password_set_at: datetime | None = None
+    totp_secret: str | None = Field(default=None, max_length=64)  # base32; None: no second factor
+    totp_last_step: int | None = None  # the last accepted code's time step: never accepted twice
 
 
 class Register(SQLModel, table=True):
@@ -115,9 +119,35 @@ class WorkflowInstance(SQLModel, table=True):
     finished_at: datetime | None = None
 
 
-class Task(SQLModel, table=True):
-    """A human step waiting in an inbox: for one person, or for anyone with a role (in a unit)."""
+OPEN_TASK = "state = 'open'"
+OPEN_ROLE_TASK = "state = 'open' AND user_id IS NULL"
 
+
+class Task(SQLModel, table=True):
+    """A human step waiting in an inbox: for one person, or for anyone with a role (in a unit).
+
+    Two partial indexes over open tasks only find an inbox (engine.workflow.inbox, migration
+    0010): a person's own tasks, and those for their role (in their unit)."""
+
+    __table_args__ = (
+        Index(  # id last: a page of an inbox is read in index order (migration 0011)
+            "ix_task_open_person",
+            "user_id",
+            "due_at",
+            "id",
+            sqlite_where=text(OPEN_TASK),
+            postgresql_where=text(OPEN_TASK),
+        ),
+        Index(
+            "ix_task_open_role",
+            "role",
+            "unit_id",
+            "due_at",
+            "id",
+            sqlite_where=text(OPEN_ROLE_TASK),
+            postgresql_where=text(OPEN_ROLE_TASK),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     instance_id: int = Field(foreign_key="workflow_instance.id", index=True)
     step_id: str = Field(max_length=64)
@@ -343,3 +373,44 @@ class AgentToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. Only the SHA-256 of its random id is kept; the id lives in the
+    browser's cookie. ``stage`` is ``totp`` between the password and the second factor."""
+
+    __tablename__ = "web_session"
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    stage: str = Field(default="active", max_length=10)  # active | totp
+    csrf_token: str = Field(max_length=64)
+    address: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    flash: str | None = Field(default=None, sa_column=Column(Text))  # JSON list, shown once
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A password or second-factor check at login, kept for throttling."""
+
+    __tablename__ = "login_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, index=True)
+    address: str = Field(max_length=64, index=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    succeeded: bool = False
+
+
+class SigningAuthority(SQLModel, table=True):
+    """Who signs for whom: a signer's authority line above their title (Decree 30, Appendix I:
+    ``KT. GIÁM ĐỐC``, ``TL. GIÁM ĐỐC``, ``TUQ. GIÁM ĐỐC``), set by an administrator. A signer
+    without a row signs ``KT.`` the agency head's title when theirs differs from it."""
+
+    __tablename__ = "signing_authority"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", unique=True)
+    prefix: str = Field(max_length=10)  # KT. | TL. | TUQ. | Q. | TM.
+    on_behalf_of: str = Field(max_length=100)  # "Giám đốc": the title signed for
+    set_by: str = Field(max_length=64)
+    set_at: datetime = Field(default_factory=utcnow)

@@ -118,3 +118,66 @@ def html_to_pdf(html: str, *, soffice: str = "soffice", timeout_s: float = 120) 
         soffice=soffice,
         timeout_s=timeout_s,
     )
+
+
+def _poppler(tool: str) -> str:
+    executable = shutil.which(tool)
+    if executable is None:
+        raise ConfigError(
+            f"không tìm thấy {tool}: cài gói poppler-utils",
+            f"{tool} not found: install the poppler-utils package",
+            code="conversion.poppler_missing",
+            program=tool,
+        )
+    return executable
+
+
+def pdf_page_count(pdf: bytes, *, timeout_s: float = 30) -> int:
+    """How many pages ``pdf`` has (poppler's pdfinfo)."""
+    with tempfile.TemporaryDirectory(prefix="vanthu-pages-") as tmp:
+        source = Path(tmp) / "in.pdf"
+        source.write_bytes(pdf)
+        returncode, output = run_program(
+            [_poppler("pdfinfo"), str(source)], timeout_s, what="pdfinfo"
+        )
+    for line in output.splitlines():
+        name, _, value = line.partition(":")
+        if returncode == 0 and name == "Pages" and value.strip().isdigit():
+            return int(value)
+    raise ConversionError(
+        f"không đọc được số trang của tệp PDF (pdfinfo, mã thoát {returncode})",
+        f"cannot read the number of pages of the PDF (pdfinfo, exit code {returncode})",
+        code="conversion.pages_unreadable",
+        exit_code=returncode,
+    )
+
+
+def pdf_page_png(pdf: bytes, page: int, width: int, *, timeout_s: float = 60) -> bytes:
+    """Page ``page`` (from 1) of ``pdf`` as a PNG ``width`` pixels wide (poppler's pdftoppm)."""
+    with tempfile.TemporaryDirectory(prefix="vanthu-pages-") as tmp:
+        root = Path(tmp)
+        source = root / "in.pdf"
+        source.write_bytes(pdf)
+        command = [
+            _poppler("pdftoppm"),
+            "-png",
+            "-f", str(page), "-l", str(page),
+            "-scale-to-x", str(width), "-scale-to-y", "-1",
+            "-singlefile",
+            str(source),
+            str(root / "page"),
+        ]  # fmt: skip
+        returncode, output = run_program(command, timeout_s, what="pdftoppm")
+        result = root / "page.png"
+        if returncode != 0 or not result.is_file():
+            tail = output[-_STDERR_TAIL:].strip()
+            raise ConversionError(
+                f"không vẽ được trang {page} của tệp PDF (pdftoppm, mã thoát {returncode}): "
+                f"{tail or 'không có thông báo lỗi'}",
+                f"cannot render page {page} of the PDF (pdftoppm, exit code {returncode}): "
+                f"{tail or 'no error message'}",
+                code="conversion.page_failed",
+                exit_code=returncode,
+                page=page,
+            )
+        return result.read_bytes()

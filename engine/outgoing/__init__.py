@@ -3,14 +3,25 @@ or on the leader's own token), attachments, issuing (number, date, seal) and ele
 
 from engine.outgoing.attachments import add_attachment, signed_attachments
 from engine.outgoing.copies import Copy, make_copy
-from engine.outgoing.drafting import DraftRequest, create_outgoing, render_request, upload_version
+from engine.outgoing.drafting import (
+    URGENCIES,
+    DraftRequest,
+    Signer,
+    create_outgoing,
+    draft_signers,
+    render_request,
+    upload_version,
+)
 from engine.outgoing.signature import sign
 
 __all__ = [
+    "URGENCIES",
     "Copy",
     "DraftRequest",
+    "Signer",
     "add_attachment",
     "create_outgoing",
+    "draft_signers",
     "make_copy",
     "render_request",
     "sign",

@@ -11,12 +11,14 @@ import hashlib
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlmodel import Session, col, select
 
 from engine.core import audit
+from engine.core.accounts import admin_in
 from engine.core.db import transaction
 from engine.core.errors import ConfigError, InvalidInput, NotAllowed, NotFound
 from engine.core.models import AgentToken, SigningCertificate, User
@@ -274,3 +276,106 @@ def registered_certificate(session: Session, user: User) -> SigningCertificate:
             user=user.username,
         )
     return found
+
+
+# --- for the administrator ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """A signing agent's token as the administrator sees it (never the token itself)."""
+
+    id: int
+    username: str
+    full_name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    """A certificate a signing agent registered for its person."""
+
+    username: str
+    full_name: str
+    serial: str
+    subject: str
+    registered_at: datetime
+    active: bool
+
+
+def agent_tokens(ws: Workspace, actor: str) -> list[TokenRow]:
+    """Every signing agent token, newest first; for an administrator."""
+    with Session(ws.db) as session:
+        admin_in(session, actor, "xem mã truy cập của chương trình ký", "list agent tokens")
+        rows = session.exec(
+            select(AgentToken, User)
+            .where(AgentToken.user_id == User.id)
+            .order_by(col(AgentToken.id).desc())
+        ).all()
+    return [
+        TokenRow(t.id or 0, u.username, u.full_name, t.created_at, t.last_used_at, t.revoked_at)
+        for t, u in rows
+    ]
+
+
+def registered_certificates(ws: Workspace, actor: str) -> list[CertificateRow]:
+    """Every certificate registered by a signing agent, newest first; for an administrator."""
+    with Session(ws.db) as session:
+        admin_in(session, actor, "xem chứng thư số đã đăng ký", "list registered certificates")
+        rows = session.exec(
+            select(SigningCertificate, User)
+            .where(SigningCertificate.user_id == User.id)
+            .order_by(col(SigningCertificate.id).desc())
+        ).all()
+    return [
+        CertificateRow(u.username, u.full_name, c.serial, c.subject, c.registered_at, c.active)
+        for c, u in rows
+    ]
+
+
+def issue_agent_token(ws: Workspace, actor: str, username: str) -> tuple[int, str]:
+    """An administrator makes a token for ``username``'s signing agent; shown only now.
+    Audited as the administrator's doing."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction(ws.db) as session:
+        admin_in(session, actor, "tạo mã truy cập cho chương trình ký", "create agent tokens")
+        user = user_named(session, username)
+        assert user.id is not None
+        record = AgentToken(user_id=user.id, token_hash=_token_hash(token))
+        session.add(record)
+        session.flush()
+        assert record.id is not None
+        audit.append(
+            session,
+            actor=actor,
+            event="agent_token_created",
+            detail={"token_id": record.id, "user": username},
+        )
+        return record.id, token
+
+
+def revoke_agent_token(ws: Workspace, actor: str, token_id: int) -> str:
+    """An administrator revokes the live token ``token_id``; returns whose it was. Audited."""
+    with transaction(ws.db) as session:
+        admin_in(session, actor, "thu hồi mã truy cập của chương trình ký", "revoke agent tokens")
+        record = session.get(AgentToken, token_id)
+        if record is None or record.revoked_at is not None:
+            raise NotFound(
+                f"không có mã truy cập #{token_id} còn hiệu lực",
+                f"there is no live access token #{token_id}",
+                code="agent.token_not_found",
+                token_id=token_id,
+            )
+        user = session.get(User, record.user_id)
+        owner = user.username if user is not None else "?"
+        record.revoked_at = clock.now()
+        session.add(record)
+        audit.append(
+            session,
+            actor=actor,
+            event="agent_token_revoked",
+            detail={"token_ids": [token_id], "user": owner},
+        )
+        return owner

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from engine.core import audit
 from engine.core.db import transaction
@@ -19,10 +19,10 @@ from engine.core.errors import ConversionError, InvalidInput, NotAllowed
 from engine.core.fields import SUBJECT_MAX, checked_line, checked_lines
 from engine.core.models import Agency, Document, Unit, User
 from engine.core.registers import symbol_hint
-from engine.core.users import user_named
+from engine.core.users import authority_line, user_named
 from engine.core.workspace import Workspace
 from engine.outgoing.conversion import prepare_pdf
-from engine.outgoing.drafts import DraftContent, check_docx, render_draft
+from engine.outgoing.drafts import CONG_VAN, DraftContent, check_docx, render_draft
 from engine.workflow.files import (
     DOCX_TYPE,
     PDF_TYPE,
@@ -50,6 +50,56 @@ class DraftRequest:
     recipients: tuple[str, ...] = ()
     """Nơi nhận, one per line."""
     urgency: str | None = None
+    """None (thường) or one of :data:`URGENCIES`."""
+    addressees: tuple[str, ...] = ()
+    """'Kính gửi:' of a Công văn, one addressee per line (other types have none)."""
+
+
+URGENCIES = ("Khẩn", "Thượng khẩn", "Hỏa tốc")
+"""Decree 30's urgency marks (độ khẩn); a document without one is 'thường' (None)."""
+ORDINARY = "Thường"
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A leader a draft can name as its signer, and the authority line the template prints."""
+
+    username: str
+    full_name: str
+    title: str
+    authority: str | None
+    """'KT. GIÁM ĐỐC' when they sign for the head; None for the head."""
+
+
+def draft_signers(ws: Workspace, username: str) -> list[Signer]:
+    """The leaders of ``username``'s agency who can sign a draft, the head first; only for
+    someone who may draft."""
+    definition = ws.definition("outgoing")
+    with Session(ws.db) as session:
+        author = _author(session, definition, username)
+        unit = session.get(Unit, author.unit_id)
+        assert unit is not None
+        agency = session.get(Agency, unit.agency_id)
+        assert agency is not None
+        leaders = session.exec(
+            select(User)
+            .join(Unit, col(Unit.id) == col(User.unit_id))
+            .where(Unit.agency_id == agency.id, User.role == "leader", col(User.active))
+            .order_by(col(User.id))
+        ).all()
+        found = [
+            Signer(
+                leader.username, leader.full_name, leader.title, _authority(session, agency, leader)
+            )
+            for leader in leaders
+        ]
+    return sorted(found, key=lambda signer: signer.authority is not None)
+
+
+def _authority(session: Session, agency: Agency, signer: User) -> str | None:
+    """The line above the signer's title: as the administrator set it (``TL. GIÁM ĐỐC``), or
+    ``KT.`` the head's title when the signer is not the head."""
+    return authority_line(session, signer, agency.leader_title)
 
 
 def create_outgoing(
@@ -104,11 +154,33 @@ def _checked(request: DraftRequest) -> DraftRequest:
             "the subject (--subject) may not be empty",
             code="draft.subject_missing",
         )
+    urgency = (request.urgency or "").strip() or None
+    if urgency is not None and urgency.casefold() == ORDINARY.casefold():
+        urgency = None
+    if urgency is not None and urgency not in URGENCIES:
+        raise InvalidInput(
+            f"độ khẩn '{urgency}' không có (có: {ORDINARY}, {', '.join(URGENCIES)})",
+            f"no urgency '{urgency}' (there are: {ORDINARY}, {', '.join(URGENCIES)})",
+            code="draft.urgency_unknown",
+            urgency=urgency,
+        )
+    addressees = tuple(
+        line.strip() for line in checked_lines(request.addressees, "--kinh-gui") if line.strip()
+    )
+    if addressees and request.doc_type != CONG_VAN:
+        raise InvalidInput(
+            f"'Kính gửi' (--kinh-gui) chỉ dùng cho Công văn, không dùng cho {request.doc_type}",
+            f"'Kính gửi' (--kinh-gui) is for a Công văn only, not a {request.doc_type}",
+            code="draft.addressees_not_letter",
+            doc_type=request.doc_type,
+        )
     return dataclasses.replace(
         request,
         subject=subject,
         body=checked_lines(request.body, "--body-file"),
         recipients=checked_lines(request.recipients, "--recipient"),
+        urgency=urgency,
+        addressees=addressees,
     )
 
 
@@ -122,11 +194,17 @@ def render_request(ws: Workspace, username: str, request: DraftRequest) -> Uploa
         agency = session.get(Agency, unit.agency_id)
         assert agency is not None
         signer = _signer(session, request.signer)
-        return _render(request, agency, unit, signer, type_abbreviation(request.doc_type))
+        line = _authority(session, agency, signer)
+        return _render(request, agency, unit, signer, type_abbreviation(request.doc_type), line)
 
 
 def _render(
-    request: DraftRequest, agency: Agency, unit: Unit, signer: User, abbr: str | None
+    request: DraftRequest,
+    agency: Agency,
+    unit: Unit,
+    signer: User,
+    abbr: str | None,
+    authority: str | None,
 ) -> Upload:
     if not request.body:
         raise InvalidInput(
@@ -134,7 +212,7 @@ def _render(
             "a draft needs a body (--body-file) or a DOCX file (--docx)",
             code="draft.body_missing",
         )
-    content = _draft_content(request, agency, unit, signer, abbr)
+    content = _draft_content(request, agency, unit, signer, abbr, authority)
     return Upload(f"du-thao-{abbr or 'CV'}.docx", render_draft(content))
 
 
@@ -186,10 +264,13 @@ def _signer(session: Session, username: str) -> User:
 
 
 def _draft_content(
-    request: DraftRequest, agency: Agency, unit: Unit, signer: User, abbr: str | None
+    request: DraftRequest,
+    agency: Agency,
+    unit: Unit,
+    signer: User,
+    abbr: str | None,
+    authority: str | None,
 ) -> DraftContent:
-    head_title = agency.leader_title.upper()
-    signer_title = signer.title.upper()
     return DraftContent(
         doc_type=request.doc_type,
         parent_agency=agency.parent_name,
@@ -197,13 +278,14 @@ def _draft_content(
         place=agency.place,
         subject=request.subject.strip(),
         body=request.body,
-        authority=None if signer_title == head_title else f"KT. {head_title}",
-        signer_title=signer_title,
+        authority=authority,
+        signer_title=signer.title.upper(),
         signer_name=signer.full_name,
         recipients=request.recipients,
         archive_line=f"Lưu: VT, {unit.code}.",
         symbol_hint=symbol_hint(type_abbr=abbr, agency_code=agency.code, unit_code=unit.code),
         urgency=request.urgency,
+        addressees=request.addressees,
     )
 
 

@@ -63,6 +63,11 @@ _SIGNATURE_LINES = 5
 _DRAFT_MAX_UNCOMPRESSED_RATIO = 10
 """A DOCX inflating to more than ten times its upload limit is refused (zip bomb)."""
 
+_SUBJECT_PREFIXES = ("V/v", "Về việc")
+"""How people start a Công văn's subject; the template prints 'V/v' itself (compared ignoring
+case)."""
+_ADDRESSEE_INDENT_CM = (3.0, 5.5)
+"""Several addressees: 'Kính gửi:' starts 3 cm in, the '- ' lines at 5.5 cm (Appendix I)."""
 _ARTICLE = re.compile(r"^(Điều\s+\d+[a-z]?\.)(\s.*)$", re.DOTALL)
 _ENCRYPTED_OFFICE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 """OLE compound file: Word saves password-protected DOCX (and old .doc) in this wrapper."""
@@ -98,6 +103,8 @@ class DraftContent:
     """'/QĐ-SNV', shown after 'Số:'; the clerk's number field later covers the whole value."""
     urgency: str | None = None
     """'Khẩn', 'Thượng khẩn' or 'Hỏa tốc', printed as a bold mark under the number."""
+    addressees: tuple[str, ...] = ()
+    """A Công văn's 'Kính gửi:' (those it is addressed to), one per line."""
 
 
 def render_draft(content: DraftContent) -> bytes:
@@ -107,6 +114,8 @@ def render_draft(content: DraftContent) -> bytes:
     _header(document, content)
     if content.doc_type != CONG_VAN:
         _title(document, content)
+    elif content.addressees:
+        _addressees(document, content.addressees)
     _body(document, content.body)
     _footer(document, content)
     properties = document.core_properties
@@ -333,7 +342,7 @@ def _header(document: DocxDocument, content: DraftContent) -> None:
     _text(_paragraph(nation), MOTTO, 13, bold=True, underline=True)
     _text(_paragraph(number, before=6), f"Số:{_NUMBER_GAP}{content.symbol_hint}", 13)
     if content.doc_type == CONG_VAN:
-        _text(_paragraph(number, before=3), f"V/v {content.subject}", 12)
+        _text(_paragraph(number, before=3), letter_subject(content.subject), 12)
     if content.urgency:
         _urgency(number, left_mm, content.urgency)
     # The blank for the date must count when LibreOffice centres the line, or the place name
@@ -342,6 +351,19 @@ def _header(document: DocxDocument, content: DraftContent) -> None:
     # extracted) word joiner ends it.
     blank = "\u00a0" * math.ceil(_DATE_WIDTH_EM / _NBSP_EM) + "\u2060"
     _text(_paragraph(date, before=6), f"{content.place}, {blank}", date_size, italic=True)
+
+
+def letter_subject(subject: str) -> str:
+    """A Công văn's subject line: 'V/v' once, whether it was typed with 'V/v' or 'Về việc'."""
+    text = subject.strip()
+    stripped = True
+    while stripped:  # 'V/v Về việc …' too
+        stripped = False
+        for prefix in _SUBJECT_PREFIXES:
+            head, rest = text[: len(prefix)], text[len(prefix) :]
+            if head.casefold() == prefix.casefold() and (not rest or rest[0] in " :."):
+                text, stripped = rest.lstrip(" :."), True
+    return f"V/v {text}"
 
 
 def _date_line_fit(place: str) -> tuple[int, int]:
@@ -391,6 +413,32 @@ def _issuer(content: DraftContent) -> str:
             head = head.removeprefix(prefix).strip()
     agency = content.agency_name.upper()
     return agency if agency.startswith(head.upper()) else f"{head.upper()} {agency}"
+
+
+def _addressees(document: DocxDocument, addressees: tuple[str, ...]) -> None:
+    """'Kính gửi:' under the header of a Công văn (Decree 30 Appendix I, field 9a): centred
+    with one addressee; with several, one '- ' line each, aligned after 'Kính gửi:'."""
+    names = [line.strip() for line in addressees if line.strip()]
+    if len(names) == 1:
+        _text(_paragraph(document, before=12, after=6), f"Kính gửi: {names[0]}", 14)
+        return
+    start, items = (Cm(value) for value in _ADDRESSEE_INDENT_CM)
+    for index, name in enumerate(names):
+        item = name if name.startswith("- ") else f"- {name.lstrip('-').strip()}"
+        paragraph = _paragraph(
+            document,
+            WD_ALIGN_PARAGRAPH.LEFT,
+            before=12 if index == 0 else 0,
+            after=6 if index == len(names) - 1 else 0,
+        )
+        fmt = paragraph.paragraph_format
+        fmt.left_indent = items
+        if index == 0:
+            fmt.first_line_indent = start - items  # hanging: 'Kính gửi:' then a tab to the list
+            fmt.tab_stops.add_tab_stop(items)
+            _text(paragraph, f"Kính gửi:\t{item}", 14)
+        else:
+            _text(paragraph, item, 14)
 
 
 def _body(document: DocxDocument, paragraphs: Iterable[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.core.accounts import set_initial_passwords
 from engine.core.agency import DEMO_AGENCY, DEMO_PEOPLE, DEMO_UNITS, Person, create_demo_agency
 from engine.core.models import Agency
 from engine.core.workspace import Workspace
@@ -43,7 +44,9 @@ def create_demo_keys(directory: Path, agency: Agency, people: tuple[Person, ...]
     (images / SEAL_IMAGE).write_bytes(draw_seal_image(agency.name, agency.parent_name))
 
 
-def setup_demo_agency(ws: Workspace) -> None:
-    """The demo agency in ``ws``: its units, people and registers, and DEMO keys for them."""
+def setup_demo_agency(ws: Workspace) -> dict[str, str]:
+    """The demo agency in ``ws``: its units, people and registers, DEMO keys for them, and a
+    random DEMO password for each person (returned, to be shown once: only hashes are kept)."""
     create_demo_agency(ws)
     create_demo_keys(ws.settings.effective_pki_dir, DEMO_AGENCY, DEMO_PEOPLE)
+    return set_initial_passwords(ws, [person.username for person in DEMO_PEOPLE])

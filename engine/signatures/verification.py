@@ -19,10 +19,12 @@ from engine.core.programs import html_to_pdf
 from engine.core.workspace import Workspace
 from engine.signatures import keys
 from engine.signatures.report import render_html
-from signing import DocumentReport, TrustList, verify_document
+from signing import DocumentReport, SigningError, TrustList, verify_document
 from vanthu.errors import VanthuError
 
 REPORT_SUFFIXES = (".html", ".htm", ".pdf")
+_PDF_HEADER_WITHIN = 1024
+"""A PDF's '%PDF-' header may follow a little junk (readers accept it within the first 1 KiB)."""
 
 
 def verify_file(
@@ -33,6 +35,45 @@ def verify_file(
     a readable PDF, or one that needs a password to open."""
     configured, given = trust_lists(ws, extra)
     return verify_document(pdf, configured, fetch=fetch, trust_lists=given)
+
+
+def verify_upload(ws: Workspace, pdf: bytes) -> DocumentReport:
+    """The signatures of a PDF someone uploaded to check (the public verify page): judged by
+    the agency's trust lists, with revocation asked online. Nothing is stored or audited (the
+    file is anyone's, the answer reveals nothing of the agency). An empty, oversized, non-PDF
+    or unreadable file is :class:`InvalidInput` with a one-line message."""
+    limit = ws.settings.max_upload_bytes
+    if not pdf:
+        raise InvalidInput(
+            "tệp rỗng: hãy chọn một tệp PDF",
+            "the file is empty: choose a PDF file",
+            code="verify.empty",
+        )
+    if len(pdf) > limit:
+        raise InvalidInput(
+            f"tệp lớn hơn giới hạn {limit // (1024 * 1024)} MB",
+            f"the file is larger than the {limit // (1024 * 1024)} MB limit",
+            code="verify.too_large",
+            size=len(pdf),
+            max_bytes=limit,
+        )
+    if b"%PDF-" not in pdf[:_PDF_HEADER_WITHIN]:
+        raise InvalidInput(
+            "tệp không phải PDF",
+            "the file is not a PDF",
+            code="verify.not_pdf",
+        )
+    try:
+        return verify_file(ws, pdf, [])
+    except SigningError as exc:
+        if not exc.code.startswith("signing.pdf."):
+            raise  # the agency's trust lists, not the file
+        raise InvalidInput(  # the reader's own words: not a PDF, broken, a password
+            exc.message,
+            exc.message_en,
+            code="verify.unreadable",
+            cause=exc.code,
+        ) from exc
 
 
 def trust_lists(ws: Workspace | None, extra: Sequence[Path]) -> tuple[list[bytes], list[TrustList]]:

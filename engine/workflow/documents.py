@@ -64,6 +64,7 @@ EVENTS = {
     "step_requeued": "đưa bước tự động vào lại hàng đợi",
     "joined": "đủ ý kiến các đơn vị",
     "copied": "tạo bản sao điện tử",
+    "commented": "trao đổi ý kiến",
 }
 """The history's events in the words people use (steps entered are shown by the next event)."""
 STATES = {"active": "đang xử lý", "done": "đã kết thúc"}
@@ -248,26 +249,29 @@ def _checked_read(
         )
     if decision.allowed:
         return found
-    if decision.restricted:
-        raise NotAllowed(
-            f"{username} ({user.role}) không được xem văn bản #{document_id}: tài liệu hạn chế"
-            " sử dụng",
-            f"{username} ({user.role}) may not read document #{document_id}: its access is"
-            " restricted",
+    raise read_refused(username, user.role, document_id, restricted=decision.restricted)
+
+
+def read_refused(username: str, role: str, document_id: int, *, restricted: bool) -> NotAllowed:
+    """The error for a person :func:`may_read` refused (the refusal audited by the caller)."""
+    if restricted:
+        return NotAllowed(
+            f"{username} ({role}) không được xem văn bản #{document_id}: tài liệu hạn chế sử dụng",
+            f"{username} ({role}) may not read document #{document_id}: its access is restricted",
             code="document.restricted",
             document_id=document_id,
             username=username,
-            role=user.role,
+            role=role,
         )
-    raise NotAllowed(
-        f"{username} ({user.role}) không được xem văn bản #{document_id}: không tham gia xử lý,"
+    return NotAllowed(
+        f"{username} ({role}) không được xem văn bản #{document_id}: không tham gia xử lý,"
         " không thuộc đơn vị của văn bản",
-        f"{username} ({user.role}) may not read document #{document_id}: not involved in it and"
+        f"{username} ({role}) may not read document #{document_id}: not involved in it and"
         " not of its unit",
         code="document.read_not_allowed",
         document_id=document_id,
         username=username,
-        role=user.role,
+        role=role,
     )
 
 
