@@ -49,10 +49,8 @@ def serve(
     ] = 1,
 ) -> None:
     """Chạy văn phòng điện tử (web) và máy chủ cho chương trình ký số (vanthu sign-agent)."""
-    import uvicorn
-
     from engine.automation.registry import open_workspace
-    from engine.http import create_app
+    from engine.http.serving import serve as serve_app
 
     loaded = settings()
     if insecure_cookies:
@@ -75,21 +73,7 @@ def serve(
             "này với --insecure-cookies."
         )
     typer.echo(f"Chương trình ký số (vanthu sign-agent): --server {address}")
-    if workers == 1:
-        uvicorn.run(create_app(opened), host=host, port=port, log_level="warning")
-        return
-    opened.db.dispose()
-    os.environ["VANTHU_HOME"] = str(loaded.home)  # each worker process reads the same agency
-    if loaded.insecure_cookies:
-        os.environ["VANTHU_INSECURE_COOKIES"] = "true"
-    uvicorn.run(
-        "engine.http.app:app_from_environment",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_level="warning",
-    )
+    serve_app(opened, host=host, port=port, workers=workers)
 
 
 @agent_token_app.command("create")
