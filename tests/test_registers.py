@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from active_pdfs import plain_pdf
@@ -37,7 +38,12 @@ from engine.incoming import (
 from engine.incoming.preview import STAGED_FOR, staged_upload
 from engine.workflow import Upload, act, registers
 from engine.workflow.files import latest_file
-from engine.workflow.registers import register_pdf, register_rows, register_xlsx
+from engine.workflow.registers import (
+    RegisterFilters,
+    register_pdf,
+    register_rows,
+    register_xlsx,
+)
 from storage import get_content
 from tests_support import DECISION, LETTER, issue_document, refused
 from vanthu.clock import ManualClock
@@ -162,8 +168,10 @@ def test_the_incoming_register_shows_the_number_sender_verdict_and_assignment(
 def test_filters_narrow_the_register(office: Office) -> None:
     ws, today = office.ws, vietnam_time(datetime.now().astimezone()).date()
 
-    def shown(**filters: object) -> list[int]:
-        return [r.document_id for r in register_rows(ws, "vanthu", "outgoing", **filters).rows]  # type: ignore[arg-type]
+    def shown(limit: int = 50, offset: int = 0, **filters: Any) -> list[int]:
+        filtered = RegisterFilters(**filters)
+        page = register_rows(ws, "vanthu", "outgoing", filtered, limit=limit, offset=offset)
+        return [r.document_id for r in page.rows]
 
     assert shown(doc_type="Công văn") == [office.letter]
     assert shown(text="bo nhiem") == [office.decision]  # diacritics folded
@@ -172,7 +180,7 @@ def test_filters_narrow_the_register(office: Office) -> None:
     assert shown(date_from=today, date_to=today) == [office.decision, office.letter]
     assert shown(date_to=today - timedelta(days=1)) == []
     assert shown(limit=1, offset=1) == [office.letter]
-    incoming = register_rows(ws, "vanthu", "incoming", text="ubnd huyen")
+    incoming = register_rows(ws, "vanthu", "incoming", RegisterFilters(text="ubnd huyen"))
     assert [r.document_id for r in incoming.rows] == [office.unsigned]  # the sender
     with refused("register.dates_reversed", InvalidInput):
         shown(date_from=today, date_to=today - timedelta(days=1))
@@ -252,7 +260,8 @@ def test_an_export_larger_than_the_limit_asks_for_a_narrower_filter(
     monkeypatch.setattr(registers, "EXPORT_MAX", 1)
     with refused("register.export_too_large", InvalidInput, total=2, max_lines=1):
         register_xlsx(office.ws, "vanthu", "outgoing")
-    assert register_xlsx(office.ws, "vanthu", "outgoing", doc_type="Công văn")[:2] == b"PK"
+    letters = RegisterFilters(doc_type="Công văn")
+    assert register_xlsx(office.ws, "vanthu", "outgoing", letters)[:2] == b"PK"
 
 
 # --- looking before registering, duplicates ----------------------------------------------------
@@ -362,7 +371,7 @@ def test_a_restricted_document_keeps_its_line_with_its_subject_hidden(office: Of
         assert hidden.restricted and hidden.cells["number_symbol"]  # the number stays
         assert hidden.cells["type_and_subject"] == f"Quyết định {registers.HIDDEN}"
         assert hidden.cells["recipients"] == ""
-        assert register_rows(ws, "vanthu2", "outgoing", text="bo nhiem").total == 0
+        assert register_rows(ws, "vanthu2", "outgoing", RegisterFilters(text="bo nhiem")).total == 0
         shown = register_rows(ws, "giamdoc", "outgoing")  # a leader reads restricted records
         assert not next(r for r in shown.rows if r.document_id == office.decision).restricted
     finally:
@@ -379,7 +388,9 @@ def test_a_page_counted_by_the_database_agrees_with_one_filtered_by_words(
 ) -> None:
     """Without words the database counts and pages; with them Python does: same answer."""
     plain = register_rows(office.ws, "vanthu", "incoming", limit=1, offset=1)
-    worded = register_rows(office.ws, "vanthu", "incoming", text="ve viec", limit=1, offset=1)
+    worded = register_rows(
+        office.ws, "vanthu", "incoming", RegisterFilters(text="ve viec"), limit=1, offset=1
+    )
     assert plain.total == worded.total and plain.total >= 2
     assert [r.document_id for r in plain.rows] == [r.document_id for r in worded.rows]
     for name in ("years", "first_day", "last_day", "first_number", "last_number"):

@@ -30,7 +30,7 @@ from fixtures_web import (
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
-from engine.core import accounts, audit
+from engine.core import accounts, audit, authorities, units
 from engine.core.agency import DEMO_AGENCY, DEMO_PEOPLE
 from engine.core.definitions import review_definitions
 from engine.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -365,11 +365,11 @@ def test_the_administrators_engine_functions_check_the_role_and_are_audited(
     ws = agency
     for call in (
         lambda: accounts.list_users(ws, "vanthu"),
-        lambda: accounts.list_units(ws, "vanthu"),
-        lambda: accounts.add_unit(ws, "vanthu", "KHTC", "Phòng Kế hoạch"),
+        lambda: units.list_units(ws, "vanthu"),
+        lambda: units.add_unit(ws, "vanthu", "KHTC", "Phòng Kế hoạch"),
         lambda: accounts.change_user(ws, "vanthu", "vanthu", role="admin"),
-        lambda: accounts.signing_authorities(ws, "vanthu"),
-        lambda: accounts.set_signing_authority(ws, "vanthu", "phogiamdoc", "TL.", "Giám đốc"),
+        lambda: authorities.signing_authorities(ws, "vanthu"),
+        lambda: authorities.set_signing_authority(ws, "vanthu", "phogiamdoc", "TL.", "Giám đốc"),
         lambda: agents.agent_tokens(ws, "vanthu"),
         lambda: agents.issue_agent_token(ws, "vanthu", "giamdoc"),
         lambda: agents.registered_certificates(ws, "vanthu"),
@@ -377,14 +377,14 @@ def test_the_administrators_engine_functions_check_the_role_and_are_audited(
         with refused("account.admin_required", NotAllowed):
             call()
 
-    accounts.add_unit(ws, "quantri", "khtc", "Phòng  Kế hoạch,   tài chính")
+    units.add_unit(ws, "quantri", "khtc", "Phòng  Kế hoạch,   tài chính")
     assert ("KHTC", "Phòng Kế hoạch, tài chính", 0) in [
-        (u.code, u.name, u.people) for u in accounts.list_units(ws, "quantri")
+        (u.code, u.name, u.people) for u in units.list_units(ws, "quantri")
     ]
     with refused("account.unit_exists", Conflict):
-        accounts.add_unit(ws, "quantri", "KHTC", "Lần hai")
+        units.add_unit(ws, "quantri", "KHTC", "Lần hai")
     with refused("account.unit_code_invalid", InvalidInput):
-        accounts.add_unit(ws, "quantri", "Phòng 1", "Sai mã")
+        units.add_unit(ws, "quantri", "Phòng 1", "Sai mã")
 
     moved = accounts.change_user(
         ws, "quantri", "chuyenvien", role="head", title="Phó Trưởng phòng", unit="KHTC"
@@ -400,16 +400,16 @@ def test_the_administrators_engine_functions_check_the_role_and_are_audited(
     with refused("account.unit_unknown", InvalidInput):
         accounts.change_user(ws, "quantri", "chuyenvien", unit="KHONGCO")
 
-    line = accounts.set_signing_authority(ws, "quantri", "phogiamdoc", "TL.", "giám đốc")
+    line = authorities.set_signing_authority(ws, "quantri", "phogiamdoc", "TL.", "giám đốc")
     assert line == "TL. GIÁM ĐỐC"
     with refused("account.authority_prefix_unknown", InvalidInput):
-        accounts.set_signing_authority(ws, "quantri", "phogiamdoc", "XX.", "Giám đốc")
-    rows = {r.username: r for r in accounts.signing_authorities(ws, "quantri")}
+        authorities.set_signing_authority(ws, "quantri", "phogiamdoc", "XX.", "Giám đốc")
+    rows = {r.username: r for r in authorities.signing_authorities(ws, "quantri")}
     assert rows["phogiamdoc"].line == "TL. GIÁM ĐỐC" and rows["phogiamdoc"].configured
     assert rows["giamdoc"].line is None and not rows["giamdoc"].configured
-    accounts.clear_signing_authority(ws, "quantri", "phogiamdoc")
+    authorities.clear_signing_authority(ws, "quantri", "phogiamdoc")
     with refused("account.authority_not_set", NotFound):
-        accounts.clear_signing_authority(ws, "quantri", "phogiamdoc")
+        authorities.clear_signing_authority(ws, "quantri", "phogiamdoc")
     assert [e.event for e in audit.events(ws.db)][-2:] == [
         "signing_authority_set",
         "signing_authority_removed",
@@ -440,7 +440,7 @@ def test_the_authority_an_administrator_sets_is_printed_on_new_drafts(
         return [p.text for p in cells[-1].paragraphs if p.text.strip()]
 
     assert signature_block(DECISION)[:2] == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"]
-    accounts.set_signing_authority(ws, "quantri", "phogiamdoc", "TUQ.", "Giám đốc")
+    authorities.set_signing_authority(ws, "quantri", "phogiamdoc", "TUQ.", "Giám đốc")
     assert signature_block(DECISION)[:2] == ["TUQ. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC"]
     assert signature_block(LETTER)[0] == "GIÁM ĐỐC"  # the head signs in their own name
 

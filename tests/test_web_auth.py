@@ -21,7 +21,7 @@ from fixtures_web import PHONE, PageFactory, WebOffice, login, password_of, scre
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
-from engine.core import accounts, audit
+from engine.core import accounts, audit, sessions
 from engine.core.models import AuditEvent, WebSession
 from engine.http import create_app
 from engine.outgoing import create_outgoing
@@ -183,7 +183,7 @@ def test_repeated_failures_are_throttled_until_the_window_passes(
     fresh_web_office: WebOffice, browser_page: PageFactory, clock: ManualClock
 ) -> None:
     page = browser_page(fresh_web_office)
-    for _ in range(accounts.USER_FAILURES):
+    for _ in range(sessions.USER_FAILURES):
         _submit_login(page, "vanthu", "guessing-again")
         expect(page.get_by_role("alert")).to_have_text(LOGIN_REFUSED)
     with page.expect_response(lambda r: r.request.method == "POST") as answer:

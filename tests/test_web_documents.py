@@ -33,7 +33,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
 from engine.core import audit
-from engine.core.accounts import clear_signing_authority, set_signing_authority
+from engine.core.authorities import clear_signing_authority, set_signing_authority
 from engine.core.models import DocumentFile
 from engine.core.workspace import Workspace
 from engine.http import agent
@@ -126,6 +126,11 @@ def test_return_with_comment_approve_sign_with_pin_and_issue_in_one_click(
     expect(head.locator("form.action-consult")).to_contain_text(
         "Góp ý của Phòng Pháp chế; Góp ý của Văn phòng"
     )
+    draft_page = head.get_by_role("img", name="Trang 1")  # the DOCX draft, read in its layout
+    expect(draft_page).to_be_visible(timeout=SLOW)  # LibreOffice makes its preview once
+    expect(draft_page).to_have_js_property("complete", True, timeout=SLOW)
+    assert draft_page.evaluate("img => img.naturalWidth") == 960
+    expect(head.locator(".pages h2")).to_contain_text("1 trang")
     screenshot(head, "documents-review")
     head.get_by_role("button", name="Trả lại").click()  # the comment is required: not sent
     expect(head.locator("#comment-return:invalid")).to_have_count(1)

@@ -18,11 +18,10 @@ from cryptography.hazmat.primitives import serialization
 from sqlmodel import Session, col, select
 
 from engine.core import audit
-from engine.core.accounts import admin_in
 from engine.core.db import transaction
 from engine.core.errors import ConfigError, InvalidInput, NotAllowed, NotFound
 from engine.core.models import AgentToken, SigningCertificate, User
-from engine.core.users import user_named
+from engine.core.users import admin_in, user_named
 from engine.core.workspace import Workspace
 from engine.signatures import keys
 from signing import SigningError, check_signing_policy, verify_digest_signature

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from engine.core import audit
+from engine.core.authorities import authority_line
 from engine.core.db import transaction
 from engine.core.definitions import ActionName, WorkflowDefinition
 from engine.core.doctypes import type_abbreviation
@@ -19,7 +20,7 @@ from engine.core.errors import ConversionError, InvalidInput, NotAllowed
 from engine.core.fields import SUBJECT_MAX, checked_line, checked_lines
 from engine.core.models import Agency, Document, Unit, User
 from engine.core.registers import symbol_hint
-from engine.core.users import authority_line, user_named
+from engine.core.users import user_named
 from engine.core.workspace import Workspace
 from engine.outgoing.conversion import prepare_pdf
 from engine.outgoing.drafts import CONG_VAN, DraftContent, check_docx, render_draft

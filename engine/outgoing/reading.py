@@ -1,6 +1,6 @@
 """What an outgoing document's page shows beyond the workflow's view: the signer's line as the
 document prints it (``KT. GIÁM ĐỐC`` above a deputy's title, or the ``TL.``/``TUQ.`` line an
-administrator set: :func:`engine.core.users.authority_line`), and the verification report of
+administrator set: :func:`engine.core.authorities.authority_line`), and the verification report of
 each signed file, as ``vanthu verify`` makes it."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from engine.core.authorities import authority_line
 from engine.core.models import Agency, DocumentFile, Unit, User
-from engine.core.users import authority_line
 from engine.core.workspace import Workspace
 from engine.signatures.verification import verify_file
 from engine.workflow.documents import DocumentView

@@ -329,6 +329,8 @@ def _history(
                 what += f" ở bước '{_title(definition, event.step)}'"
         elif event.event in EVENTS:
             what = EVENTS[event.event]
+            if event.event == "draft_uploaded" and detail.get("version"):
+                what += f" phiên bản {detail['version']}"
             if event.event.startswith("step_") and event.step:
                 what += f": {_title(definition, event.step)}"
         else:

@@ -4,7 +4,9 @@ Both are handed only to who may read the document (:func:`~engine.workflow.docum
 the rule of ``file_content``); a file or a page handed out is audited (``document_file_read``),
 a refusal too. A page is drawn once by poppler's pdftoppm and kept under
 ``<home>/cache/pages``, named by the file's SHA-256, the page and the width: a file never
-changes under its SHA-256, so a cached page is never drawn again.
+changes under its SHA-256, so a cached page is never drawn again. The newest DOCX draft is
+shown too, through a PDF LibreOffice makes of it once (kept there as ``<sha256>.pdf``), so a
+reviewer reads the draft in its Decree 30 layout without downloading it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from engine.core import audit
 from engine.core.db import transaction
 from engine.core.errors import InvalidInput, NotFound
 from engine.core.models import DocumentFile
-from engine.core.programs import pdf_page_count, pdf_page_png
+from engine.core.programs import docx_to_pdf, pdf_page_count, pdf_page_png
 from engine.core.users import user_named
 from engine.core.workspace import Workspace
 from engine.workflow.documents import FILE_READ, READ_REFUSED, may_read, read_refused
@@ -29,6 +31,7 @@ PAGE_WIDTHS = (480, 960, 1440)
 """The widths a page is drawn at (a small set, so the cache stays small)."""
 DEFAULT_WIDTH = 960
 PDF_MAGIC = b"%PDF-"
+ZIP_MAGIC = b"PK\x03\x04"
 
 
 @dataclass(frozen=True)
@@ -89,13 +92,35 @@ def document_file(
     return found, get_content(ws.store, found.sha256)
 
 
+def _is_docx(found: DocumentFile) -> bool:
+    return found.filename.lower().endswith(".docx")
+
+
+def _printable(ws: Workspace, found: DocumentFile) -> bytes | None:
+    """The PDF whose pages the file shows: the file itself, the preview of a DOCX draft
+    (converted once, then cached), or None (neither)."""
+    if _is_docx(found):
+        preview = _cache(ws) / f"{found.sha256}.pdf"
+        if preview.is_file():
+            return preview.read_bytes()
+        docx = get_content(ws.store, found.sha256)
+        if not docx.startswith(ZIP_MAGIC):
+            return None
+        pdf = docx_to_pdf(docx, soffice=ws.settings.soffice)
+        preview.parent.mkdir(parents=True, exist_ok=True)
+        _write(preview, pdf)
+        return pdf
+    data = get_content(ws.store, found.sha256)
+    return data if data.startswith(PDF_MAGIC) else None
+
+
 def _count(ws: Workspace, found: DocumentFile) -> int:
-    """Pages of a stored file (0 when it is not a PDF), counted once per SHA-256."""
+    """Pages the file shows (0: neither a PDF nor a DOCX draft), counted once per SHA-256."""
     counted = _cache(ws) / f"{found.sha256}.pages"
     if counted.is_file():
         return int(counted.read_text(encoding="ascii"))
-    data = get_content(ws.store, found.sha256)
-    pages = pdf_page_count(data) if data.startswith(PDF_MAGIC) else 0
+    printable = _printable(ws, found)
+    pages = pdf_page_count(printable) if printable is not None else 0
     counted.parent.mkdir(parents=True, exist_ok=True)
     _write(counted, str(pages).encode("ascii"))
     return pages
@@ -110,8 +135,13 @@ def _write(path: Path, data: bytes) -> None:
 
 def file_pages(ws: Workspace, files: tuple[DocumentFile, ...]) -> tuple[FilePages, ...]:
     """The page counts of files already handed to a reader (those of a
-    :class:`~engine.workflow.documents.DocumentView`)."""
-    return tuple(FilePages(f, _count(ws, f)) for f in files)
+    :class:`~engine.workflow.documents.DocumentView`); of the DOCX drafts only the newest is
+    previewed (older versions are downloaded)."""
+    drafts = [f for f in files if _is_docx(f)]
+    newest = max(drafts, key=lambda f: (f.version, f.id or 0)) if drafts else None
+    return tuple(
+        FilePages(f, _count(ws, f) if not _is_docx(f) or f is newest else 0) for f in files
+    )
 
 
 def page_count(ws: Workspace, document_id: int, file_id: int, username: str) -> int:
@@ -160,6 +190,16 @@ def page_png(
     cached = _cache(ws) / f"{found.sha256}-{page}-{width}.png"
     if cached.is_file():
         return cached.read_bytes()
-    png = pdf_page_png(get_content(ws.store, found.sha256), page, width)
+    printable = _printable(ws, found)
+    if printable is None:  # _count said it has pages: only a file gone from the cache
+        raise NotFound(
+            "tệp không có trang để xem",
+            "the file has no pages to show",
+            code="preview.page_not_found",
+            document_id=document_id,
+            file_id=file_id,
+            page=page,
+        )
+    png = pdf_page_png(printable, page, width)
     _write(cached, png)
     return png

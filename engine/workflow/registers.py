@@ -161,6 +161,10 @@ class RegisterFilters:
         }
 
 
+NO_FILTERS = RegisterFilters()
+"""The whole register of a direction."""
+
+
 @dataclass(frozen=True)
 class RegisterRow:
     """One line of a register."""
@@ -246,19 +250,13 @@ def register_rows(
     ws: Workspace,
     username: str,
     direction: str,
+    filters: RegisterFilters = NO_FILTERS,
     *,
-    year: int | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    doc_type: str | None = None,
-    text: str | None = None,
-    register_code: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> RegisterPage:
     """A page of the register of ``direction`` ('outgoing' or 'incoming') as ``username``
     reads it (clerks, leaders, archivists, administrators); the read is audited."""
-    filters = RegisterFilters(year, date_from, date_to, doc_type, text, register_code)
     _check_page(limit, offset)
     page = _read(ws, username, direction, filters, limit=limit, offset=offset)
     _audit(ws, username, READ, direction, filters, shown=len(page.rows), total=page.total)
@@ -269,17 +267,10 @@ def register_xlsx(
     ws: Workspace,
     username: str,
     direction: str,
-    *,
-    year: int | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    doc_type: str | None = None,
-    text: str | None = None,
-    register_code: str | None = None,
+    filters: RegisterFilters = NO_FILTERS,
 ) -> bytes:
     """The whole register (as filtered) as an Excel workbook: the decree's title block, the
     column headers and their numbers, one line per document; Times New Roman. Audited."""
-    filters = RegisterFilters(year, date_from, date_to, doc_type, text, register_code)
     page = _export(ws, username, direction, filters)
     data = _workbook(page)
     _audit(ws, username, EXPORTED, direction, filters, shown=page.total, form="xlsx")
@@ -290,17 +281,10 @@ def register_pdf(
     ws: Workspace,
     username: str,
     direction: str,
-    *,
-    year: int | None = None,
-    date_from: date | None = None,
-    date_to: date | None = None,
-    doc_type: str | None = None,
-    text: str | None = None,
-    register_code: str | None = None,
+    filters: RegisterFilters = NO_FILTERS,
 ) -> bytes:
     """The whole register (as filtered) as a PDF on landscape A4 in Times New Roman, made from
     HTML by LibreOffice (before the audit's transaction: outside work first). Audited."""
-    filters = RegisterFilters(year, date_from, date_to, doc_type, text, register_code)
     page = _export(ws, username, direction, filters)
     data = html_to_pdf(register_html(page), soffice=ws.settings.soffice)
     _audit(ws, username, EXPORTED, direction, filters, shown=page.total, form="pdf")

@@ -15,10 +15,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from engine.core import accounts
+from engine.core import accounts, authorities, units
+from engine.core.credentials import MAX_PASSWORD_LENGTH
 from engine.core.definitions import DefinitionFile, Role, review_definitions
 from engine.core.errors import InvalidInput, NotFound
-from engine.core.users import SIGNING_PREFIXES
+from engine.core.users import require_admin
 from engine.http.web.pages import ROLE_NAMES, flash, redirect, render
 from engine.http.web.session import CurrentUser, workspace
 from engine.outgoing import agents
@@ -74,7 +75,7 @@ def _page(request: Request, template: str, title: str, **context: Any) -> HTMLRe
 def overview(request: Request, user: CurrentUser) -> HTMLResponse:
     ws = workspace(request)
     people = accounts.list_users(ws, user.username)
-    units = accounts.list_units(ws, user.username)
+    unit_rows = units.list_units(ws, user.username)
     files = review_definitions(
         ws.settings.effective_workflows_dir, automated_steps=ws.plugins.steps.keys()
     )
@@ -83,7 +84,7 @@ def overview(request: Request, user: CurrentUser) -> HTMLResponse:
         "overview.html",
         "Quản trị",
         people=people,
-        units=units,
+        units=unit_rows,
         broken=[f for f in files if f.error is not None],
         files=files,
     )
@@ -97,7 +98,7 @@ def users(request: Request, user: CurrentUser) -> HTMLResponse:
         "users.html",
         "Người dùng",
         people=accounts.list_users(ws, user.username),
-        units=accounts.list_units(ws, user.username),
+        units=units.list_units(ws, user.username),
         roles=ROLE_NAMES,
     )
 
@@ -150,7 +151,7 @@ def person(request: Request, user: CurrentUser, username: str) -> HTMLResponse:
         "person.html",
         row.full_name,
         person=row,
-        units=accounts.list_units(ws, user.username),
+        units=units.list_units(ws, user.username),
         roles=ROLE_NAMES,
         enrolment=None,
     )
@@ -172,8 +173,8 @@ def password(
     request: Request,
     user: CurrentUser,
     username: str,
-    new_password: Annotated[str, Form(max_length=accounts.MAX_PASSWORD_LENGTH + 1)],
-    new_password_again: Annotated[str, Form(max_length=accounts.MAX_PASSWORD_LENGTH + 1)],
+    new_password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH + 1)],
+    new_password_again: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH + 1)],
 ) -> Response:
     if new_password != new_password_again:
         raise InvalidInput(
@@ -197,7 +198,7 @@ def totp(request: Request, user: CurrentUser, username: str) -> HTMLResponse:
         "person.html",
         row.full_name,
         person=row,
-        units=accounts.list_units(ws, user.username),
+        units=units.list_units(ws, user.username),
         roles=ROLE_NAMES,
         enrolment=enrolment,
     )
@@ -215,27 +216,27 @@ def disable(request: Request, user: CurrentUser, username: str) -> Response:
 
 
 @router.get("/admin/units")
-def units(request: Request, user: CurrentUser) -> HTMLResponse:
-    found = accounts.list_units(workspace(request), user.username)
+def units_page(request: Request, user: CurrentUser) -> HTMLResponse:
+    found = units.list_units(workspace(request), user.username)
     return _page(request, "units.html", "Đơn vị", units=found)
 
 
 @router.post("/admin/units")
 def add_unit(request: Request, user: CurrentUser, code: Text, name: Text) -> Response:
-    added = accounts.add_unit(workspace(request), user.username, code, name)
+    added = units.add_unit(workspace(request), user.username, code, name)
     flash(request, f"Đã thêm đơn vị {added.code} — {added.name}.", "success")
     return redirect("/admin/units")
 
 
 @router.get("/admin/signers")
 def signers(request: Request, user: CurrentUser) -> HTMLResponse:
-    found = accounts.signing_authorities(workspace(request), user.username)
+    found = authorities.signing_authorities(workspace(request), user.username)
     return _page(
         request,
         "signers.html",
         "Thẩm quyền ký",
         signers=found,
-        prefixes=[(p, PREFIX_NAMES.get(p, p)) for p in SIGNING_PREFIXES],
+        prefixes=[(p, PREFIX_NAMES.get(p, p)) for p in authorities.SIGNING_PREFIXES],
     )
 
 
@@ -243,7 +244,7 @@ def signers(request: Request, user: CurrentUser) -> HTMLResponse:
 def set_signer(
     request: Request, user: CurrentUser, username: str, prefix: Text, on_behalf_of: Text
 ) -> Response:
-    line = accounts.set_signing_authority(
+    line = authorities.set_signing_authority(
         workspace(request), user.username, username, prefix, on_behalf_of
     )
     flash(request, f"{username} ký: “{line}” trên các dự thảo soạn từ bây giờ.", "success")
@@ -252,7 +253,7 @@ def set_signer(
 
 @router.post("/admin/signers/{username}/clear")
 def clear_signer(request: Request, user: CurrentUser, username: str) -> Response:
-    accounts.clear_signing_authority(workspace(request), user.username, username)
+    authorities.clear_signing_authority(workspace(request), user.username, username)
     flash(request, f"{username} ký theo mặc định trở lại.", "success")
     return redirect("/admin/signers")
 
@@ -302,7 +303,7 @@ def _certificates(
 
 @router.post("/admin/certificates/revoke")
 def revoke(request: Request, user: CurrentUser, serial: Text, reason: Text) -> Response:
-    accounts.require_admin(workspace(request), user.username)
+    require_admin(workspace(request), user.username)
     done = revoke_certificate(workspace(request), user.username, serial=serial, reason=reason)
     flash(
         request,
@@ -331,7 +332,7 @@ def revoke_token(request: Request, user: CurrentUser, token_id: int) -> Response
 @router.get("/admin/workflows")
 def workflows(request: Request, user: CurrentUser) -> HTMLResponse:
     ws = workspace(request)
-    accounts.require_admin(ws, user.username)
+    require_admin(ws, user.username)
     directory = ws.settings.effective_workflows_dir
     files: list[DefinitionFile] = sorted(
         review_definitions(directory, automated_steps=ws.plugins.steps.keys()),

@@ -1,6 +1,6 @@
 """Logging in and out: ``/login`` (username and password), ``/login/totp`` (the second factor
 when enrolled), ``/logout``; ``/`` goes to the inbox. The rules (throttling, what is audited,
-when TOTP is required) are the engine's, :mod:`engine.core.accounts`.
+when TOTP is required) are the engine's, :mod:`engine.core.sessions`.
 """
 
 from __future__ import annotations
@@ -10,15 +10,17 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from engine.core import accounts
+from engine.core import sessions
+from engine.core.credentials import MAX_PASSWORD_LENGTH
 from engine.core.errors import NotAllowed
+from engine.core.users import NAME_LIMIT
 from engine.http.web import session
 from engine.http.web.pages import redirect, render
 
 router = APIRouter()
 
-Username = Annotated[str, Form(max_length=accounts.NAME_LIMIT)]
-Password = Annotated[str, Form(max_length=accounts.MAX_PASSWORD_LENGTH + 1)]
+Username = Annotated[str, Form(max_length=NAME_LIMIT)]
+Password = Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH + 1)]
 Code = Annotated[str, Form(max_length=16)]
 Next = Annotated[str, Form(max_length=2000)]
 
@@ -35,9 +37,9 @@ def home() -> RedirectResponse:
 def login_form(request: Request, next: str = "/inbox", out: bool = False) -> Response:
     found = session.signed_in(request)
     target = session.safe_next(next)
-    if found is not None and found.stage == accounts.STAGE_ACTIVE:
+    if found is not None and found.stage == sessions.STAGE_ACTIVE:
         return redirect(target)
-    if found is not None and found.stage == accounts.STAGE_TOTP:
+    if found is not None and found.stage == sessions.STAGE_TOTP:
         return render(request, "login_totp.html", title="Xác thực hai bước", next=target, error="")
     notice = "Bạn đã đăng xuất." if out else ""
     return render(
@@ -58,7 +60,7 @@ def login(
     ws = session.workspace(request)
     target = session.safe_next(next)
     try:
-        grant = accounts.login(ws, username, password, address=session.client_address(request))
+        grant = sessions.login(ws, username, password, address=session.client_address(request))
     except NotAllowed as refused:
         request.state.signed_in = None  # a half-open session, if any, no longer counts
         return render(
@@ -71,7 +73,7 @@ def login(
             error=refused.message,
             notice="",
         )
-    if grant.stage == accounts.STAGE_TOTP:
+    if grant.stage == sessions.STAGE_TOTP:
         response = redirect(session.login_url(target).replace("/login", "/login/totp", 1))
     else:
         response = redirect(target)
@@ -82,7 +84,7 @@ def login(
 @router.get("/login/totp")
 def totp_form(request: Request, next: str = "/inbox") -> Response:
     found = session.signed_in(request)
-    if found is None or found.stage != accounts.STAGE_TOTP:
+    if found is None or found.stage != sessions.STAGE_TOTP:
         return redirect(session.login_url(session.safe_next(next)))
     return render(
         request,
@@ -99,7 +101,7 @@ def totp(request: Request, code: Code, next: Next = "/inbox") -> Response:
     target = session.safe_next(next)
     key = request.cookies.get(session.COOKIE, "")
     try:
-        grant = accounts.confirm_totp(ws, key, code, address=session.client_address(request))
+        grant = sessions.confirm_totp(ws, key, code, address=session.client_address(request))
     except NotAllowed as refused:
         if refused.code == "account.session_expired":
             request.state.signed_in = None
@@ -132,7 +134,7 @@ def totp(request: Request, code: Code, next: Next = "/inbox") -> Response:
 def logout(request: Request) -> Response:
     key = request.cookies.get(session.COOKIE, "")
     if key:
-        accounts.logout(session.workspace(request), key)
+        sessions.logout(session.workspace(request), key)
     response = redirect("/login?out=1")
     session.end_session(response)
     return response

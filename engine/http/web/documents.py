@@ -47,7 +47,7 @@ router = APIRouter()
 T = TypeVar("T")
 HIDDEN = frozenset({"document.read_not_allowed", "document.restricted"})
 """Refusals shown as "not found": an outsider learns nothing of the document."""
-SHOWN_FIRST = ("issued", "signed", "pdf", "received", "copy")
+SHOWN_FIRST = ("issued", "signed", "pdf", "received", "copy", "draft")
 """The file whose pages the page shows: the most final one the document has."""
 MEDIA = {".pdf": PDF_TYPE, ".docx": DOCX_TYPE}
 ACTION_BUTTONS = {

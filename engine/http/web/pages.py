@@ -35,7 +35,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 from sqlmodel import Session, select
 
-from engine.core import accounts
+from engine.core import sessions
 from engine.core.accounts import Account
 from engine.core.calendar import VIETNAM_TIME
 from engine.core.definitions import Role
@@ -162,7 +162,7 @@ def flash(request: Request, message: str, kind: str = "info") -> None:
     ``error``. Needs a signed-in person."""
     found = web_session.signed_in(request)
     if found is not None:
-        accounts.add_flash(web_session.workspace(request), found.session_id, message, kind)
+        sessions.add_flash(web_session.workspace(request), found.session_id, message, kind)
 
 
 def redirect(path: str) -> RedirectResponse:
@@ -183,10 +183,10 @@ def render(
     the person, the menu (``inbox_count`` saves counting again), the flash messages, the CSRF
     field. Security headers are added to every web response by the app."""
     found = web_session.signed_in(request)
-    user = found.account if found is not None and found.stage == accounts.STAGE_ACTIVE else None
+    user = found.account if found is not None and found.stage == sessions.STAGE_ACTIVE else None
     ws = web_session.workspace(request)
     flashes = (
-        accounts.take_flashes(ws, found.session_id)
+        sessions.take_flashes(ws, found.session_id)
         if found is not None and found.has_flashes
         else []
     )

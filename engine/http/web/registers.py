@@ -18,7 +18,12 @@ from engine.core.doctypes import document_types
 from engine.core.errors import InvalidInput
 from engine.http.web.pages import render
 from engine.http.web.session import CurrentUser, workspace
-from engine.workflow.registers import register_pdf, register_rows, register_xlsx
+from engine.workflow.registers import (
+    RegisterFilters,
+    register_pdf,
+    register_rows,
+    register_xlsx,
+)
 
 router = APIRouter()
 
@@ -56,16 +61,16 @@ class Filters:
         }
         return urlencode({k: v for k, v in values.items() if v})
 
-    def engine(self) -> dict[str, object]:
-        """The engine's keyword filters."""
-        return {
-            "register_code": self.register.strip() or None,
-            "year": _year(self.year),
-            "date_from": _date(self.date_from, "Từ ngày"),
-            "date_to": _date(self.date_to, "Đến ngày"),
-            "doc_type": self.doc_type.strip() or None,
-            "text": self.q.strip() or None,
-        }
+    def engine(self) -> RegisterFilters:
+        """The engine's filters (a year or a date that is not one: register.*_invalid)."""
+        return RegisterFilters(
+            register_code=self.register.strip() or None,
+            year=_year(self.year),
+            date_from=_date(self.date_from, "Từ ngày"),
+            date_to=_date(self.date_to, "Đến ngày"),
+            doc_type=self.doc_type.strip() or None,
+            text=self.q.strip() or None,
+        )
 
 
 def _year(value: str) -> int | None:
@@ -104,9 +109,9 @@ def _page(
         workspace(request),
         user.username,
         direction,
+        filters.engine(),
         limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE,
-        **filters.engine(),  # type: ignore[arg-type]
     )
     return render(
         request,
@@ -127,11 +132,7 @@ async def _export(
 ) -> Response:
     make = register_xlsx if form == "xlsx" else register_pdf
     data = await run_in_threadpool(
-        make,
-        workspace(request),
-        user.username,
-        direction,
-        **filters.engine(),  # type: ignore[arg-type]
+        make, workspace(request), user.username, direction, filters.engine()
     )
     ascii_name = f"{FILES[direction]}.{form}"
     full_name = f"{NAMES[direction]}.{form}"

@@ -15,7 +15,7 @@ route. Before login the login form's token is a random cookie's value (double su
 
 The session cookie ``vanthu_session`` is HttpOnly, SameSite=Lax and Secure unless the agency
 allows plain http (``insecure_cookies``, for tests and ``vanthu serve --insecure-cookies`` on
-127.0.0.1). The engine keeps only the SHA-256 of its value (:mod:`engine.core.accounts`).
+127.0.0.1). The engine keeps only the SHA-256 of its value (:mod:`engine.core.sessions`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from urllib.parse import quote
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from engine.core import accounts
-from engine.core.accounts import Account, SessionGrant, SignedIn
+from engine.core import sessions
+from engine.core.accounts import Account
+from engine.core.sessions import SessionGrant, SignedIn
 from engine.core.workspace import Workspace
 
 COOKIE = "vanthu_session"
@@ -68,7 +69,7 @@ def signed_in(request: Request) -> SignedIn | None:
     found = getattr(request.state, "signed_in", _NO_SESSION)
     if found is _NO_SESSION:
         key = request.cookies.get(COOKIE, "")
-        found = accounts.signed_in(workspace(request), key) if key else None
+        found = sessions.signed_in(workspace(request), key) if key else None
         request.state.signed_in = found
     return found if isinstance(found, SignedIn) else None
 
@@ -76,7 +77,7 @@ def signed_in(request: Request) -> SignedIn | None:
 def current_user(request: Request) -> Account:
     """Dependency: the signed-in person; without a live session, :class:`LoginRequired`."""
     found = signed_in(request)
-    if found is None or found.stage != accounts.STAGE_ACTIVE:
+    if found is None or found.stage != sessions.STAGE_ACTIVE:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
     return found.account
