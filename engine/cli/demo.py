@@ -144,7 +144,10 @@ def run_demo(settings: Settings, echo: Echo) -> None:
     echo(f"  Nhật ký: {chain.events} sự kiện, {'nguyên vẹn' if chain.intact else 'HỎNG'}")
     command = sys.argv[0] if Path(sys.argv[0]).name == "vanthu" else "vanthu"
     echo(f"\nThử tiếp: VANTHU_HOME={home} {command} verify {home / 'out'}/<tệp>.pdf")
-    echo(f"\nVăn phòng điện tử: VANTHU_HOME={home} {command} serve --insecure-cookies")
+    echo(
+        f"\nVăn phòng điện tử: VANTHU_HOME={home} VANTHU_STEPS_RUNNER=inline {command} serve"
+        " --insecure-cookies"
+    )
     echo("rồi mở http://127.0.0.1:8000 và đăng nhập, ví dụ là vanthu (văn thư).")
     for line in password_lines(passwords):
         echo(line)
