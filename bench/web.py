@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,6 +54,7 @@ from engine.core.agency import create_demo_agency
 from engine.core.config import load_settings
 from engine.core.models import Document, Task, User, WorkflowInstance
 from engine.core.workspace import Workspace
+from signing._pki import free_port
 from vanthu import clock
 
 PG_ADMIN_URL = os.environ.get("VANTHU_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -175,16 +175,10 @@ def _make_agency(home: Path, database_url: str, tasks: int) -> int:
 # --- the server ----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _served(home: Path, database_url: str, workers: int) -> Iterator[str]:
     """``vanthu serve --insecure-cookies --workers N`` on a free port, as a process of its own."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "VANTHU_HOME": str(home), "VANTHU_DATABASE_URL": database_url}
     log = (home / "serve.log").open("wb")
     process = subprocess.Popen(

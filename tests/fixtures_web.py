@@ -12,7 +12,6 @@ Playwright, ``login(page, username)`` and ``screenshot(page, name)``.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -33,6 +32,7 @@ from engine.core.agency import DEMO_PEOPLE, create_demo_agency
 from engine.core.config import load_settings
 from engine.core.workspace import Workspace
 from engine.http import create_app
+from signing._pki import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENS = ROOT / "test-output" / "screens"
@@ -65,16 +65,10 @@ class WebOffice:
         return password_of(username)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def serving(ws: Workspace) -> Iterator[str]:
     """``vanthu serve`` (web and API) in a thread on a free port; its address."""
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning")
     )

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fixtures_pkcs11 import Tokens
+from fixtures_web import serving
 from sqlmodel import Session, select
 
 from engine.core import audit
@@ -26,44 +23,18 @@ from engine.core.errors import ConfigError, EngineError, NotAllowed
 from engine.core.models import SignRequest
 from engine.core.workspace import Workspace
 from engine.http import agent
-from engine.http.api import create_app
 from engine.outgoing import create_outgoing
 from engine.outgoing.agents import create_agent_token, registration_digest
 from engine.signatures import keys
 from engine.workflow import act, inbox
 from engine.workflow.files import latest_file
 from signing import TokenKey, open_personal_key, open_pkcs11_key, verify_document
+from signing._pki import free_port
 from signing.demo import DemoPKI
 from storage import get_content
 from tests_support import DECISION, open_task_steps, pdfsig_lines, refused
 
 PIN_ENV = "VANTHU_TEST_TOKEN_PIN"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _serving(ws: Workspace) -> Iterator[str]:
-    """`vanthu serve` in a thread, on a free port."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _agent_agency(make_agency: Callable[..., Workspace], database_url: str, pki: Path) -> Workspace:
@@ -101,7 +72,7 @@ def agent_agency_each_db(
 
 @pytest.fixture
 def server(agent_agency: Workspace) -> Iterator[str]:
-    with _serving(agent_agency) as url:
+    with serving(agent_agency) as url:
         yield url
 
 
@@ -181,7 +152,7 @@ def test_the_leader_signs_on_the_token_and_the_document_is_issued(
     tmp_path: Path,
 ) -> None:
     ws = agent_agency_each_db
-    with _serving(ws) as server:
+    with serving(ws) as server:
         _leader_signs_and_clerk_issues(ws, server, pkcs11_tokens, demo_keys, tmp_path)
 
 
@@ -354,7 +325,7 @@ def test_a_revoked_agent_token_is_refused(
 
 def test_a_server_that_does_not_answer_is_worth_trying_again(leader_token: TokenKey) -> None:
     with (
-        httpx.Client(base_url=f"http://127.0.0.1:{_free_port()}") as client,
+        httpx.Client(base_url=f"http://127.0.0.1:{free_port()}") as client,
         refused("agent.server_unreachable", EngineError) as caught,
     ):
         agent.sign_waiting(client, leader_token)
