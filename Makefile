@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+UNO_VENV  := .venv-uno
+UNO_STAMP := $(UNO_VENV)/.installed
 
 .PHONY: demo test lint system-deps install bench clean
 
@@ -29,17 +31,25 @@ lint: install
 bench: install
 	$(BIN)/python -m bench
 
-install: system-deps $(STAMP)
+install: system-deps $(STAMP) $(UNO_STAMP)
 
 system-deps:
 	bash scripts/install-system-deps.sh
 
 # Pinned versions come from requirements.lock; the project itself installs without resolving again.
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.lock
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
+
+# unoserver, the warm LibreOffice (engine/core/office.py), runs under Debian's python3, the one
+# that imports python3-uno; its own venv sees the system's packages.
+$(UNO_STAMP): requirements-uno.lock
+	test -x $(UNO_VENV)/bin/python || /usr/bin/python3 -m venv --system-site-packages $(UNO_VENV)
+	$(UNO_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-uno.lock
+	touch $(UNO_STAMP)
 
 # Re-pin after changing dependencies in pyproject.toml.
 lock:
@@ -49,4 +59,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) demo-agency bench/out
+	rm -rf $(VENV) $(UNO_VENV) demo-agency bench/out

@@ -4,10 +4,11 @@
 # pdftoppm; libnss3-tools lets pdfsig trust a root), SoftHSM2 (PKCS#11 tokens in tests) and
 # Tesseract with Vietnamese + Ghostscript (OCR of scans through ocrmypdf), and postgresql-client
 # (pg_dump and pg_restore for `vanthu backup` and `vanthu restore` of a PostgreSQL agency), and
-# Chromium, which the web office's browser tests drive through Playwright. Skips apt entirely when
-# all are present.
+# Chromium, which the web office's browser tests drive through Playwright, and python3-uno, which
+# lets Debian's python3 run unoserver (a warm LibreOffice, engine/core/office.py). Skips apt
+# entirely when all are present.
 set -euo pipefail
-packages=(libreoffice-writer-nogui fonts-liberation2 fonts-dejavu-core poppler-utils libnss3-tools softhsm2 opensc tesseract-ocr tesseract-ocr-vie ghostscript postgresql-client chromium)
+packages=(libreoffice-writer-nogui python3-uno python3-venv fonts-liberation2 fonts-dejavu-core poppler-utils libnss3-tools softhsm2 opensc tesseract-ocr tesseract-ocr-vie ghostscript postgresql-client chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,11 +1,12 @@
 """Number and date written into their text fields, read-only, in the document's own type.
 
-The text's em box (ascent to descent) is centred in the field, which keeps the dot below ộ/ạ/ệ
-inside the field and sets the baseline where the printed words on the same line have theirs.
-The appearance gets an opaque white ground, because the number field covers the symbol hint
-printed after 'Số:'. The font comes prepared (subset, widths, ToUnicode) from
-:func:`signing._fonts.prepared_font`, so filling a field writes a few small objects and no
-font work happens per document.
+A field's box is the box of the printed word it continues ('Số:', the place name), as
+:data:`signing._layout.LINE_BOX_EM` describes it; the text takes that word's size (13 pt after
+'Số:', 13-14 pt after the place name, as Decree 30 sets them) and its baseline, so number and
+'Số:', place and date each read as one line in one size. The appearance gets an opaque white
+ground, because the number field covers the symbol hint printed after 'Số:'. The font comes
+prepared (subset, widths, ToUnicode) from :func:`signing._fonts.prepared_font`, so filling a
+field writes a few small objects and no font work happens per document.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from pyhanko.pdf_utils.writer import init_xobject_dictionary
 
 from signing._errors import SigningError
 from signing._fonts import UNITS_PER_EM, PreparedFont, prepared_font
+from signing._layout import LINE_BASELINE_EM, LINE_BOX_EM
 from vanthu.errors import Kind
 
-TEXT_SIZE = 13
-"""Number and date in 13 pt, as Decree 30 sets them (13-14 pt)."""
+MAX_TEXT_SIZE = 14.0
+"""Decree 30 sets the number in 13 pt and the place and date in 13-14 pt; a taller box (a
+layout not made from printed words) does not make the text larger than this."""
 _SIDE_MARGIN = 1.0
 _READ_ONLY = 1
 
@@ -73,12 +76,13 @@ def fill_text_field(writer: IncrementalPdfFileWriter, name: str, text: str, font
 
 
 def _fit(font: PreparedFont, text: str, width: float, height: float) -> tuple[float, float]:
-    """Font size and baseline: at most 13 pt, the em box centred, narrowed to fit the width."""
-    ascent, descent = font.ascent / UNITS_PER_EM, -font.descent / UNITS_PER_EM
-    size = float(min(TEXT_SIZE, int(height / (ascent + descent))))
+    """Font size and baseline: the printed word's (from the box's height), narrowed to fit
+    the width on the same baseline; never so low that the dot below ộ/ạ/ệ leaves the box."""
+    line_size = height / LINE_BOX_EM
+    size = min(round(line_size, 1), MAX_TEXT_SIZE)
     room = width - 2 * _SIDE_MARGIN
     natural = font.width(text, size)
     if natural > room > 0:
         size *= room / natural
-    centred = height / 2 - (ascent - descent) / 2 * size
-    return size, max(centred, descent * size)
+    descent = -font.descent / UNITS_PER_EM
+    return size, max(LINE_BASELINE_EM * line_size, descent * size)

@@ -24,6 +24,18 @@ FIELD_COPY = "chu_ky_ban_sao"
 FIELD_ATTACHMENT = "chu_ky_van_ban_kem_theo"
 """The agency's signature on an attachment in its own file (văn bản kèm theo không cùng tệp)."""
 
+SEAL_OVER_SIGNATURE = 1 / 3
+"""Share of the signer's box, from its left, that the seal covers (Decree 30 Appendix I: "dấu
+đóng trùm lên khoảng 1/3 chữ ký về phía bên trái"); the rest of the seal sticks out to the left."""
+
+LINE_BOX_EM = 1.3
+"""A text field's box is the box of the printed word it continues, as poppler measures it: 1.3
+em high, poppler's default ascent (0.95 em) and descent (0.35 em) for the fonts LibreOffice
+embeds without vertical metrics. The filled text takes the size this gives ..."""
+LINE_BASELINE_EM = 0.35
+"""... and its baseline 0.35 em above the box's bottom, so it sits on the line of the words
+beside it ('Số:', 'Hà Nội,') in their size."""
+
 STAMP_RIGHT_MM = 15.0
 """The stamps' right edge sits on the page's narrowest right margin (Decree 30: 15-20 mm)."""
 STAMP_TOP_MM = 7.0
@@ -61,21 +73,26 @@ class FormLayout:
     """The four fields every issued document carries."""
 
     number: Box
-    """Value after 'Số:', filled by the clerk with number and symbol, e.g. '05/QĐ-UBND'."""
+    """Value after 'Số:', filled by the clerk with number and symbol, e.g. '05/QĐ-UBND'; the
+    box of 'Số:' moved right (see :data:`LINE_BOX_EM`)."""
     date: Box
-    """After the place name, filled with 'ngày 05 tháng 01 năm 2026'."""
+    """After the place name, filled with 'ngày 05 tháng 01 năm 2026'; the box of the place
+    name moved right."""
     signer: Box
-    """The leader's signature image, between the signer's title and name."""
+    """The leader's signature image, between the signer's title and name (neither inside)."""
     seal: Box
     """The agency seal, real size, over about the left third of the signer's image."""
 
 
 def seal_over_signer(signer: Box, diameter_mm: float = SEAL_DIAMETER_MM) -> Box:
-    """The seal's square: centred on the left third of the signer's box, real size."""
+    """The seal's square, real size: its right edge a third into the signer's box, the rest
+    sticking out to the left, so the seal covers the left third of the signature and leaves
+    the rest (and the name under it) to be read; centred on the box's height; kept on the
+    page (shifted right if the signature sits nearer the left edge than the seal is wide)."""
     d = diameter_mm * MM
-    cx = signer.x1 + signer.width / 3
+    x1 = max(signer.x1 + signer.width * SEAL_OVER_SIGNATURE - d, 0.0)
     cy = (signer.y1 + signer.y2) / 2
-    return Box(signer.page, cx - d / 2, cy - d / 2, cx + d / 2, cy + d / 2)
+    return Box(signer.page, x1, cy - d / 2, x1 + d, cy + d / 2)
 
 
 def top_right_box(

@@ -8,6 +8,9 @@ One zip holds one folder named after the package::
     <package_id>/metadata/descriptive/records/<record_id>/<NNNNNN>.json
                                                           every revision of every record manifest
     <package_id>/metadata/preservation/premis.xml         PREMIS 3: objects, events, agents
+    <package_id>/documentation/muc-luc-van-ban.csv        the catalogue of documents (mục lục)
+    <package_id>/schemas/mets.xsd, xlink.xsd, DILCISExtensionMETS.xsd
+                                                          the schemas of the METS documents
     <package_id>/representations/rep1/METS.xml            representation METS
     <package_id>/representations/rep1/data/<record_id>/…  the PDFs, sources and attachments
 
@@ -30,12 +33,15 @@ from typing import Any
 
 from storage._content import content_key, get_content
 from storage._eark_xml import (
+    CATALOGUE,
     PackageFile,
     PackageRecord,
+    catalogue,
     dublin_core,
     premis_xml,
     representation_mets,
     root_mets,
+    schema_files,
 )
 from storage._errors import IntegrityError, ObjectNotFound, StorageError
 from storage._records import _manifest_key, _revision_key, list_revisions
@@ -125,6 +131,8 @@ def export_package(
         now,
     )
     manifests = [m for record in records for m in record.manifests]
+    documentation = [PackageFile(CATALOGUE, catalogue(records), "text/csv", now)]
+    schemas = schema_files(now)
     root = root_mets(
         package_id,
         file_metadata,
@@ -134,8 +142,19 @@ def export_package(
         [dc, file_json, *manifests],
         premis,
         rep_mets,
+        documentation,
+        schemas,
     )
-    files = [dc, file_json, *manifests, premis, rep_mets, *(f for f, _, _ in data_files)]
+    files = [
+        dc,
+        file_json,
+        *manifests,
+        premis,
+        *documentation,
+        *schemas,
+        rep_mets,
+        *(f for f, _, _ in data_files),
+    ]
     target = out / f"{package_id}.zip" if out.is_dir() else out
     _write_zip(target, package_id, root, files)
     return target

@@ -1,14 +1,19 @@
-"""The XML of a transfer package: root and representation METS (E-ARK CSIP 2.0), PREMIS 3
-and a Dublin Core description in Vietnamese. Values in, bytes out; nothing here reads a store."""
+"""The XML of a transfer package: root and representation METS (E-ARK CSIP 2.0), PREMIS 3,
+a Dublin Core description in Vietnamese, the catalogue of documents (mục lục văn bản) that is
+the package's documentation, and the XML schemas it carries. Values in, bytes out; nothing
+here reads a store."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata as package_metadata
+from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
@@ -21,7 +26,8 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 PREMIS = "http://www.loc.gov/premis/v3"
 DC = "http://purl.org/dc/elements/1.1/"
 PROFILE = "https://earkcsip.dilcis.eu/profile/E-ARK-CSIP.xml"
-CONTENT_TYPE = "Textual works - Digital"
+CONTENT_TYPE = "Textual works – Digital"
+"""A term of the CSIP content category vocabulary, spelt as it is there (an en dash)."""
 OTHER_CONTENT_INFORMATION_TYPE = "Vanthu: hồ sơ điện tử (Thông tư 05/2025/TT-BNV)"
 SCHEMA_LOCATIONS = (
     f"{METS} http://www.loc.gov/standards/mets/mets.xsd"
@@ -29,6 +35,11 @@ SCHEMA_LOCATIONS = (
     f" {CSIP} https://earkcsip.dilcis.eu/schema/DILCISExtensionMETS.xsd"
 )
 SHA256 = "SHA-256"
+SCHEMAS = ("mets.xsd", "xlink.xsd", "DILCISExtensionMETS.xsd")
+"""The schemas the METS documents use, shipped in storage/schemas and carried in every package
+(CSIP113): mets.xsd and xlink.xsd from the Library of Congress, DILCISExtensionMETS.xsd from
+the DILCIS Board."""
+CATALOGUE = "documentation/muc-luc-van-ban.csv"
 
 for _prefix, _uri in (
     ("mets", METS),
@@ -159,7 +170,12 @@ def root_mets(
     descriptive: Sequence[PackageFile],
     premis: PackageFile,
     rep_mets: PackageFile,
+    documentation: Sequence[PackageFile],
+    schemas: Sequence[PackageFile],
 ) -> bytes:
+    """The package's METS: its file groups Documentation, Schemas and Representations/rep1
+    (CSIP60, CSIP113, CSIP114) and the CSIP structMap dividing it into Metadata,
+    Documentation, Schemas and the representation (CSIP88–CSIP105)."""
     title = first_of(file_metadata, "title", "tiêu_đề", "tieu_de", "tên_hồ_sơ")
     root = _mets_root(package_id, title)
     _mets_header(root, now, agency, package_type)
@@ -179,10 +195,12 @@ def root_mets(
     )
     _md_ref(digiprov, premis, premis.path, "PREMIS")
     file_sec = ET.SubElement(root, q("fileSec"), {"ID": "filesec-1"})
-    group = ET.SubElement(
-        file_sec, q("fileGrp"), {"ID": "filegrp-rep1", "USE": "Representations/rep1"}
-    )
-    entry = ET.SubElement(group, q("file"), _file_attributes(rep_mets, "file-rep1-mets"))
+    _file_group(file_sec, "filegrp-documentation", "Documentation", "file-doc", documentation)
+    _file_group(file_sec, "filegrp-schemas", "Schemas", "file-schema", schemas)
+    rep_group = _file_group(file_sec, "filegrp-rep1", "Representations/rep1", "", [])
+    rep_group.set(q("CONTENTINFORMATIONTYPE", CSIP), "OTHER")  # CSIP62, as the package's
+    rep_group.set(q("OTHERCONTENTINFORMATIONTYPE", CSIP), OTHER_CONTENT_INFORMATION_TYPE)
+    entry = ET.SubElement(rep_group, q("file"), _file_attributes(rep_mets, "file-rep1-mets"))
     ET.SubElement(
         entry,
         q("FLocat"),
@@ -202,6 +220,12 @@ def root_mets(
             "ADMID": "digiprov-premis",
         },
     )
+    for label, group_id in (
+        ("Documentation", "filegrp-documentation"),
+        ("Schemas", "filegrp-schemas"),
+    ):
+        division = ET.SubElement(top, q("div"), {"ID": f"div-{label.lower()}", "LABEL": label})
+        ET.SubElement(division, q("fptr"), {"FILEID": group_id})
     rep = ET.SubElement(top, q("div"), {"ID": "div-rep1", "LABEL": "Representations/rep1"})
     ET.SubElement(
         rep,
@@ -214,6 +238,84 @@ def root_mets(
         },
     )
     return serialise(root)
+
+
+def _file_group(
+    parent: ET.Element, group_id: str, use: str, prefix: str, items: Sequence[PackageFile]
+) -> ET.Element:
+    group = ET.SubElement(parent, q("fileGrp"), {"ID": group_id, "USE": use})
+    for number, item in enumerate(items, start=1):
+        entry = ET.SubElement(group, q("file"), _file_attributes(item, f"{prefix}-{number}"))
+        ET.SubElement(
+            entry,
+            q("FLocat"),
+            {"LOCTYPE": "URL", q("type", XLINK): "simple", q("href", XLINK): quote(item.path)},
+        )
+    return group
+
+
+def schema_files(now: datetime) -> list[PackageFile]:
+    """The XML schemas of the package's METS, as files under schemas/."""
+    folder = resources.files("storage").joinpath("schemas")
+    return [
+        PackageFile(f"schemas/{name}", folder.joinpath(name).read_bytes(), "application/xml", now)
+        for name in SCHEMAS
+    ]
+
+
+def catalogue(records: Sequence[PackageRecord]) -> bytes:
+    """The catalogue of documents in the case file (mục lục văn bản: number and symbol, date,
+    author, summary, pages), one row per record, with where its PDF is in the package; CSV in
+    UTF-8 with a byte order mark, so that a spreadsheet shows the Vietnamese as it is."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        [
+            "Số TT",
+            "Số, ký hiệu văn bản",
+            "Ngày tháng văn bản",
+            "Tác giả văn bản",
+            "Trích yếu nội dung văn bản",
+            "Số trang",
+            "Mã bản lưu",
+            "Tệp trong gói",
+        ]
+    )
+    for number, record in enumerate(records, start=1):
+        meta = record.revisions[-1].metadata
+        pdf = next((item.path for item, role, _ in record.data if role == "pdf"), "")
+        writer.writerow(
+            [
+                number,
+                number_and_symbol(meta) or "",
+                _day(first_of(meta, "issued_at", "ngày_ban_hành", "ngày", "date")),
+                first_of(meta, "agency", "tác_giả", "cơ_quan") or "",
+                first_of(meta, "subject", "trích_yếu", "trich_yeu") or "",
+                first_of(meta, "pages", "số_trang") or "",
+                record.record_id,
+                pdf,
+            ]
+        )
+    return out.getvalue().encode("utf-8-sig")
+
+
+def number_and_symbol(meta: Mapping[str, Any]) -> str | None:
+    """'01/QĐ-SNV': a record's symbol when it holds the number already (as Vanthu's do),
+    else its number and symbol joined, or the one given."""
+    number = first_of(meta, "number", "số_ký_hiệu", "so_ky_hieu", "số")
+    symbol = first_of(meta, "symbol", "ký_hiệu")
+    if number and symbol and "/" not in symbol:
+        return f"{number}/{symbol}"
+    return symbol or number
+
+
+def _day(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).strftime("%d/%m/%Y")
+    except ValueError:
+        return value
 
 
 def representation_mets(

@@ -9,6 +9,7 @@ from vanthu import clock as vanthu_clock
 from vanthu.clock import ManualClock
 
 pytest_plugins = ["fixtures_db", "fixtures_s3", "fixtures_pki", "fixtures_pkcs11", "fixtures_web"]
+pytest_plugins += ["fixtures_exchange"]
 
 
 @pytest.fixture

@@ -66,9 +66,10 @@ class WebOffice:
 
 
 @contextmanager
-def serving(ws: Workspace) -> Iterator[str]:
-    """``vanthu serve`` (web and API) in a thread on a free port; its address."""
-    port = free_port()
+def serving(ws: Workspace, port: int | None = None) -> Iterator[str]:
+    """``vanthu serve`` (web, API, exchange) in a thread on ``port`` (default: a free one); its
+    address."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -145,13 +146,16 @@ def fresh_web_office(tmp_path: Path, demo_keys: Path) -> Iterator[WebOffice]:
     ws.db.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
+    """One per test module, not per session: Playwright's sync API keeps an asyncio loop
+    running in the main thread while it is open, and with it pyHanko's and Prefect's sync
+    calls (asyncio.run) fail in whatever test module a pytest-xdist worker runs next."""
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     """Debian's Chromium (Playwright's own download is not reachable here)."""
     if not Path(CHROMIUM).exists():

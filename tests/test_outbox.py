@@ -85,7 +85,12 @@ def test_a_seal_key_that_cannot_open_is_found_before_numbering_and_the_clerk_iss
     ws.caches.clear()
     act(ws, doc, "vanthu", "issue")
     runs = outbox.run_pending(ws)
-    assert [(r.step, r.ok) for r in runs] == [("number", True), ("seal", True), ("archive", True)]
+    assert [(r.step, r.ok) for r in runs] == [
+        ("number", True),
+        ("seal", True),
+        ("deliver", True),
+        ("archive", True),
+    ]
     with Session(ws.db) as session:
         assert session.get(Document, doc).symbol == "01/QĐ-SNV"  # type: ignore[union-attr]
         assert session.exec(select(RegisterCounter)).one().last_number == 1
@@ -113,6 +118,7 @@ def test_a_worker_that_died_mid_step_is_replaced_after_its_lease(
         "convert": "done",
         "number": "done",
         "seal": "done",
+        "deliver": "done",
         "archive": "done",
     }
 
@@ -129,7 +135,7 @@ def test_running_a_finished_item_again_changes_nothing(
     assert run.ok and "skipped" in run.detail
     with Session(ws.db) as session:
         assert session.exec(select(RegisterCounter)).one().last_number == 1
-        assert len(session.exec(select(OutboxItem)).all()) == 4
+        assert len(session.exec(select(OutboxItem)).all()) == 5  # convert … deliver, archive
 
 
 def explode(ws: Workspace, item: OutboxItem) -> None:
@@ -199,7 +205,12 @@ def test_a_worker_that_died_is_replaced_at_once_by_steps_recover(
     assert recovered.returncode == 0, recovered.stderr
     assert f"#{claimed} number (văn bản #{doc}) đã vào lại hàng đợi" in recovered.stdout
     runs = outbox.run_pending(ws)  # no waiting for the lease
-    assert [(r.step, r.ok) for r in runs] == [("number", True), ("seal", True), ("archive", True)]
+    assert [(r.step, r.ok) for r in runs] == [
+        ("number", True),
+        ("seal", True),
+        ("deliver", True),
+        ("archive", True),
+    ]
     with Session(ws.db) as session:
         assert session.get(Document, doc).symbol == "01/QĐ-SNV"  # type: ignore[union-attr]
         assert session.exec(select(RegisterCounter)).one().last_number == 1

@@ -170,7 +170,7 @@ def test_the_package_has_the_csip_shape(archived: ObjectStore, tmp_path: Path) -
     assert premis_ref is not None and premis_ref.get("MDTYPE") == "PREMIS"
     assert unquote(premis_ref.get(HREF, "")) == "metadata/preservation/premis.xml"
     divs = [d.get("LABEL") for d in mets.iterfind("mets:structMap[@LABEL='CSIP']//mets:div", NS)]
-    assert divs == [PKG, "Metadata", "Representations/rep1"]
+    assert divs == [PKG, "Metadata", "Documentation", "Schemas", "Representations/rep1"]
 
     rep = _xml(package, "representations/rep1/METS.xml")
     with zipfile.ZipFile(package) as archive:

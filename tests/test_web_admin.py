@@ -460,6 +460,7 @@ def test_a_definitions_folder_is_reviewed_file_by_file(tmp_path: Path) -> None:
         "register_incoming",
         "archive_document",
         "dispose_records",
+        "send_to_recipients",
     }
     found = {Path(f.path).name: f for f in review_definitions(tmp_path, automated_steps=steps)}
     assert found["outgoing.yaml"].definition is not None

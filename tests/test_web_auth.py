@@ -146,6 +146,7 @@ def test_the_menu_follows_the_role(web_office: WebOffice, browser_page: PageFact
             "Sổ văn bản đi",
             "Sổ văn bản đến",
             "Tiếp nhận văn bản đến",
+            "Đề nghị liên thông",
             "Lưu trữ",
             "Kiểm tra chữ ký",
         ]

@@ -26,9 +26,16 @@ PLUGINS = Plugins(
             "register_incoming": "engine.incoming.steps:register_incoming",
             "archive_document": "engine.archive.archiving:archive_document",
             "dispose_records": "engine.archive.disposal:dispose_records",
+            "send_to_recipients": "engine.exchange.delivery:send_to_recipients",
         }
     ),
     actions=MappingProxyType({"sign": "engine.outgoing.signature:sign"}),
+    hooks=MappingProxyType(
+        {
+            "report_status": "engine.exchange.reporting:report_status",
+            "after_steps": "engine.exchange.delivery:deliver_pending",
+        }
+    ),
 )
 
 

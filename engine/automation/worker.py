@@ -26,8 +26,11 @@ def configure_prefect(settings: Settings) -> None:
 
 def run_worker(ws: Workspace, *, once: bool, poll_seconds: float) -> list[dict[str, Any]]:
     """Drain the outbox through Prefect; with ``once`` stop when it is empty."""
+    from engine.exchange import deliver_pending  # lazy: `vanthu inbox` must not load pyHanko
+
     done: list[dict[str, Any]] = []
     while not outbox.has_due(ws):
+        deliver_pending(ws)  # envelopes and statuses for other agencies, retried when due
         if once:
             return done
         time.sleep(poll_seconds)
@@ -41,6 +44,7 @@ def run_worker(ws: Workspace, *, once: bool, poll_seconds: float) -> list[dict[s
     with temporary_settings(restore_defaults={PREFECT_FLOWS_HEARTBEAT_FREQUENCY}):
         while True:
             runs = drain_outbox(home)
+            deliver_pending(ws)
             done.extend(runs)
             if once:
                 return done

@@ -176,6 +176,8 @@ schedules_app = VanthuTyper(help="Việc chạy theo lịch (Prefect).")
 pki_app = VanthuTyper(help="Bộ khóa DEMO: chứng thư số, thu hồi, dịch vụ OCSP/CRL/TSA.")
 ltv_app = VanthuTyper(help="Kiểm tra dài hạn (LTV) các bản lưu trữ.")
 agent_token_app = VanthuTyper(help="Mã truy cập của chương trình ký số (vanthu sign-agent).")
+exchange_app = VanthuTyper(help="Liên thông văn bản giữa các cơ quan (edXML).")
+peer_app = VanthuTyper(help="Các cơ quan liên thông: mã định danh, địa chỉ, chứng thư số.")
 
 app.add_typer(draft_app, name="draft")
 app.add_typer(doc_app, name="doc")
@@ -189,6 +191,8 @@ app.add_typer(schedules_app, name="schedules")
 app.add_typer(pki_app, name="pki")
 app.add_typer(ltv_app, name="ltv")
 app.add_typer(agent_token_app, name="agent-token")
+app.add_typer(exchange_app, name="exchange")
+exchange_app.add_typer(peer_app, name="peer")
 
 
 def _document_id(value: int) -> int:

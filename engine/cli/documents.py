@@ -42,6 +42,10 @@ def draft_new(
         list[str] | None,
         typer.Option("--kinh-gui", help="Kính gửi (chỉ Công văn; lặp lại cho mỗi nơi)."),
     ] = None,
+    secrecy: Annotated[
+        str | None,
+        typer.Option(help="Độ mật: Mật, Tối mật, Tuyệt mật (văn bản mật lấy số ở sổ riêng)."),
+    ] = None,
 ) -> None:
     """Tạo dự thảo văn bản đi từ mẫu Nghị định 30 (hoặc tệp DOCX của mình)."""
     from engine.cli.files import read_paragraphs
@@ -57,6 +61,7 @@ def draft_new(
         recipients=tuple(recipient or ()),
         urgency=urgency,
         addressees=tuple(kinh_gui or ()),
+        secrecy=secrecy,
     )
     upload = read_upload(docx, "--docx", limit) if docx else None
     document_id = create_outgoing(ws, as_user, request, upload)

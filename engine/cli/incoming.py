@@ -25,6 +25,10 @@ def incoming_receive(
     urgency: Annotated[
         str | None, typer.Option(help="Độ khẩn: Khẩn, Thượng khẩn hoặc Hỏa tốc.")
     ] = None,
+    secrecy: Annotated[
+        str | None,
+        typer.Option(help="Độ mật: Mật, Tối mật, Tuyệt mật (vào sổ văn bản đến mật)."),
+    ] = None,
 ) -> None:
     """Tiếp nhận văn bản đến (PDF); chữ ký số được kiểm tra ngay khi nhận."""
     from engine.incoming import IncomingRequest, duplicates_of, receive_incoming
@@ -34,7 +38,7 @@ def incoming_receive(
 
     ws = workspace()
     upload = read_upload(file, "FILE", ws.settings.max_upload_bytes)
-    request = IncomingRequest(sender, symbol, doc_type, subject, urgency)
+    request = IncomingRequest(sender, symbol, doc_type, subject, urgency, secrecy)
     document_id = receive_incoming(ws, as_user, upload, request)
     view = document_view(ws, document_id, as_user)
     typer.echo(f"Đã tiếp nhận văn bản đến #{document_id}: {symbol} của {sender}")

@@ -53,6 +53,7 @@ class ActionName(StrEnum):
     ASSIGN = "assign"
     COMMENT = "comment"
     COMPLETE = "complete"
+    REJECT = "reject"
 
 
 class PersonRule(StrEnum):
@@ -102,6 +103,14 @@ class Action:
     """The actor names a user of this role, who becomes the 'chosen' person of the next step."""
     line: int = 0
     """Line of the action's mapping in the YAML file."""
+    report: str | None = None
+    """YAML ``report: "03"``: the edXML status the action reports to the document's sender
+    (QCVN 102: 02 rejected, 03 registered, 04 assigned, 05 in process, 06 completed), for a
+    document that arrived by the exchange."""
+
+
+REPORTED_STATUSES = ("02", "03", "04", "05", "06")
+"""The edXML statuses a workflow action may report back to the sending agency."""
 
 
 @dataclass(frozen=True)
@@ -679,7 +688,9 @@ class _Reader:
         return tuple(actions.values())
 
     def action(self, node: _Map, step_id: str) -> Action:
-        self.keys(node, {"name"}, {"to", "comment", "choose"}, ("thao tác", "action"), step_id)
+        self.keys(
+            node, {"name"}, {"to", "comment", "choose", "report"}, ("thao tác", "action"), step_id
+        )
         name = self.choice(ActionName, node, "name", step_id)
         comment = "optional"
         if "comment" in node:
@@ -692,6 +703,11 @@ class _Reader:
             comment_required=comment == "required",
             choose=self.choice(Role, node, "choose", step_id) if "choose" in node else None,
             line=node.line,
+            report=(
+                self.one_of(node, "report", REPORTED_STATUSES, step_id, code="unknown_report")
+                if "report" in node
+                else None
+            ),
         )
 
 

@@ -24,6 +24,7 @@ class Agency(SQLModel, table=True):
     parent_name: str | None = Field(default=None, max_length=200)  # "ỦY BAN NHÂN DÂN TỈNH MẪU"
     place: str = Field(max_length=100)  # "Hà Nội"
     leader_title: str = Field(default="GIÁM ĐỐC", max_length=100)  # head of agency, for "KT. …"
+    organ_id: str | None = Field(default=None, max_length=64)  # mã định danh, for the exchange
 
 
 class Unit(SQLModel, table=True):
@@ -58,6 +59,7 @@ class Register(SQLModel, table=True):
     name: str = Field(max_length=200)
     direction: str = Field(max_length=10)  # outgoing | incoming
     type_abbr: str | None = Field(default=None, max_length=10)  # "QĐ"; None: every other type
+    secret: bool = False  # sổ văn bản mật: classified documents only, one series (migration 0013)
 
 
 class RegisterCounter(SQLModel, table=True):
@@ -80,6 +82,7 @@ class Document(SQLModel, table=True):
     signer_id: int | None = Field(default=None, foreign_key="user.id")
     recipients: str = Field(default="", sa_column=Column(Text, nullable=False))  # one per line
     urgency: str | None = Field(default=None, max_length=20)
+    secrecy: str | None = Field(default=None, max_length=20)  # độ mật: Mật, Tối mật, Tuyệt mật
     register_id: int | None = Field(default=None, foreign_key="register.id")
     year: int | None = None
     number: int | None = None
@@ -414,3 +417,60 @@ class SigningAuthority(SQLModel, table=True):
     on_behalf_of: str = Field(max_length=100)  # "Giám đốc": the title signed for
     set_by: str = Field(max_length=64)
     set_at: datetime = Field(default_factory=utcnow)
+
+
+class ExchangePeer(SQLModel, table=True):
+    """Another agency documents are exchanged with (edXML): its organ id (mã định danh), where
+    it answers, and its agency certificate, pinned: only envelopes it signed are accepted."""
+
+    __tablename__ = "exchange_peer"
+    id: int | None = Field(default=None, primary_key=True)
+    organ_id: str = Field(unique=True, max_length=64)  # "000.00.00.H41"
+    name: str = Field(max_length=200)
+    url: str = Field(max_length=500)  # base URL; envelopes are POSTed to <url>/exchange/edxml
+    certificate: str = Field(sa_column=Column(Text, nullable=False))  # PEM, then its CA chain
+    added_at: datetime = Field(default_factory=utcnow)
+    active: bool = True
+
+
+class ExchangeMessage(SQLModel, table=True):
+    """One edXML envelope or status message, sent or received; the envelope itself is in the
+    store under ``sha256``. An outgoing one waits in ``state`` pending until delivered."""
+
+    __tablename__ = "exchange_message"
+    __table_args__ = (UniqueConstraint("direction", "message_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    direction: str = Field(max_length=3)  # out | in
+    peer: str = Field(max_length=64, index=True)  # the other side's organ id
+    kind: str = Field(max_length=10)  # document | status
+    document_id: int | None = Field(default=None, foreign_key="document.id", index=True)
+    edxml_document_id: str = Field(max_length=200, index=True)  # "<OrganId>,<yyyy/MM/dd>,<số>"
+    business: str = Field(default="new", max_length=12)  # new | recall | update | replacement
+    status_code: str | None = Field(default=None, max_length=2)  # for a status message
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    message_id: str = Field(max_length=64)
+    sha256: str = Field(max_length=64)  # the envelope in the store
+    # out: pending | sent | failed | refused; in: received
+    state: str = Field(default="pending", max_length=10, index=True)
+    attempts: int = 0
+    available_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    received_at: datetime | None = None
+
+
+class ExchangeInbound(SQLModel, table=True):
+    """An incoming document that arrived by the exchange: its sender's DocumentId (one arrival
+    per DocumentId, a second is refused) and where it stands (registered, rejected, withdrawn,
+    replaced)."""
+
+    __tablename__ = "exchange_inbound"
+    id: int | None = Field(default=None, primary_key=True)
+    edxml_document_id: str = Field(unique=True, max_length=200)
+    document_id: int = Field(foreign_key="document.id", unique=True)
+    sender: str = Field(max_length=64, index=True)  # the sender's organ id
+    state: str = Field(default="received", max_length=10)  # received|rejected|withdrawn|replaced
+    request: str | None = Field(default=None, max_length=12)  # recall | replacement, while asked
+    request_reason: str | None = Field(default=None, sa_column=Column(Text))
+    replacement_message: int | None = Field(default=None, foreign_key="exchange_message.id")

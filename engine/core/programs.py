@@ -1,11 +1,15 @@
 """Outside programs the engine runs: LibreOffice headless for PDFs, each tool with a time limit.
 
 A tool runs in its own process group, so a timeout also ends the children it spawned; a tool
-that is missing, fails or times out is one :class:`ConversionError` naming it.
+that is missing, fails or times out is one :class:`ConversionError` naming it. A conversion to
+PDF goes through this process's warm LibreOffice (:mod:`engine.core.office`) when it runs, and
+otherwise, or when that fails, starts LibreOffice for the one file (cold): the same program
+either way, so the same PDF.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -14,9 +18,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from engine.core import office
 from engine.core.errors import ConfigError, ConversionError
 
 _STDERR_TAIL = 2000
+_log = logging.getLogger("vanthu.office")
 
 
 def docx_to_pdf(docx: bytes, *, soffice: str = "soffice", timeout_s: float = 120) -> bytes:
@@ -36,9 +42,9 @@ def libreoffice_pdf(
     soffice: str = "soffice",
     timeout_s: float = 120,
 ) -> bytes:
-    """Convert ``data`` (named ``filename``, which gives LibreOffice its type) to PDF, with a
-    fresh profile per call so calls may run side by side; ``what`` (``what_en`` in English)
-    names it in errors."""
+    """Convert ``data`` (named ``filename``, which gives LibreOffice its type) to PDF: on the
+    warm server, else with a fresh profile per call so calls may run side by side; ``what``
+    (``what_en`` in English) names it in errors."""
     executable = shutil.which(soffice)
     if executable is None:
         raise ConfigError(
@@ -53,6 +59,9 @@ def libreoffice_pdf(
         root = Path(tmp)
         source = root / filename
         source.write_bytes(data)
+        result = root / "out" / (source.stem + ".pdf")
+        if _convert_warm(executable, source, result, import_filter, timeout_s):
+            return result.read_bytes()
         command = [
             executable,
             f"-env:UserInstallation={(root / 'profile').as_uri()}",
@@ -67,7 +76,6 @@ def libreoffice_pdf(
             str(source),
         ]
         returncode, output = run_program(command, timeout_s, what="LibreOffice")
-        result = root / "out" / (source.stem + ".pdf")
         if returncode != 0 or not result.is_file() or result.stat().st_size == 0:
             tail = output[-_STDERR_TAIL:].strip()
             raise ConversionError(
@@ -79,6 +87,33 @@ def libreoffice_pdf(
                 exit_code=returncode,
             )
         return result.read_bytes()
+
+
+def _convert_warm(
+    executable: str, source: Path, target: Path, import_filter: str | None, timeout_s: float
+) -> bool:
+    """Convert on this process's warm server; False when the caller must convert cold (no
+    server, still starting, busy past ``timeout_s``, or the conversion failed on it)."""
+    if timeout_s < office.MIN_TIMEOUT_S:
+        return False
+    server = office.server_for(executable)
+    if server is None:
+        return False
+    if not server.lock.acquire(timeout=timeout_s):
+        return False
+    try:
+        if not server.ready():
+            server.revive()
+            return False
+        target.parent.mkdir(exist_ok=True)
+        server.convert(source, target, import_filter=import_filter, timeout_s=timeout_s)
+    except office.WarmFailed as exc:
+        _log.info("warm conversion of %s failed (%s), converting cold", source.name, exc)
+        target.unlink(missing_ok=True)
+        return False
+    finally:
+        server.lock.release()
+    return target.is_file() and target.stat().st_size > 0
 
 
 def run_program(command: Sequence[str], timeout_s: float, *, what: str) -> tuple[int, str]:

@@ -8,10 +8,18 @@ and a rolled-back issuance returns its number, so the sequence never skips or re
 from __future__ import annotations
 
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from engine.core.errors import ConfigError, NotFound
+from engine.core.errors import ConfigError, InvalidInput, NotFound
 from engine.core.models import Agency, Register, Unit
+
+SECRECY_LEVELS = ("Mật", "Tối mật", "Tuyệt mật")
+"""Decree 30's secrecy marks (độ mật), lowest first; a document without one is not classified."""
+SECRET_REGISTERS = {
+    "outgoing": ("VBMDI", "Sổ đăng ký văn bản đi mật"),
+    "incoming": ("VBMDEN", "Sổ đăng ký văn bản đến mật"),
+}
+"""Code and name of the secret register an agency gets when it first needs one."""
 
 
 def next_number(session: Session, register_id: int, year: int) -> int:
@@ -49,12 +57,46 @@ def symbol_hint(*, type_abbr: str | None, agency_code: str, unit_code: str) -> s
     return format_symbol(0, type_abbr=type_abbr, agency_code=agency_code, unit_code=unit_code)[2:]
 
 
+def checked_secrecy(value: str | None, option: str) -> str | None:
+    """None for an unclassified document ('' too), else one of :data:`SECRECY_LEVELS` as the
+    decree spells it (compared ignoring case); anything else is refused naming ``option``."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    for level in SECRECY_LEVELS:
+        if text.casefold() == level.casefold():
+            return level
+    raise InvalidInput(
+        f"độ mật '{text}' ({option}) không có; chọn một trong: {', '.join(SECRECY_LEVELS)}",
+        f"there is no secrecy '{text}' ({option}); choose one of: {', '.join(SECRECY_LEVELS)}",
+        code="secrecy.unknown",
+        field=option,
+        secrecy=text,
+        known=list(SECRECY_LEVELS),
+    )
+
+
 def register_for(
-    session: Session, agency: Agency, direction: str, type_abbr: str | None
+    session: Session,
+    agency: Agency,
+    direction: str,
+    type_abbr: str | None,
+    *,
+    secret: bool = False,
 ) -> Register:
-    """The register for this type, else the agency's general register for that direction."""
+    """The register for this type, else the agency's general register for that direction.
+
+    A classified document (``secret``) goes to the agency's secret register of that direction,
+    whatever its type: "văn bản mật được đăng ký, cấp số riêng" (Decree 30 Art. 15.2), one
+    series. An agency without one gets it here, at its first classified document."""
+    if secret:
+        return _secret_register(session, agency, direction)
     registers = session.exec(
-        select(Register).where(Register.agency_id == agency.id, Register.direction == direction)
+        select(Register).where(
+            Register.agency_id == agency.id,
+            Register.direction == direction,
+            col(Register.secret).is_(False),
+        )
     ).all()
     for register in registers:
         if register.type_abbr is not None and register.type_abbr == type_abbr:
@@ -73,6 +115,36 @@ def register_for(
         direction=direction,
         type_abbr=type_abbr,
     )
+
+
+def _secret_register(session: Session, agency: Agency, direction: str) -> Register:
+    """The agency's secret register of ``direction``, created at once if it has none (two
+    clerks at the same moment: the unique (agency, code) keeps one, both use it)."""
+    wanted = select(Register).where(
+        Register.agency_id == agency.id, Register.direction == direction, col(Register.secret)
+    )
+    found = session.exec(wanted.order_by(col(Register.id))).first()
+    if found is not None:
+        return found
+    code, name = SECRET_REGISTERS[direction]
+    session.execute(
+        text(
+            "INSERT INTO register (agency_id, code, name, direction, secret) "
+            "VALUES (:a, :c, :n, :d, :s) ON CONFLICT DO NOTHING"
+        ),
+        {"a": agency.id, "c": code, "n": name, "d": direction, "s": True},
+    )
+    found = session.exec(wanted.order_by(col(Register.id))).first()
+    if found is None:  # the code is taken by an ordinary register of the agency's own
+        raise ConfigError(
+            f"cơ quan {agency.code} đã dùng mã sổ {code} cho sổ khác, chưa có sổ văn bản mật",
+            f"the agency {agency.code} uses the code {code} for another register and has no"
+            " secret register",
+            code="register.secret_code_taken",
+            agency=agency.code,
+            register_code=code,
+        )
+    return found
 
 
 def unit_code(session: Session, unit_id: int) -> str:

@@ -48,6 +48,9 @@ class Plugins:
     """Step name (the ``run:`` of a definition) → ``"module:function"``."""
     actions: Mapping[str, str] = field(default_factory=dict)
     """Action name → ``"module:function"`` for actions that are more than a move."""
+    hooks: Mapping[str, str] = field(default_factory=dict)
+    """Hook name → ``"module:function"``: what a higher layer does when the workflow moves
+    (``report_status``: an action's ``report:``; ``after_steps``: after the outbox ran)."""
 
     def step(self, name: str) -> StepFunction:
         function: StepFunction = _load(self.steps[name])
@@ -59,6 +62,13 @@ class Plugins:
             return None
         handler: ActionHandler = _load(target)
         return handler
+
+    def hook(self, name: str) -> Callable[..., Any] | None:
+        target = self.hooks.get(name)
+        if target is None:
+            return None
+        function: Callable[..., Any] = _load(target)
+        return function
 
 
 _loaded: dict[str, Any] = {}

@@ -17,6 +17,7 @@ from engine.core.doctypes import type_abbreviation
 from engine.core.errors import InvalidInput, NotAllowed
 from engine.core.fields import SUBJECT_MAX, checked_line
 from engine.core.models import Document, Unit, User
+from engine.core.registers import checked_secrecy
 from engine.core.users import user_named
 from engine.core.workspace import Workspace
 from engine.workflow import outbox
@@ -45,6 +46,9 @@ class IncomingRequest:
     subject: str
     urgency: str | None = None
     """One of :data:`URGENCIES`, or None for an ordinary document."""
+    secrecy: str | None = None
+    """One of :data:`engine.core.registers.SECRECY_LEVELS`, or None: not classified; a
+    classified one is numbered in the secret incoming register."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ def receive_incoming(ws: Workspace, username: str, upload: Upload, request: Inco
             sender=request.sender,
             sender_symbol=request.symbol,
             urgency=request.urgency,
+            secrecy=request.secrecy,
         )
         session.add(document)
         session.flush()
@@ -169,6 +174,7 @@ def checked_request(request: IncomingRequest) -> IncomingRequest:
         doc_type=request.doc_type.strip(),
         subject=checked_line(request.subject, "--subject", max_length=SUBJECT_MAX),
         urgency=(request.urgency or "").strip() or None,
+        secrecy=checked_secrecy(request.secrecy, "--secrecy"),
     )
     if not checked.subject or not checked.sender:
         raise InvalidInput(

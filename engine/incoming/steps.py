@@ -43,7 +43,9 @@ def register_incoming(ws: Workspace, item: OutboxItem) -> Finisher:
             return {"number": document.number, "reused": True}
         agency = session.get(Agency, document.agency_id)
         assert agency is not None
-        register = register_for(session, agency, "incoming", None)
+        register = register_for(
+            session, agency, "incoming", None, secret=document.secrecy is not None
+        )
         assert register.id is not None
         year = vietnam_time(clock.now()).year
         document.register_id, document.year = register.id, year

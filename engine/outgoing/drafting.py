@@ -19,7 +19,7 @@ from engine.core.doctypes import type_abbreviation
 from engine.core.errors import ConversionError, InvalidInput, NotAllowed
 from engine.core.fields import SUBJECT_MAX, checked_line, checked_lines
 from engine.core.models import Agency, Document, Unit, User
-from engine.core.registers import symbol_hint
+from engine.core.registers import checked_secrecy, symbol_hint
 from engine.core.users import user_named
 from engine.core.workspace import Workspace
 from engine.outgoing.conversion import prepare_pdf
@@ -54,6 +54,8 @@ class DraftRequest:
     """None (thường) or one of :data:`URGENCIES`."""
     addressees: tuple[str, ...] = ()
     """'Kính gửi:' of a Công văn, one addressee per line (other types have none)."""
+    secrecy: str | None = None
+    """None (not classified) or one of :data:`engine.core.registers.SECRECY_LEVELS`."""
 
 
 URGENCIES = ("Khẩn", "Thượng khẩn", "Hỏa tốc")
@@ -134,6 +136,7 @@ def create_outgoing(
             signer_id=signer.id,
             recipients="\n".join(request.recipients),
             urgency=request.urgency,
+            secrecy=request.secrecy,
         )
         session.add(document)
         session.flush()
@@ -182,6 +185,7 @@ def _checked(request: DraftRequest) -> DraftRequest:
         recipients=checked_lines(request.recipients, "--recipient"),
         urgency=urgency,
         addressees=addressees,
+        secrecy=checked_secrecy(request.secrecy, "--secrecy"),
     )
 
 
@@ -287,6 +291,7 @@ def _draft_content(
         symbol_hint=symbol_hint(type_abbr=abbr, agency_code=agency.code, unit_code=unit.code),
         urgency=request.urgency,
         addressees=request.addressees,
+        secrecy=request.secrecy,
     )
 
 

@@ -59,7 +59,9 @@ _ITALIC_EM = dict(
 """Advance widths of Times New Roman Italic (= Liberation Serif Italic) in 1/1000 em."""
 _NUMBER_GAP = " " * 10
 """Room after 'Số:' for the number the clerk assigns (the symbol hint follows it)."""
-_SIGNATURE_LINES = 5
+_SIGNATURE_LINES = 7
+"""Empty 14 pt lines between the signer's title and name: room for the 36 mm seal, so the seal
+over the signature's left third covers neither the title nor the name (about 110 pt)."""
 _DRAFT_MAX_UNCOMPRESSED_RATIO = 10
 """A DOCX inflating to more than ten times its upload limit is refused (zip bomb)."""
 
@@ -105,6 +107,9 @@ class DraftContent:
     """'Khẩn', 'Thượng khẩn' or 'Hỏa tốc', printed as a bold mark under the number."""
     addressees: tuple[str, ...] = ()
     """A Công văn's 'Kính gửi:' (those it is addressed to), one per line."""
+    secrecy: str | None = None
+    """'Mật', 'Tối mật' or 'Tuyệt mật', printed as a boxed mark under the number (above the
+    urgency mark)."""
 
 
 def render_draft(content: DraftContent) -> bytes:
@@ -343,8 +348,10 @@ def _header(document: DocxDocument, content: DraftContent) -> None:
     _text(_paragraph(number, before=6), f"Số:{_NUMBER_GAP}{content.symbol_hint}", 13)
     if content.doc_type == CONG_VAN:
         _text(_paragraph(number, before=3), letter_subject(content.subject), 12)
+    if content.secrecy:
+        _mark(number, left_mm, content.secrecy)  # field 10a
     if content.urgency:
-        _urgency(number, left_mm, content.urgency)
+        _urgency(number, left_mm, content.urgency)  # field 10b
     # The blank for the date must count when LibreOffice centres the line, or the place name
     # sits in the middle and the date runs past the margin: trailing spaces, even
     # non-breaking ones, hang outside the line in a table cell unless a (zero-width, not
@@ -387,11 +394,17 @@ def _italic_width_em(text: str) -> float:
 
 def _urgency(cell: _Cell, column_mm: float, urgency: str) -> None:
     """The urgency mark, boxed, under the number (Decree 30 Appendix I, field 10b)."""
+    _mark(cell, column_mm, urgency)
+
+
+def _mark(cell: _Cell, column_mm: float, mark: str) -> None:
+    """A boxed red capitals mark under the number: the secrecy (field 10a) or the urgency
+    (field 10b) of Decree 30 Appendix I."""
     paragraph = _paragraph(cell, before=8)
-    side = max(0.0, (column_mm - _estimated_width_mm(urgency, 13) - 8) / 2)
+    side = max(0.0, (column_mm - _estimated_width_mm(mark, 13) - 8) / 2)
     fmt = paragraph.paragraph_format
     fmt.left_indent, fmt.right_indent = Mm(side), Mm(side)
-    _text(paragraph, urgency.upper(), 13, bold=True, color=RGBColor(0xC0, 0, 0))
+    _text(paragraph, mark.upper(), 13, bold=True, color=RGBColor(0xC0, 0, 0))
     _border(paragraph, "top", "left", "bottom", "right")
 
 

@@ -63,7 +63,9 @@ def assign_number(ws: Workspace, item: OutboxItem) -> Finisher:
             return {"symbol": document.symbol, "number": document.number, "reused": True}
         agency = session.get(Agency, document.agency_id)
         assert agency is not None
-        register = register_for(session, agency, "outgoing", document.type_abbr)
+        register = register_for(
+            session, agency, "outgoing", document.type_abbr, secret=document.secrecy is not None
+        )
         assert register.id is not None
         issued_at = clock.now()
         year = vietnam_time(issued_at).year

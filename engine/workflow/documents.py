@@ -47,6 +47,7 @@ ACTIONS = {
     "assign": "giao xử lý",
     "comment": "cho ý kiến",
     "complete": "hoàn thành",
+    "reject": "từ chối tiếp nhận",
 }
 """Each action in the words people use."""
 EVENTS = {
@@ -65,9 +66,27 @@ EVENTS = {
     "joined": "đủ ý kiến các đơn vị",
     "copied": "tạo bản sao điện tử",
     "commented": "trao đổi ý kiến",
+    "exchange_queued": "xếp hàng gửi liên thông",
+    "exchange_withheld": "không gửi liên thông: văn bản mật (gửi bản giấy)",
+    "exchange_sent": "đã gửi liên thông",
+    "exchange_refused": "cơ quan nhận từ chối gói tin",
+    "exchange_received": "nhận qua liên thông",
+    "exchange_status": "cơ quan liên thông báo trạng thái",
+    "exchange_recall_asked": "đề nghị lấy lại văn bản",
+    "exchange_replacement_sent": "gửi văn bản thay thế",
+    "exchange_update_sent": "gửi bản cập nhật văn bản",
+    "exchange_replacement_asked": "cơ quan gửi đề nghị thay thế văn bản",
+    "exchange_request_answered": "trả lời đề nghị lấy lại, thay thế",
+    "exchange_withdrawn": "văn bản đã được lấy lại",
+    "exchange_replaced": "văn bản đã được thay thế",
 }
 """The history's events in the words people use (steps entered are shown by the next event)."""
-STATES = {"active": "đang xử lý", "done": "đã kết thúc"}
+STATES = {
+    "active": "đang xử lý",
+    "done": "đã kết thúc",
+    "withdrawn": "đã được lấy lại",
+    "replaced": "đã được thay thế",
+}
 TASK_STATES = {"open": "đang chờ", "done": "đã xử lý", "cancelled": "đã hủy"}
 DIRECTIONS = {"outgoing": "văn bản đi", "incoming": "văn bản đến"}
 FILE_KINDS = {

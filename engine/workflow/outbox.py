@@ -219,6 +219,9 @@ def run_pending(
         runs.append(run)
         if on_run is not None:
             on_run(run)
+    after = ws.plugins.hook("after_steps")
+    if after is not None:  # what the steps queued for other agencies goes out now
+        after(ws)
     return runs
 
 

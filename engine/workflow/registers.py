@@ -13,7 +13,7 @@ The outgoing register (sổ đăng ký văn bản đi), its columns in the decre
 7. Số lượng bản, 8. Ngày chuyển, 9. Ký nhận: left empty, for paper: copies printed, the day they
    were handed over and the receiver's signature are written by hand on a printed register;
    an electronic document has no printed copies and is sent at once.
-10. Ghi chú: filled with the urgency (độ khẩn), if any.
+10. Ghi chú: filled with the secrecy (độ mật) and the urgency (độ khẩn), if any.
 
 The incoming register (sổ đăng ký văn bản đến):
 
@@ -28,7 +28,12 @@ The incoming register (sổ đăng ký văn bản đến):
 7. Đơn vị hoặc người nhận: filled once a leader has assigned it: the lead unit and its head.
 8. Ngày chuyển: filled once assigned: the day it was handed to them (dd/mm).
 9. Ký nhận: left empty, for the receiver's signature on paper.
-10. Ghi chú: filled with the urgency and, when the signatures are not valid, the verdict.
+10. Ghi chú: filled with the secrecy, the urgency and, when the signatures are not valid, the
+    verdict.
+
+A classified document (Mật, Tối mật, Tuyệt mật) is numbered in the agency's secret register of
+its direction and listed there only: the ordinary registers leave it out, the secret ones are
+read by choosing one (``register_code``) or all of them (``secret``).
 
 Only clerks, leaders, archivists and administrators read the registers, and every read is
 audited. A document the reader may not read (restricted, :func:`engine.workflow.documents.
@@ -148,7 +153,11 @@ class RegisterFilters:
     text: str | None = None
     """Words found in the symbol, subject, signer or sender, diacritics folded."""
     register_code: str | None = None
-    """One register ('QD', 'VBDI'); None: every register of the direction."""
+    """One register ('QD', 'VBDI'); None: every register of the direction of the kind
+    :attr:`secret` chooses."""
+    secret: bool = False
+    """True: the secret registers (sổ văn bản mật) only; False: the ordinary ones only. A
+    classified document is listed in its own register only (Decree 30 Art. 15.2)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -158,6 +167,7 @@ class RegisterFilters:
             "doc_type": self.doc_type,
             "text": self.text,
             "register_code": self.register_code,
+            "secret": self.secret,
         }
 
 
@@ -410,10 +420,11 @@ def _read(
             )
             for ln in shown
         )
-    single = chosen is not None or len(registers) == 1
+    secret = chosen.secret if chosen is not None else filters.secret
+    single = chosen is not None or sum(r.secret == secret for r in registers) == 1
     return RegisterPage(
         direction=direction,
-        title=TITLES[direction],
+        title=f"{TITLES[direction]} MẬT" if secret else TITLES[direction],
         parent_name=agency.parent_name,
         agency_name=agency.name,
         register_name=chosen.name if chosen else None,
@@ -444,6 +455,8 @@ def _conditions(agency_id: int, direction: str, filters: RegisterFilters) -> lis
         found.append(Document.year == filters.year)
     if filters.register_code is not None:
         found.append(Register.code == filters.register_code)
+    else:
+        found.append(col(Register.secret).is_(filters.secret))
     if filters.doc_type is not None:
         found.append(Document.doc_type == filters.doc_type)
     if filters.date_from is not None:
@@ -580,14 +593,14 @@ def _outgoing_cells(
         "copies": "",
         "sent_on": "",
         "receipt": "",
-        "note": document.urgency or "",
+        "note": "; ".join(n for n in (document.secrecy, document.urgency) if n),
     }
 
 
 def _incoming_cells(document: Document, hidden: bool) -> dict[str, str]:
     report = _report(document.verification)
     verdict = str(report.get("verdict", "")) if report else ""
-    notes = [document.urgency or "", VERDICTS.get(verdict, "")]
+    notes = [document.secrecy or "", document.urgency or "", VERDICTS.get(verdict, "")]
     return {
         "received_on": _day(document.created_at, "%d/%m"),
         "number": format_number(document.number or 0),
@@ -694,7 +707,13 @@ def _checked(filters: RegisterFilters) -> RegisterFilters:
     text = checked_line(filters.text, "text", max_length=TEXT_MAX) if filters.text else None
     code = filters.register_code.strip() if filters.register_code else None
     return RegisterFilters(
-        filters.year, filters.date_from, filters.date_to, doc_type or None, text or None, code
+        filters.year,
+        filters.date_from,
+        filters.date_to,
+        doc_type or None,
+        text or None,
+        code,
+        filters.secret,
     )
 
 

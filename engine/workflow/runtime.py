@@ -349,6 +349,10 @@ def complete_task(
         step=step.id,
         detail={"action": action.name.value, "comment": comment, "chosen": chosen_id},
     )
+    if action.report is not None:
+        report = ws.plugins.hook("report_status")
+        if report is not None:  # the exchange tells the sending agency, in this transaction
+            report(session, ws, instance.document_id, action.report, comment, user.username)
     if task.parallel_step is not None:
         _after_branch(session, ws, instance, task.parallel_step)
     else:

@@ -27,6 +27,7 @@ from engine.http.web import (
     auth,
     documents,
     drafts,
+    exchange,
     inbox,
     incoming,
     notifications,
@@ -49,6 +50,7 @@ ROUTERS = (
     admin.router,
     registers.router,
     incoming.router,
+    exchange.router,
 )
 """Every area's router, in the order their paths are matched."""
 

@@ -70,6 +70,7 @@ ACTIONS = {
     "assign": "Giao xử lý",
     "comment": "Cho ý kiến",
     "complete": "Hoàn thành",
+    "reject": "Từ chối tiếp nhận",
 }
 QUIET = frozenset({"step_entered", "step_done"})
 """Workflow bookkeeping left out of a record's history (the actions say what happened)."""

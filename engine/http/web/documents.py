@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from engine.core.errors import InvalidInput, NotAllowed, NotFound
 from engine.core.text import vietnam_time
 from engine.core.workspace import Workspace
+from engine.http.web.exchange import exchange_section
 from engine.http.web.pages import flash, redirect, render
 from engine.http.web.session import CurrentUser, workspace
 from engine.outgoing import add_attachment, upload_version
@@ -62,6 +63,7 @@ ACTION_BUTTONS = {
     "assign": "Giao xử lý",
     "comment": "Gửi ý kiến góp ý",
     "complete": "Hoàn thành",
+    "reject": "Từ chối tiếp nhận",
 }
 
 
@@ -118,6 +120,7 @@ def document_page(request: Request, document_id: int, user: CurrentUser) -> HTML
         revocations=REVOCATIONS,
         changes=CHANGES,
         parse_time=_parse_time,
+        exchange=exchange_section(ws, document_id, view.document.direction),
     )
 
 

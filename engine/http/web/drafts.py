@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from engine.core.doctypes import document_types
 from engine.core.errors import InvalidInput, NotFound
+from engine.core.registers import SECRECY_LEVELS
 from engine.http.web.pages import flash, redirect, render
 from engine.http.web.session import CurrentUser, workspace
 from engine.outgoing import URGENCIES, DraftRequest, create_outgoing, draft_signers
@@ -33,6 +34,7 @@ FIELD_OF_FLAG = {
     "--kinh-gui": "addressees",
     "--signer": "signer",
     "--docx": "docx",
+    "--secrecy": "secrecy",
 }
 """The engine names a field by its command-line option; the form's field of each."""
 FIELD_OF_CODE = {
@@ -41,6 +43,7 @@ FIELD_OF_CODE = {
     "draft.body_missing": "body",
     "draft.addressees_not_letter": "addressees",
     "draft.urgency_unknown": "urgency",
+    "secrecy.unknown": "secrecy",
     "signer.not_leader": "signer",
     "user.not_found": "signer",
 }
@@ -52,6 +55,7 @@ WORDS_OF_FLAG = {
     "--kinh-gui": "Kính gửi",
     "--signer": "người ký",
     "--docx": "tệp DOCX",
+    "--secrecy": "độ mật",
 }
 _FLAG_IN_BRACKETS = re.compile(r" \((--[a-z-]+)\)")
 _FLAG = re.compile(r"--[a-z-]+")
@@ -69,6 +73,8 @@ class DraftForm:
     recipients: str = ""
     urgency: str = ORDINARY
     signer: str = ""
+    secrecy: str = ""
+    """'' (not classified) or a secrecy level."""
     errors: dict[str, str] = field(default_factory=dict)
     """Field name -> the engine's message; ``form`` for one that belongs to no field."""
 
@@ -81,6 +87,7 @@ class DraftForm:
             recipients=lines(self.recipients),
             urgency=self.urgency,
             addressees=lines(self.addressees),  # the engine refuses them on another type
+            secrecy=self.secrecy or None,
         )
 
 
@@ -128,6 +135,7 @@ def _page(request: Request, user_name: str, form: DraftForm, status: int = 200) 
         form=form,
         doc_types=list(document_types()),
         urgencies=[ORDINARY, *URGENCIES],
+        secrecy_levels=SECRECY_LEVELS,
         signers=signers,
         cong_van=CONG_VAN,
         max_mb=ws.settings.max_upload_bytes // (1024 * 1024),
@@ -150,10 +158,11 @@ def create_draft(
     recipients: Annotated[str, Form()] = "",
     urgency: Annotated[str, Form()] = ORDINARY,
     signer: Annotated[str, Form()] = "",
+    secrecy: Annotated[str, Form()] = "",
     docx: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     ws = workspace(request)
-    form = DraftForm(doc_type, subject, body, addressees, recipients, urgency, signer)
+    form = DraftForm(doc_type, subject, body, addressees, recipients, urgency, signer, secrecy)
     upload = None
     if docx is not None and docx.filename:
         # one byte past the limit is enough for the engine to refuse the size by name

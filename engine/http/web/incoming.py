@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from engine.core.doctypes import document_types
 from engine.core.errors import InvalidInput
-from engine.core.registers import format_number
+from engine.core.registers import SECRECY_LEVELS, format_number
 from engine.http.web.pages import flash, redirect, render
 from engine.http.web.session import CurrentUser, workspace
 from engine.incoming import (
@@ -69,6 +69,7 @@ def _form(
         error=error,
         doc_types=list(document_types()),
         urgencies=URGENCIES,
+        secrecy_levels=SECRECY_LEVELS,
     )
 
 
@@ -88,8 +89,9 @@ def preview(
     doc_type: Field,
     subject: Field,
     urgency: Field = "",
+    secrecy: Field = "",
 ) -> HTMLResponse:
-    fields = IncomingRequest(sender, symbol, doc_type, subject, urgency or None)
+    fields = IncomingRequest(sender, symbol, doc_type, subject, urgency or None, secrecy or None)
     ws = workspace(request)
     data = file.file.read(ws.settings.max_upload_bytes + 1)
     try:
@@ -119,8 +121,9 @@ def confirm(
     doc_type: Field,
     subject: Field,
     urgency: Field = "",
+    secrecy: Field = "",
 ) -> Response:
-    fields = IncomingRequest(sender, symbol, doc_type, subject, urgency or None)
+    fields = IncomingRequest(sender, symbol, doc_type, subject, urgency or None, secrecy or None)
     receipt = receive_staged(workspace(request), user.username, token, fields)
     if receipt.number is not None:
         flash(

@@ -75,6 +75,7 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry("Sổ văn bản đi", "/registers/outgoing", _REGISTER_READERS),
     MenuEntry("Sổ văn bản đến", "/registers/incoming", _REGISTER_READERS),
     MenuEntry("Tiếp nhận văn bản đến", "/incoming/new", frozenset({"clerk"})),
+    MenuEntry("Đề nghị liên thông", "/exchange/requests", frozenset({"clerk"})),
     MenuEntry(
         "Lưu trữ",
         "/archive/search",
