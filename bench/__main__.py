@@ -29,7 +29,8 @@ def main(argv: list[str]) -> None:
     else:
         names, options = list(BENCHMARKS), argv
     for name in names:
-        print(f"== bench {name}: {BENCHMARKS[name]}", flush=True)
+        out = sys.stderr if "--json" in options else sys.stdout  # stdout: the JSON alone
+        print(f"== bench {name}: {BENCHMARKS[name]}", file=out, flush=True)
         importlib.import_module(f"bench.{name}").main(options if len(names) == 1 else [])
 
 

@@ -10,6 +10,7 @@ flow and reports per-step medians. Baseline, measured in the same run: LibreOffi
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import subprocess
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m bench flow", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--documents", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="one JSON object")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="vanthu-bench-"))
     try:
@@ -106,6 +108,17 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     total = statistics.median(totals)
+    if args.json:
+        figures = {
+            "approval_to_archive_ms_median": total,
+            "soffice_alone_ms_median": statistics.median(baseline),
+            **{
+                f"{label.split(' ')[0]}_ms_median": statistics.median(values)
+                for label, values in shares.items()
+            },
+        }
+        print(json.dumps({key: round(value, 1) for key, value in figures.items()}))
+        return
     print(f"approval → archive, {args.documents} documents (median): {total:.0f} ms")
     print(f"{'part':<24}{'median ms':>12}{'share':>9}")
     for label, values in shares.items():

@@ -10,6 +10,7 @@ alone. Targets on a 2-core machine: --help ≤ 0.3 s, a read-only command ≤ 0.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -45,7 +46,9 @@ def _imported(command: list[str], env: dict[str, str]) -> list[str]:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench startup")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="one JSON object")
     args = parser.parse_args(argv)
+    figures: dict[str, float] = {}
     vanthu = [sys.executable, "-m", "engine"]
     with tempfile.TemporaryDirectory(prefix="vanthu-bench-") as tmp:
         home = Path(tmp) / "agency"
@@ -60,6 +63,12 @@ def main(argv: list[str]) -> None:
             "vanthu worker --once (empty queue)": [*vanthu, "worker", "--once"],
         }
         baseline = statistics.median(_time(commands["python -c pass"], env, args.runs))
+        if args.json:
+            keys = ("python_pass", "help", "inbox", "steps_list", "worker_once_empty")
+            for key, command in zip(keys, commands.values(), strict=True):
+                figures[f"{key}_s_median"] = statistics.median(_time(command, env, args.runs))
+            print(json.dumps({key: round(value, 3) for key, value in figures.items()}))
+            return
         print(f"{'command':<38}{'median s':>10}{'min s':>8}{'× python':>10}  target  imports")
         for name, command in commands.items():
             took = _time(command, env, args.runs)

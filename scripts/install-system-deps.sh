@@ -6,9 +6,9 @@
 # (pg_dump and pg_restore for `vanthu backup` and `vanthu restore` of a PostgreSQL agency), and
 # Chromium, which the web office's browser tests drive through Playwright, and python3-uno, which
 # lets Debian's python3 run unoserver (a warm LibreOffice, engine/core/office.py). Skips apt
-# entirely when all are present.
+# entirely when all are present. zbar-tools: zbarimg reads the one-stop receipt's QR code in tests.
 set -euo pipefail
-packages=(libreoffice-writer-nogui python3-uno python3-venv fonts-liberation2 fonts-dejavu-core poppler-utils libnss3-tools softhsm2 opensc tesseract-ocr tesseract-ocr-vie ghostscript postgresql-client chromium)
+packages=(libreoffice-writer-nogui python3-uno python3-venv fonts-liberation2 fonts-dejavu-core poppler-utils libnss3-tools softhsm2 opensc tesseract-ocr tesseract-ocr-vie ghostscript postgresql-client chromium zbar-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -102,9 +103,11 @@ def verify_chain(
     return ChainCheck(False, None, lookalike, longest)
 
 
+@lru_cache(maxsize=1024)
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """Whether ``issuer``'s key made the signature on ``cert`` (any hash, SHA-1 included: a
-    weak algorithm is a separate finding, not a broken chain)."""
+    weak algorithm is a separate finding, not a broken chain). Kept per process: a fact about
+    the two certificates' bytes alone (certificates compare and hash by their encoding)."""
     key = issuer.public_key()
     signature, data = cert.signature, cert.tbs_certificate_bytes
     try:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from cryptography import x509
 
+from signing._cache import forget_serial
 from signing._errors import SigningError
 from signing._pki import DemoPKI, IssuedCertificate, issued_certificates
 from signing._policy import reason_text
@@ -102,6 +103,7 @@ def revoke(
             )
         current[serial] = Revocation(serial, reason, moment)
         _write(pki, current)
+    forget_serial(serial)  # this process's next validation asks the responder again
     return current[serial]
 
 

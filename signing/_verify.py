@@ -21,7 +21,9 @@ signature are judged by pyHanko's difference analysis plus comments under DocMDP
 What does not depend on the document (the trust roots, the validation policy, the fetcher
 backend, the thread's event loop) is built once per process and reused. The signatures of one
 file are judged at the same moment, so they share its validation data handlers: an OCSP answer
-or CRL fetched for one serves the others, and nothing fetched outlives the file's validation.
+or CRL fetched for one serves the others. Fetched answers are kept for the next files until
+their nextUpdate, and used only for a validation time they cover (:mod:`signing._cache`);
+pyHanko still checks each one against the validation's own roots and time.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from pyhanko.sign.validation.status import (
 )
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec, ValidationDataHandlers
+from pyhanko_certvalidator.fetchers.api import FetcherBackend
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 from pyhanko_certvalidator.ltv.poe import ValidationObject, ValidationObjectType
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
@@ -76,6 +79,7 @@ from pyhanko_certvalidator.policy_decl import (
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from signing._aio import run_sync
+from signing._cache import CachingFetcherBackend, load_certificate
 from signing._certs import asn1_roots
 from signing._chain import certificate_defects, verify_chain
 from signing._clock import now_in_vietnam
@@ -103,7 +107,7 @@ _DOCUMENT_TIMESTAMP = "/DocTimeStamp"
 _HEX = re.compile(rb"<[0-9A-Fa-f\s]*>")
 _BACKEND = RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT)
 """One fetcher backend for the process: it keeps nothing between validations (each gets fresh
-fetchers), so reuse is safe."""
+fetchers), so reuse is safe; each validation puts the kept answers in front of it."""
 _REVOCATION = RevocationCheckingPolicy(
     ee_certificate_rule=RevocationCheckingRule.CHECK_IF_DECLARED,
     intermediate_ca_cert_rule=RevocationCheckingRule.CHECK_IF_DECLARED,
@@ -259,6 +263,9 @@ class _Document:
     embedded_revinfo: set[bytes]
     has_dss_revinfo: bool
     timing: ValidationTimingInfo
+    backend: FetcherBackend
+    """The process's fetcher backend behind the OCSP answers and CRLs kept between
+    validations (:mod:`signing._cache`), for this validation's time."""
     handlers: ValidationDataHandlers | None = None
     """Validation data handlers shared by the signatures judged with the document's own
     knowledge (see :func:`_handlers`): each OCSP responder and CRL is asked once per file."""
@@ -289,7 +296,16 @@ async def _verify(reader: PdfFileReader, setup: _Setup, size: int) -> DocumentRe
 
 
 def _document(reader: PdfFileReader, setup: _Setup, size: int) -> _Document:
+    timing = _now()
+    backend = CachingFetcherBackend(_BACKEND, timing.validation_time)
     spec = setup.spec
+    if setup.fetch:
+        signature_spec = spec.signature_validation_spec
+        gathering = dataclasses.replace(
+            signature_spec.revinfo_gathering_policy, fetcher_backend=backend
+        )
+        signature_spec = dataclasses.replace(signature_spec, revinfo_gathering_policy=gathering)
+        spec = dataclasses.replace(spec, signature_validation_spec=signature_spec)
     embedded: set[bytes] = set()
     has_revinfo = False
     try:
@@ -309,7 +325,8 @@ def _document(reader: PdfFileReader, setup: _Setup, size: int) -> _Document:
         spec=spec,
         embedded_revinfo=embedded,
         has_dss_revinfo=has_revinfo,
-        timing=_now(),
+        timing=timing,
+        backend=backend,
     )
 
 
@@ -450,7 +467,7 @@ def _trust_facts(
     best_time: datetime | None,
 ) -> TrustFacts:
     """Our own chain check and the certificate's defects (see :mod:`signing._chain`)."""
-    leaf = x509.load_der_x509_certificate(status.signing_cert.dump())
+    leaf = load_certificate(status.signing_cert.dump())
     known = document.spec.signature_validation_spec.local_knowledge.known_certs
     pool = [*_carried(embedded), *_certificates(known)]
     anchors = dict(document.setup.anchors)
@@ -473,7 +490,7 @@ def _carried(embedded: EmbeddedPdfSignature) -> list[x509.Certificate]:
     for choice in embedded.signed_data["certificates"] or ():
         if choice.name == "certificate":
             try:
-                found.append(x509.load_der_x509_certificate(choice.chosen.dump()))
+                found.append(load_certificate(choice.chosen.dump()))
             except ValueError:  # one unreadable certificate does not hide the others
                 continue
     return found
@@ -483,7 +500,7 @@ def _certificates(certs: Iterable[asn1_x509.Certificate]) -> list[x509.Certifica
     found = []
     for cert in certs:
         try:
-            found.append(x509.load_der_x509_certificate(cert.dump()))
+            found.append(load_certificate(cert.dump()))
         except ValueError:
             continue
     return found
@@ -634,7 +651,7 @@ def _timestamp_context(document: _Document) -> ValidationContext:
         moment=document.timing.validation_time,
         allow_fetching=document.setup.fetch,
         revocation_mode="soft-fail",
-        fetcher_backend=_BACKEND,
+        fetcher_backend=document.backend,
         other_certs=list(document.spec.signature_validation_spec.local_knowledge.known_certs),
     )
 

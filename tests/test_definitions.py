@@ -328,7 +328,7 @@ def test_a_definition_read_back_from_its_text_is_the_same_version(tmp_path: Path
 
 def test_the_shipped_definitions_load() -> None:
     found = load_definitions(DEFINITIONS_DIR, automated_steps=STEPS)
-    assert set(found) == {"outgoing", "incoming", "disposal"}
+    assert set(found) == {"outgoing", "incoming", "disposal", "mot_cua"}
     outgoing, incoming = found["outgoing"], found["incoming"]
     assert (outgoing.title, outgoing.document, outgoing.start) == (
         "Văn bản đi",

@@ -61,9 +61,12 @@ def test_no_import_hides_inside_a_function_unless_it_says_it_is_lazy() -> None:
     assert hidden == []
 
 
-@pytest.mark.parametrize("name", sorted({**PLUGINS.steps, **PLUGINS.actions}))
+PLUGGED = {**PLUGINS.steps, **PLUGINS.actions, **PLUGINS.hooks}
+
+
+@pytest.mark.parametrize("name", sorted(PLUGGED))
 def test_every_plugged_function_exists(name: str) -> None:
-    target = {**PLUGINS.steps, **PLUGINS.actions}[name]
+    target = PLUGGED[name]
     module, _, attribute = target.partition(":")
     assert callable(getattr(importlib.import_module(module), attribute))
 

@@ -134,10 +134,11 @@ def test_a_hung_libreoffice_times_out_is_restarted_and_the_conversion_succeeds(
     assert leader is not None
     os.kill(_libreoffice(server), signal.SIGSTOP)
     started = time.perf_counter()
-    pdf = docx_to_pdf(docx, timeout_s=3)
+    # the cold retry has the same limit: room for a cold start on a busy machine
+    pdf = docx_to_pdf(docx, timeout_s=10)
     took = time.perf_counter() - started
     assert pdf.startswith(b"%PDF-")
-    assert 3 <= took < 3 + 30, f"took {took:.1f} s"
+    assert 10 <= took < 10 + 30, f"took {took:.1f} s"
     assert server.starts == starts + 1 and server.pid != leader
     assert _gone(leader), "the hung LibreOffice was left running"
     assert server.wait_ready()

@@ -38,7 +38,13 @@ def prefect_ready(home: Path) -> Iterator[None]:
 
 def test_the_schedules_run_at_night_vietnam_time() -> None:
     by_flow = {s.flow_name: s for s in schedules.SCHEDULES}
-    assert set(by_flow) == {"vanthu-archive-check", "vanthu-ltv-refresh", "vanthu-audit-anchor"}
+    assert set(by_flow) == {
+        "vanthu-archive-check",
+        "vanthu-ltv-refresh",
+        "vanthu-audit-anchor",
+        "vanthu-morning-digest",
+        "vanthu-deadline-watch",
+    }
     check, ltv = by_flow["vanthu-archive-check"], by_flow["vanthu-ltv-refresh"]
     assert schedules.TIMEZONE == "Asia/Ho_Chi_Minh"
     # Friday 27 November 2026, 10:00 in Hà Nội (03:00 UTC).
@@ -88,5 +94,7 @@ def test_schedules_list_command(home: Path) -> None:
         "vanthu-archive-check",
         "vanthu-ltv-refresh",
         "vanthu-audit-anchor",
+        "vanthu-morning-digest",
+        "vanthu-deadline-watch",
     ]
     assert all(datetime.fromisoformat(r["next_run"]).utcoffset() is not None for r in rows)

@@ -148,6 +148,7 @@ def test_the_menu_follows_the_role(web_office: WebOffice, browser_page: PageFact
             "Tiếp nhận văn bản đến",
             "Đề nghị liên thông",
             "Lưu trữ",
+            "Thống kê đúng hạn",
             "Kiểm tra chữ ký",
         ]
     )

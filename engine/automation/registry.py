@@ -34,6 +34,7 @@ PLUGINS = Plugins(
         {
             "report_status": "engine.exchange.reporting:report_status",
             "after_steps": "engine.exchange.delivery:deliver_pending",
+            "tracked": "engine.onestop.views:dossier_tracked",
         }
     ),
 )

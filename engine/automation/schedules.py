@@ -78,6 +78,23 @@ SCHEDULES: tuple[Schedule, ...] = (
         description="Kiểm tra chuỗi nhật ký, đối chiếu các mốc neo; ký số và đóng dấu thời gian "
         "đầu chuỗi, lưu mốc neo vào kho.",
     ),
+    Schedule(
+        name="nhac-viec-buoi-sang",
+        flow="engine.automation.reminder_flows:morning_digest_flow",
+        flow_name="vanthu-morning-digest",
+        cron="30 7 * * 1-6",
+        when="7:30 sáng thứ Hai đến thứ Bảy (chỉ ngày làm việc, kể cả thứ Bảy làm bù)",
+        description="Gửi mỗi người danh sách việc đến hạn hôm nay và việc quá hạn.",
+    ),
+    Schedule(
+        name="nhac-han-va-bao-qua-han",
+        flow="engine.automation.reminder_flows:deadline_watch_flow",
+        flow_name="vanthu-deadline-watch",
+        cron="*/15 * * * *",
+        when="15 phút một lần",
+        description="Nhắc người xử lý trước khi việc hết hạn; báo trưởng đơn vị khi việc quá "
+        "hạn (mỗi việc một lần một ngày).",
+    ),
 )
 
 

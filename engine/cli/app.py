@@ -178,6 +178,8 @@ ltv_app = VanthuTyper(help="Kiểm tra dài hạn (LTV) các bản lưu trữ.")
 agent_token_app = VanthuTyper(help="Mã truy cập của chương trình ký số (vanthu sign-agent).")
 exchange_app = VanthuTyper(help="Liên thông văn bản giữa các cơ quan (edXML).")
 peer_app = VanthuTyper(help="Các cơ quan liên thông: mã định danh, địa chỉ, chứng thư số.")
+onestop_app = VanthuTyper(help="Hồ sơ thủ tục hành chính tại Bộ phận một cửa.")
+report_app = VanthuTyper(help="Báo cáo, thống kê: giải quyết đúng hạn.")
 
 app.add_typer(draft_app, name="draft")
 app.add_typer(doc_app, name="doc")
@@ -193,6 +195,8 @@ app.add_typer(ltv_app, name="ltv")
 app.add_typer(agent_token_app, name="agent-token")
 app.add_typer(exchange_app, name="exchange")
 exchange_app.add_typer(peer_app, name="peer")
+app.add_typer(onestop_app, name="onestop")
+app.add_typer(report_app, name="report")
 
 
 def _document_id(value: int) -> int:

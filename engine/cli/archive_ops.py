@@ -219,3 +219,87 @@ def schedules_serve() -> None:
     typer.echo("Đang chạy các việc theo lịch (Ctrl+C để dừng):")
     schedules_list(as_json=False)
     schedules.serve(settings())
+
+
+# --- Bulk ingest --------------------------------------------------------------------------------
+
+
+@archive_app.command("ingest")
+def archive_ingest(
+    folder: Annotated[Path, typer.Argument(help="Thư mục chứa các tệp PDF và tệp CSV/JSON.")],
+    as_user: AsUser,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Nhập tiếp sau lần bị ngắt: bỏ qua bản lưu đã có."),
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Số tiến trình đọc chữ trong PDF (mặc định: số lõi CPU)."),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Nhập hàng loạt tài liệu lưu trữ có sẵn (PDF kèm danh mục CSV hoặc JSON bên cạnh mỗi tệp);
+    dòng hỏng được báo kèm tệp và số dòng, các dòng khác vẫn nhập; mã thoát 1 khi có dòng bị từ
+    chối."""
+    import sys
+
+    from engine.archive.ingest import ingest_folder
+
+    report = ingest_folder(
+        workspace(),
+        folder,
+        actor=as_user,
+        resume=resume,
+        workers=workers,
+        progress=_ProgressLine(sys.stderr.isatty()),
+    )
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        for refused in report.refused:
+            typer.echo(f"TỪ CHỐI: {refused}")
+        typer.echo(
+            f"Đã nhập {report.ingested} bản lưu, bỏ qua {report.skipped} bản đã có, từ chối "
+            f"{len(report.refused)} dòng ({report.seconds:.1f} giây, "
+            f"{report.rate:.0f} bản lưu/giây)."
+        )
+    if report.refused:
+        raise typer.Exit(1)
+
+
+class _ProgressLine:
+    """The ingest's progress on stderr: a bar redrawn in place on a terminal, else a line every
+    few seconds (logs, CI)."""
+
+    EVERY = 5.0
+
+    def __init__(self, tty: bool) -> None:
+        import time
+
+        self.tty = tty
+        self.last = time.monotonic()
+
+    def __call__(self, state: object) -> None:
+        import sys
+        import time
+
+        from engine.archive.ingest import Progress
+
+        assert isinstance(state, Progress)
+        now = time.monotonic()
+        final = state.done >= state.total
+        if not self.tty and not final and now - self.last < self.EVERY:
+            return
+        self.last = now
+        eta = state.eta
+        left = "—" if eta is None else f"{int(eta) // 60}:{int(eta) % 60:02d}"
+        share = state.done / state.total if state.total else 1.0
+        text = (
+            f"{state.done}/{state.total} ({share:.0%}), {state.rate:.0f} bản lưu/giây, còn {left}"
+        )
+        if self.tty:
+            bar = "█" * int(share * 30) + "░" * (30 - int(share * 30))
+            sys.stderr.write(f"\r{bar} {text}" + ("\n" if final else ""))
+        else:
+            sys.stderr.write(f"nhập kho: {text}\n")
+        sys.stderr.flush()

@@ -5,6 +5,7 @@ Each command imports the engine inside its body (lazy, for start-up: see engine.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,6 +25,7 @@ from engine.cli.files import read_upload, write_output
 from engine.cli.identity import signer_pin
 
 if TYPE_CHECKING:
+    from engine.core.workspace import Workspace
     from engine.workflow.documents import DocumentView
     from engine.workflow.runtime import Move
 
@@ -105,19 +107,44 @@ def act(
     as_user: AsUser,
     comment: Annotated[str | None, typer.Option(help="Ý kiến.")] = None,
     to: Annotated[str | None, typer.Option(help="Người được chọn cho bước sau.")] = None,
+    due: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="Hạn xử lý (YYYY-MM-DD): khi lãnh đạo giao (assign) hoặc gia hạn (extend).",
+        ),
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="Lý do gia hạn (extend).")] = None,
 ) -> None:
     """Thực hiện thao tác trên văn bản (trình, duyệt, trả lại, xin ý kiến, ký, ban hành…).
 
     Khi ký, lệnh hỏi mã PIN khóa ký số của người ký (ẩn); chạy trong tập lệnh thì đọc biến môi
-    trường VANTHU_PIN.
+    trường VANTHU_PIN. 'extend' gia hạn việc đang chờ: --due và --reason (lãnh đạo cơ quan
+    hoặc trưởng đơn vị của người xử lý).
     """
     from engine.workflow import act as take_action
 
     ws = workspace()
+    if action == "extend":
+        _extend(ws, document_id, as_user, due, reason)
+        return
     pin = None
     if action == "sign" and ws.settings.leader_signing == "server":
         pin = signer_pin(as_user)  # the leader's own key opens with their PIN only
-    move = take_action(ws, document_id, as_user, action, comment=comment, choose=to, pin=pin)
+    if action == "assign" or due is not None:
+        from engine.workflow.deadlines import assign_with_due
+
+        move = assign_with_due(
+            ws,
+            document_id,
+            as_user,
+            action,
+            due=due.date() if due else None,
+            comment=comment,
+            choose=to,
+        )
+    else:
+        move = take_action(ws, document_id, as_user, action, comment=comment, choose=to, pin=pin)
     _report_move(move, worker=ws.settings.steps_runner == "worker")
     if any("record_id" in r or "symbol" in r for r in move.results.values()):
         from engine.workflow.documents import file_location
@@ -126,6 +153,23 @@ def act(
         if location:
             typer.echo(f"  Tệp ban hành: {location}")
             typer.echo(f"  Lấy ra: vanthu doc export {document_id} TEN-TEP.pdf --as {as_user}")
+
+
+def _extend(
+    ws: Workspace, document_id: int, as_user: str, due: datetime | None, reason: str | None
+) -> None:
+    from engine.core.errors import InvalidInput
+    from engine.workflow.deadlines import extend
+
+    if due is None:
+        raise InvalidInput(
+            "gia hạn cần hạn mới (--due YYYY-MM-DD)",
+            "an extension needs the new deadline (--due YYYY-MM-DD)",
+            code="deadline.due_required",
+            document_id=document_id,
+        )
+    moment = extend(ws, document_id, as_user, due.date(), reason or "")
+    typer.echo(f"Văn bản #{document_id}: đã gia hạn đến {moment:%d/%m/%Y}.")
 
 
 def _report_move(move: Move, *, worker: bool) -> None:
@@ -153,17 +197,29 @@ def inbox(as_user: AsUser, as_json: AsJson = False) -> None:
     from engine.core.text import vietnam_time
     from engine.workflow import inbox as read_inbox
 
-    entries = read_inbox(workspace(migrate=False), as_user)
+    ws = workspace(migrate=False)
+    entries = read_inbox(ws, as_user)
     if as_json:
         echo_json([e.__dict__ for e in entries])
         return
+    _reminder_banner(ws, as_user)
     if not entries:
         typer.echo(f"{as_user}: không có việc chờ xử lý")
     for e in entries:
         due = f" — hạn {vietnam_time(e.due_at):%d/%m/%Y}" if e.due_at else ""
+        if e.handling_due_at and e.handling_due_at != e.due_at:
+            due += f" (hạn xử lý văn bản {vietnam_time(e.handling_due_at):%d/%m/%Y})"
         typer.echo(
             f"#{e.document_id} {e.doc_type}: {e.subject} [{e.step}: {'/'.join(e.actions)}]{due}"
         )
+
+
+def _reminder_banner(ws: Workspace, as_user: str) -> None:
+    from engine.workflow.reminders import recent_reminders
+    from vanthu import clock
+
+    for reminder in recent_reminders(ws, as_user, clock.now()):
+        typer.secho(f"! {reminder.subject.removeprefix('[Vanthu] ')}", fg=typer.colors.YELLOW)
 
 
 @doc_app.command("show")

@@ -111,3 +111,17 @@ def user_totp(username: Username, as_user: AsUser) -> None:
     typer.echo(f"  Địa chỉ (mã QR): {enrolled.uri}")
     typer.echo(f"  Khóa bí mật:     {enrolled.secret}")
     typer.echo("Từ lần đăng nhập sau, trang web hỏi mã 6 chữ số trong ứng dụng xác thực.")
+
+
+@user_app.command("set-email")
+def user_set_email(
+    username: Username,
+    email: Annotated[str, typer.Argument(help="Địa chỉ thư điện tử; để trống ('') để xóa.")],
+    as_user: AsUser,
+) -> None:
+    """Đặt địa chỉ thư điện tử nhận nhắc việc, báo quá hạn (của mình, hoặc quản trị viên đặt)."""
+    from engine.workflow.reminders import set_email
+
+    address = set_email(workspace(), as_user, username, email)
+    shown = address or "(không có)"
+    typer.echo(f"Địa chỉ thư nhận nhắc việc của {username}: {shown}.")

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -83,6 +84,36 @@ def append(
     session.add(head)
     session.flush()
     return record
+
+
+def append_many(
+    session: Session, actor: str, events: Sequence[tuple[str, Mapping[str, Any]]]
+) -> None:
+    """Add ``(event, detail)`` pairs as :func:`append` does one by one (the head locked once,
+    each hashed on the one before), in one INSERT: what a bulk ingest of thousands needs."""
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    face = current_channel()
+    seq, previous = head.seq, head.hash
+    rows = []
+    for event, detail in events:
+        seq += 1
+        record = AuditEvent(
+            seq=seq,
+            at=clock.now(),
+            actor=actor,
+            event=event,
+            detail=json.dumps(dict(detail), sort_keys=True, ensure_ascii=False, default=str),
+            prev_hash=previous,
+            hash="",
+            channel=face.name,
+            os_user=face.os_user,
+        )
+        record.hash = previous = _digest(record)
+        rows.append(record.model_dump())
+    session.execute(insert(AuditEvent), rows)
+    head.seq, head.hash = seq, previous
+    session.add(head)
+    session.flush()
 
 
 @dataclass(frozen=True)

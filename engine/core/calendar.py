@@ -1,12 +1,14 @@
 """Working days: deadlines count Monday to Friday and skip Vietnamese public holidays.
 
 The holiday list is configuration (engine/data/holidays.yaml): the Government fixes the exact
-days off each year, and an agency corrects the file when an announcement differs.
+days off each year, and an agency corrects the file when an announcement differs. A Saturday
+worked to make up for a swapped weekday (ngày làm bù) is a working day: the file lists those
+under ``working_saturdays``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,32 @@ VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
 """Vietnam keeps UTC+7 all year; a working day is a day on the agency's wall calendar."""
 
 
+WORKING_SATURDAYS = "working_saturdays"
+"""The file's key for make-up Saturdays, per year; every other key is a year of days off."""
+
+
+class Holidays(frozenset[date]):
+    """The days off, and the Saturdays worked instead (ngày làm bù).
+
+    A frozenset of the days off, so callers that only know holidays keep working; the make-up
+    Saturdays ride along and :func:`is_working_day` counts them.
+    """
+
+    working_saturdays: frozenset[date]
+
+    def __new__(
+        cls, days_off: Iterable[date] = (), working_saturdays: Iterable[date] = ()
+    ) -> Holidays:
+        made = super().__new__(cls, days_off)
+        made.working_saturdays = frozenset(working_saturdays)
+        return made
+
+
 def is_working_day(day: date, holidays: Collection[date]) -> bool:
-    """Monday to Friday and not a public holiday (or a weekday swapped into a holiday)."""
+    """Monday to Friday and not a public holiday (or a weekday swapped into a holiday), or a
+    make-up Saturday."""
+    if day in getattr(holidays, "working_saturdays", ()):
+        return True
     return day.weekday() < 5 and day not in holidays
 
 
@@ -64,8 +90,9 @@ def _beyond_calendar(days: int) -> InvalidInput:
     )
 
 
-def load_holidays(path: Path | None = None) -> frozenset[date]:
-    """Read the holiday list: per year, single dates or [first, last] ranges."""
+def load_holidays(path: Path | None = None) -> Holidays:
+    """Read the holiday list: per year, single dates or [first, last] ranges; and, under
+    ``working_saturdays``, per year the Saturdays worked instead of a swapped weekday."""
     path = path or HOLIDAYS_FILE
     try:
         years = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -90,6 +117,7 @@ def load_holidays(path: Path | None = None) -> frozenset[date]:
             code="holidays.file_invalid",
             file=str(path),
         )
+    saturdays = _working_saturdays(path, years.pop(WORKING_SATURDAYS, None))
     days: set[date] = set()
     for year, entries in years.items():
         if not isinstance(year, int) or isinstance(year, bool) or not isinstance(entries, list):
@@ -102,7 +130,50 @@ def load_holidays(path: Path | None = None) -> frozenset[date]:
             )
         for entry in entries:
             days.update(_days_of(path, year, entry))
-    return frozenset(days)
+    both = sorted(saturdays & days)
+    if both:
+        raise ConfigError(
+            f"ngày {both[0]:%d/%m/%Y} vừa là ngày nghỉ vừa là ngày làm bù",
+            f"{both[0]:%Y-%m-%d} is both a day off and a make-up working day",
+            code="holidays.saturday_conflict",
+            file=str(path),
+        )
+    return Holidays(days, saturdays)
+
+
+def _working_saturdays(path: Path, section: Any) -> frozenset[date]:
+    """The make-up Saturdays: ``{year: [date, ...]}``, each a Saturday of its year."""
+    if section is None:
+        return frozenset()
+    if not isinstance(section, dict):
+        raise ConfigError(
+            f"'{WORKING_SATURDAYS}' cần các năm, mỗi năm một danh sách thứ Bảy làm bù",
+            f"'{WORKING_SATURDAYS}' needs years, each with a list of make-up Saturdays",
+            code="holidays.saturdays_invalid",
+            file=str(path),
+        )
+    found: set[date] = set()
+    for year, entries in section.items():
+        if not isinstance(year, int) or isinstance(year, bool) or not isinstance(entries, list):
+            raise ConfigError(
+                f"{WORKING_SATURDAYS}: mục '{year}' phải là một năm kèm danh sách ngày",
+                f"{WORKING_SATURDAYS}: the entry '{year}' must be a year with a list of days",
+                code="holidays.saturdays_invalid",
+                file=str(path),
+                year=str(year),
+            )
+        for entry in entries:
+            if not _is_day(entry) or entry.year != year or entry.weekday() != 5:
+                raise ConfigError(
+                    f"{WORKING_SATURDAYS}, năm {year}: '{entry}' không phải một thứ Bảy "
+                    f"của năm {year}",
+                    f"{WORKING_SATURDAYS}, year {year}: '{entry}' is not a Saturday of {year}",
+                    code="holidays.saturday_invalid",
+                    file=str(path),
+                    year=year,
+                )
+            found.add(entry)
+    return frozenset(found)
 
 
 def _days_of(path: Path, year: int, entry: Any) -> list[date]:

@@ -59,6 +59,21 @@ class Settings(BaseSettings):
     retention_file: Path | None = Field(
         None, description="The agency's retention list (YAML); default engine/data/retention.yaml."
     )
+    procedures_file: Path | None = Field(
+        None,
+        description="The agency's one-stop procedures (YAML); default "
+        "engine/onestop/data/procedures.yaml (samples).",
+    )
+    onestop_forms_dir: Path | None = Field(
+        None,
+        description="The agency's own one-stop form templates (DOCX named after the legal form, "
+        "`vanthu onestop forms --out DIR` writes the shipped ones); default the shipped forms.",
+    )
+    lookup_url: str = Field(
+        "http://127.0.0.1:8000/tra-cuu",
+        description="The public dossier look-up page as citizens reach it: the receipt's QR code "
+        "points to <lookup_url>?ma=CODE.",
+    )
     totp_for_signers: bool = Field(
         False, description="Leaders (who sign) need a TOTP second factor to log in to the web."
     )
@@ -79,6 +94,20 @@ class Settings(BaseSettings):
         "",
         description="The python that runs unoserver (it needs python3-uno); default the "
         "project's .venv-uno, else /usr/bin/python3.",
+    )
+    smtp_host: str = Field(
+        "",
+        description="The mail server deadline reminders go through; empty: no e-mail (reminders "
+        "are still shown in the inbox). User and password: VANTHU_SMTP_USER, "
+        "VANTHU_SMTP_PASSWORD in the environment.",
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="The mail server's port.")
+    smtp_from: str = Field(
+        "vanthu@localhost", description="The sender address of reminder e-mails."
+    )
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    reminder_warn_hours: int = Field(
+        4, ge=1, le=72, description="Warn a person this many hours before a task is due."
     )
 
     @field_validator("home")

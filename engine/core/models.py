@@ -47,6 +47,7 @@ class User(SQLModel, table=True):
     password_set_at: datetime | None = None
     totp_secret: str | None = Field(default=None, max_length=64)  # base32; None: no second factor
     totp_last_step: int | None = None  # the last accepted code's time step: never accepted twice
+    email: str | None = Field(default=None, max_length=254)  # reminders (migration 0014)
 
 
 class Register(SQLModel, table=True):
@@ -92,6 +93,7 @@ class Document(SQLModel, table=True):
     sender_symbol: str | None = Field(default=None, max_length=60)  # incoming: their "Số, ký hiệu"
     verification: str | None = Field(default=None, sa_column=Column(Text))  # JSON report
     created_at: datetime = Field(default_factory=utcnow)
+    handling_due_at: datetime | None = None  # incoming: hạn xử lý, set at the leader's assign
 
 
 class DocumentFile(SQLModel, table=True):
@@ -474,3 +476,80 @@ class ExchangeInbound(SQLModel, table=True):
     request: str | None = Field(default=None, max_length=12)  # recall | replacement, while asked
     request_reason: str | None = Field(default=None, sa_column=Column(Text))
     replacement_message: int | None = Field(default=None, foreign_key="exchange_message.id")
+
+
+class Reminder(SQLModel, table=True):
+    """A deadline reminder to one person (migration 0014): the morning digest, a warning before
+    a task's due time, an escalation to the unit head. ``key`` makes each one sent once."""
+
+    __tablename__ = "reminder"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=120)  # "digest:<user>:<day>", "warning:<task>", …
+    kind: str = Field(max_length=12)  # digest | warning | escalation
+    user_id: int = Field(foreign_key="user.id", index=True)  # who receives it
+    task_id: int | None = Field(default=None, foreign_key="task.id")
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(default="pending", max_length=10)  # pending | sent | failed | no_email
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    sent_at: datetime | None = None
+
+
+class Dossier(SQLModel, table=True):
+    """A citizen's dossier at the one-stop desk (hồ sơ thủ tục hành chính, engine.onestop).
+
+    It runs the 'mot_cua' workflow through a Document of direction ``dossier``; ``state`` is
+    the national portal's code (1…10). ``original_due_at`` is the appointment given at receipt
+    and never moves: an apology's new date goes to ``due_at`` and the dossier still counts late
+    (migration 0015)."""
+
+    __tablename__ = "dossier"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=60)  # "SNV-261205-0001"
+    document_id: int = Field(foreign_key="document.id", unique=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    procedure_code: str = Field(max_length=40, index=True)
+    procedure_name: str = Field(sa_column=Column(Text, nullable=False))
+    unit_id: int = Field(foreign_key="unit.id")  # the handling unit
+    applicant: str = Field(max_length=200)
+    applicant_address: str = Field(default="", max_length=300)
+    applicant_phone: str = Field(default="", max_length=30)
+    channel: int = 1  # 1 in person, 2 online, 3 public post
+    state: int = Field(default=1, index=True)  # portal code 1…10
+    reason: str | None = Field(default=None, sa_column=Column(Text))  # refusal, completion asked
+    filed_at: datetime = Field(default_factory=utcnow)
+    received_at: datetime | None = None
+    original_due_at: datetime | None = None
+    due_at: datetime | None = None
+    processed_at: datetime | None = None
+    returned_at: datetime | None = None
+    returned_to: str | None = Field(default=None, max_length=200)  # who signed for the result
+
+
+class DossierComponent(SQLModel, table=True):
+    """One paper of a dossier as checked at the desk against the procedure's list."""
+
+    __tablename__ = "dossier_component"
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(foreign_key="dossier.id", index=True)
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    originals: int = 0
+    copies: int = 0
+    missing: bool = False
+
+
+class DossierHandover(SQLModel, table=True):
+    """One line of the processing control sheet (phiếu kiểm soát, Mẫu 06): who handed the
+    dossier to whom, when, by when the receiver must be done, and when they were."""
+
+    __tablename__ = "dossier_handover"
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: int = Field(foreign_key="dossier.id", index=True)
+    kind: str = Field(max_length=100)  # "<step>.<action>" of the workflow, or "apology"
+    from_name: str = Field(max_length=300)  # "Bộ phận một cửa (Hoàng Thị Hoa)"
+    to_name: str | None = Field(default=None, max_length=300)
+    handed_at: datetime = Field(default_factory=utcnow)
+    due_at: datetime | None = None
+    done_at: datetime | None = None
+    note: str | None = Field(default=None, sa_column=Column(Text))

@@ -50,7 +50,8 @@ class Plugins:
     """Action name → ``"module:function"`` for actions that are more than a move."""
     hooks: Mapping[str, str] = field(default_factory=dict)
     """Hook name → ``"module:function"``: what a higher layer does when the workflow moves
-    (``report_status``: an action's ``report:``; ``after_steps``: after the outbox ran)."""
+    (``report_status``: an action's ``report:``; ``after_steps``: after the outbox ran;
+    ``tracked``: more work with deadlines for the on-time report)."""
 
     def step(self, name: str) -> StepFunction:
         function: StepFunction = _load(self.steps[name])

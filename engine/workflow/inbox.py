@@ -78,6 +78,8 @@ class InboxEntry:
     """Past its deadline now (the page shows it in red)."""
     waiting_on_token: bool = False
     """Its signature is out on the leader's token (``vanthu sign-agent``)."""
+    handling_due_at: datetime | None = None
+    """An incoming document's handling deadline (hạn xử lý), set when the leader assigned it."""
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,7 @@ def _page_statement(paged: bool) -> Any:
         total_count.label("total"),
         late_count.label("total_late"),
         on_token,
+        Document.handling_due_at,  # last: the totals above are read by position
     ]
     return (
         sql_select(*columns)
@@ -332,6 +335,7 @@ def _entry(
         _total,
         _total_late,
         waiting,
+        handling_due_at,
     ) = row
     if digest not in definitions:
         instance = WorkflowInstance(
@@ -361,4 +365,5 @@ def _entry(
         received_at=created_at,
         overdue=bool(late),
         waiting_on_token=bool(waiting),
+        handling_due_at=handling_due_at,
     )

@@ -30,9 +30,11 @@ from engine.http.web import (
     exchange,
     inbox,
     incoming,
+    lookup,
     notifications,
     pages,
     registers,
+    reports,
     session,
     verify,
 )
@@ -51,6 +53,8 @@ ROUTERS = (
     registers.router,
     incoming.router,
     exchange.router,
+    reports.router,
+    lookup.router,
 )
 """Every area's router, in the order their paths are matched."""
 

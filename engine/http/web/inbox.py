@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse
 from engine.http.web.pages import render
 from engine.http.web.session import CurrentUser, workspace
 from engine.workflow.inbox import inbox_page
+from engine.workflow.reminders import recent_reminders
+from vanthu import clock
 
 router = APIRouter()
 
@@ -35,4 +37,5 @@ def inbox(
         overdue=found.overdue,
         page=page,
         pages=pages,
+        reminders=recent_reminders(workspace(request), user.username, clock.now()),
     )

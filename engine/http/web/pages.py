@@ -82,6 +82,7 @@ MENU: tuple[MenuEntry, ...] = (
         frozenset({"archivist", "clerk", "leader", "admin"}),
         section="/archive",
     ),
+    MenuEntry("Thống kê đúng hạn", "/reports/on-time", frozenset({"leader", "head", "clerk"})),
     MenuEntry("Kiểm tra chữ ký", "/verify", _EVERYONE),
     MenuEntry("Quản trị", "/admin", frozenset({"admin"})),
 )

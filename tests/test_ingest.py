@@ -1,0 +1,268 @@
+"""Bulk ingest (`vanthu archive ingest DIR`): a folder of PDFs and a CSV becomes archive records
+that are searchable and pass the fixity check, on SQLite + folder store and PostgreSQL + S3;
+an interrupted run resumes without duplicates; bad rows are refused with their file and line."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fixtures_db import WorkspaceFactory
+from fpdf import FPDF
+from sqlmodel import Session, col, func, select
+
+from engine.archive import search
+from engine.archive.fixity import check_archive
+from engine.archive.ingest import ingest_folder
+from engine.core.audit import verify_chain
+from engine.core.errors import Conflict
+from engine.core.models import ArchiveRecord, AuditEvent
+from engine.core.workspace import Workspace
+from storage import ObjectStore, StorageError
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+HEADER = [
+    "Tên tệp",
+    "Số, ký hiệu",
+    "Loại văn bản",
+    "Ngày văn bản",
+    "Cơ quan ban hành",
+    "Mã cơ quan",
+    "Trích yếu",
+    "Người ký",
+    "Thời hạn bảo quản",
+    "Chế độ sử dụng",
+]
+COUNT = 50
+
+
+def _pdf(text: str) -> bytes:
+    pdf = FPDF()
+    pdf.add_font("DejaVu", fname=FONT)
+    pdf.add_page()
+    pdf.set_font("DejaVu", size=12)
+    pdf.multi_cell(0, 7, text)
+    return bytes(pdf.output())
+
+
+def _row(n: int) -> list[str]:
+    return [
+        f"vb-{n:03d}.pdf",
+        f"{n}/QĐ-UBND",
+        "Quyết định",
+        f"{(n % 28) + 1:02d}/03/2019",
+        "Ủy ban nhân dân tỉnh",
+        "UBND",
+        f"Về việc phê duyệt đề án số {n} chuyển đổi số",
+        "Nguyễn Văn An",
+        "Vĩnh viễn" if n % 2 else "10 năm",
+        "công khai",
+    ]
+
+
+def make_folder(folder: Path, count: int = COUNT, extra: list[list[str]] | None = None) -> Path:
+    """``count`` one-page PDFs (each with its own word 'mãsố<n>') and their CSV."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n in range(1, count + 1):
+        row = _row(n)
+        (folder / row[0]).write_bytes(_pdf(f"{row[6]}\nNội dung riêng: mãsố{n} thửnghiệm"))
+        rows.append(row)
+    with (folder / "danh-muc.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        writer.writerows(rows + (extra or []))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_folder(tmp_path_factory.mktemp("ingest") / "kho-cu")
+
+
+def _count(ws: Workspace) -> int:
+    with Session(ws.db) as session:
+        return session.exec(select(func.count()).select_from(ArchiveRecord)).one()
+
+
+def _found(ws: Workspace, text: str) -> list[str]:
+    hits = search.search(ws, search.SearchQuery(text=text), username="luutru").hits
+    return [h.subject for h in hits]
+
+
+def _check_ingested(ws: Workspace, report_ingested: int) -> None:
+    assert report_ingested == COUNT
+    assert _count(ws) == COUNT
+    assert _found(ws, "mãsố17") == ["Về việc phê duyệt đề án số 17 chuyển đổi số"]
+    assert len(_found(ws, "chuyen doi so")) == 20  # a page of hits, diacritics folded
+    fixity = check_archive(ws, actor="luutru")
+    assert fixity.ok, fixity.problems
+    assert fixity.records == COUNT
+    assert verify_chain(ws.db).intact
+    with Session(ws.db) as session:
+        record = session.exec(select(ArchiveRecord).where(ArchiveRecord.number == 17)).one()
+        written = session.exec(
+            select(AuditEvent).where(col(AuditEvent.detail).contains(record.record_id))
+        ).all()
+    assert record.symbol == "17/QĐ-UBND" and record.doc_type == "Quyết định"
+    assert record.retention_years is None and record.pages == 1
+    assert record.issued_at is not None and record.issued_at.replace(tzinfo=None) == datetime(
+        2019, 3, 17, 17
+    )  # 18/03/2019 in Vietnam time, kept in UTC
+    assert [e.event for e in written] == ["archive_revision_written"]
+
+
+def test_folder_is_ingested_searchable_and_fixed_on_sqlite_and_folder_store(
+    make_agency: WorkspaceFactory, folder: Path
+) -> None:
+    ws = make_agency()
+    report = ingest_folder(ws, folder, actor="luutru", workers=2)
+    assert report.refused == () and report.skipped == 0
+    _check_ingested(ws, report.ingested)
+
+
+@pytest.mark.postgres
+@pytest.mark.s3
+def test_folder_is_ingested_on_postgresql_and_s3(
+    make_agency: WorkspaceFactory, postgres_url: str, s3_store_url: str, folder: Path
+) -> None:
+    ws = make_agency(postgres_url, s3_store_url)
+    report = ingest_folder(ws, folder, actor="luutru", workers=2)
+    assert report.refused == ()
+    _check_ingested(ws, report.ingested)
+
+
+class FailingAfter:
+    """The real folder store, cut off after ``writes`` successful creates (a full disk, a lost
+    connection): what an interrupted run leaves behind is real."""
+
+    def __init__(self, store: ObjectStore, writes: int) -> None:
+        self._store, self._left = store, writes
+
+    def create(self, key: str, data: bytes, *args: Any, **kwargs: Any) -> str | None:
+        if self._left <= 0:
+            raise StorageError("kho ngừng nhận", "the store stopped taking writes", key=key)
+        self._left -= 1
+        return self._store.create(key, data, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_interrupted_run_resumes_with_every_record_once(
+    make_agency: WorkspaceFactory, folder: Path
+) -> None:
+    ws = make_agency()
+    real = ws.store
+    # two creates a record; at most two batches in flight: the third batch is cut off midway,
+    # after the first two are committed, with some of its records in the store alone
+    object.__setattr__(ws, "store", FailingAfter(real, 45))
+    with pytest.raises(StorageError):
+        ingest_folder(ws, folder, actor="luutru", workers=2, batch=10)
+    object.__setattr__(ws, "store", real)
+    first = _count(ws)
+    assert 0 < first < COUNT  # the first batch committed, the rest not
+    with pytest.raises(Conflict) as refused:  # run again by mistake: nothing written twice
+        ingest_folder(ws, folder, actor="luutru", workers=2, batch=10)
+    assert refused.value.code == "ingest.already_started"
+    report = ingest_folder(ws, folder, actor="luutru", workers=2, batch=10, resume=True)
+    assert report.skipped == first and report.ingested == COUNT - first
+    _check_ingested(ws, COUNT)
+    again = ingest_folder(ws, folder, actor="luutru", workers=2, resume=True)
+    assert (again.ingested, again.skipped) == (0, COUNT)
+
+
+VANTHU = [sys.executable, "-m", "engine"]
+
+
+def vanthu(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*VANTHU, "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("ingest-cli")
+    assert vanthu(home, "init").returncode == 0
+    assert vanthu(home, "setup-demo").returncode == 0
+    yield home
+
+
+def test_bad_rows_are_refused_with_file_and_line_and_the_others_ingested(
+    home: Path, tmp_path: Path
+) -> None:
+    bad_date = _row(90)
+    bad_date[3] = "31/02/2019"
+    missing = _row(91)
+    missing[0] = "khong-co.pdf"
+    duplicate = _row(3)
+    source = make_folder(tmp_path / "loi", count=5, extra=[bad_date, missing, duplicate])
+    (source / "vb-090.pdf").write_bytes(_pdf("ngày sai"))
+    done = vanthu(home, "archive", "ingest", str(source), "--as", "luutru")
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert "TỪ CHỐI: danh-muc.csv dòng 7 (vb-090.pdf): ngày '31/02/2019' không hợp lệ" in lines[0]
+    assert lines[1] == (
+        "TỪ CHỐI: danh-muc.csv dòng 8 (khong-co.pdf): không có tệp khong-co.pdf trong thư mục"
+    )
+    assert lines[2].startswith("TỪ CHỐI: danh-muc.csv dòng 9 (vb-003.pdf): trùng dòng danh-muc")
+    assert "danh-muc.csv:4" in lines[2]
+    assert lines[3].startswith("Đã nhập 5 bản lưu, bỏ qua 0 bản đã có, từ chối 3 dòng")
+    assert "5/8" in done.stderr or "8/8" in done.stderr  # the progress line
+    again = vanthu(home, "archive", "ingest", str(source), "--as", "luutru", "--resume")
+    assert again.returncode == 1
+    assert "Đã nhập 0 bản lưu, bỏ qua 5 bản đã có, từ chối 3 dòng" in again.stdout
+
+
+def test_clean_folder_exits_zero_and_clerks_may_not_ingest(home: Path, tmp_path: Path) -> None:
+    source = make_folder(tmp_path / "sach", count=3)
+    refused = vanthu(home, "archive", "ingest", str(source), "--as", "vanthu")
+    assert refused.returncode != 0
+    assert "Traceback" not in refused.stderr and "lưu trữ viên" in refused.stderr + refused.stdout
+    done = vanthu(home, "archive", "ingest", str(source), "--as", "luutru", "--json")
+    assert done.returncode == 0, done.stderr
+    assert '"ingested": 3' in done.stdout
+    unknown = source / "danh-muc.csv"
+    unknown.write_text("Tên tệp,Màu bìa\nvb-001.pdf,xanh\n", encoding="utf-8")
+    bad = vanthu(home, "archive", "ingest", str(source), "--as", "luutru")
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert "danh-muc.csv dòng 1: không biết cột 'Màu bìa'" in bad.stderr + bad.stdout
+
+
+def test_json_beside_each_pdf_is_read_like_a_csv_row(
+    make_agency: WorkspaceFactory, tmp_path: Path
+) -> None:
+    source = tmp_path / "json"
+    source.mkdir()
+    (source / "a.pdf").write_bytes(_pdf("Công văn về an toàn thông tin mạng"))
+    (source / "a.json").write_text(
+        '{"Loại văn bản": "cong van", "Trích yếu": "V/v bảo đảm an toàn thông tin mạng",'
+        ' "Số, ký hiệu": "45/STTTT-BCVT", "Ngày văn bản": "2021-07-09", "Đi/đến": "đến",'
+        ' "Chế độ sử dụng": "hạn chế", "Thời hạn bảo quản": "20 năm"}',
+        encoding="utf-8",
+    )
+    (source / "b.pdf").write_bytes(_pdf("không có siêu dữ liệu"))
+    ws = make_agency()
+    report = ingest_folder(ws, source, actor="luutru", workers=1)
+    assert report.ingested == 1
+    assert [str(r) for r in report.refused] == [
+        "b.json (b.pdf): thiếu tệp siêu dữ liệu b.json bên cạnh b.pdf"
+    ]
+    with Session(ws.db) as session:
+        record = session.exec(select(ArchiveRecord)).one()
+    assert (record.doc_type, record.number, record.direction) == ("Công văn", 45, "incoming")
+    assert (record.access, record.retention_years) == ("restricted", 20)
+    assert record.record_id.startswith("LT-2021-NK-")
