@@ -25,17 +25,15 @@ import logging
 import shutil
 import statistics
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from lxml import etree
 from sqlmodel import Session, col, select
 
@@ -63,7 +61,7 @@ from engine.exchange import (
     parse,
     set_organ_id,
 )
-from engine.http import create_app
+from engine.http.serving import serving_in_thread
 from engine.outgoing import DraftRequest, create_outgoing
 from engine.signatures import create_demo_keys, keys
 from engine.workflow import act
@@ -157,24 +155,6 @@ def _office(home: Path, code: str, roots: list[Path]) -> Workspace:
     return ws
 
 
-@contextmanager
-def _serving(ws: Workspace, port: int) -> Iterator[None]:
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise SystemExit("the exchange endpoint did not start")
-        time.sleep(0.02)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def _introduce(office: Workspace, peer: Workspace, name: str, port: int, folder: Path) -> None:
     pem = folder / f"{name}.pem"
     pem.write_text(identity(peer).certificate_pem, encoding="ascii")
@@ -231,8 +211,8 @@ def end_to_end(work: Path, documents: int) -> dict[str, float]:
     to_nobody = replace(LETTER, recipients=("Lưu: VT.",))
     accepted, issued_only = [], []
     with ExitStack() as stack:
-        stack.enter_context(_serving(sender, ports["SNV"]))
-        stack.enter_context(_serving(recipient, ports["STC"]))
+        stack.enter_context(serving_in_thread(sender, ports["SNV"]))
+        stack.enter_context(serving_in_thread(recipient, ports["STC"]))
         for round_no in range(documents + 1):  # the first round warms fonts, keys and LibreOffice
             doc = _signed_letter(sender, to_peer)
             started = time.perf_counter()

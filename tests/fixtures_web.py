@@ -12,8 +12,6 @@ Playwright, ``login(page, username)`` and ``screenshot(page, name)``.
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +20,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-import uvicorn
 from fixtures_db import PG_ADMIN_URL, postgres_available
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
@@ -31,7 +28,7 @@ from engine.core import accounts
 from engine.core.agency import DEMO_PEOPLE, create_demo_agency
 from engine.core.config import load_settings
 from engine.core.workspace import Workspace
-from engine.http import create_app
+from engine.http.serving import serving_in_thread
 from signing._pki import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,21 +66,8 @@ class WebOffice:
 def serving(ws: Workspace, port: int | None = None) -> Iterator[str]:
     """``vanthu serve`` (web, API, exchange) in a thread on ``port`` (default: a free one); its
     address."""
-    port = port or free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:  # waiting for a server to listen, not for a date
-        assert thread.is_alive() and time.monotonic() < deadline, "the web server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving_in_thread(ws, port or free_port()) as url:
+        yield url
 
 
 def open_office(

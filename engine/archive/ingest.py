@@ -45,6 +45,7 @@ from engine.archive import records, retention, revisions
 from engine.archive.extraction import MIN_PAGE_CHARS
 from engine.archive.search import index_entry, resolve_doc_type
 from engine.core import audit
+from engine.core.agency import own_agency
 from engine.core.db import transaction
 from engine.core.errors import Conflict, EngineError, InvalidInput
 from engine.core.models import Agency, ArchiveRecord, ArchiveText
@@ -598,14 +599,7 @@ def _refused(row: Row, reason: str) -> Refused:
 
 def _holder(ws: Workspace) -> Agency:
     with Session(ws.db) as session:
-        agency = session.exec(select(Agency).order_by(col(Agency.id))).first()
-    if agency is None:
-        raise Conflict(
-            "chưa có cơ quan (chạy `vanthu setup-demo` hoặc tạo cơ quan trước)",
-            "there is no agency yet (run `vanthu setup-demo` or create the agency first)",
-            code="account.no_agency",
-        )
-    return agency
+        return own_agency(session)
 
 
 def _chunks(items: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:

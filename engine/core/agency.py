@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from engine.core import audit
 from engine.core.db import transaction
@@ -122,3 +122,15 @@ def create_agency(
 def create_demo_agency(ws: Workspace) -> None:
     """The demo agency's units, people and registers (no keys)."""
     create_agency(ws, DEMO_AGENCY, DEMO_UNITS, DEMO_PEOPLE, DEMO_REGISTERS)
+
+
+def own_agency(session: Session) -> Agency:
+    """The agency this installation serves (the first one created)."""
+    agency = session.exec(select(Agency).order_by(col(Agency.id))).first()
+    if agency is None:
+        raise Conflict(
+            "chưa có cơ quan (chạy `vanthu setup-demo` hoặc tạo cơ quan trước)",
+            "there is no agency yet (run `vanthu setup-demo` or create the agency first)",
+            code="account.no_agency",
+        )
+    return agency

@@ -47,9 +47,6 @@ _LAUNCHER = (
 2 s between tries) cut to 0.5 s: it answers once LibreOffice is up, about 1 s instead of 7 s,
 and still tries 20 times (10 s) for a LibreOffice slow to start (unoserver 3.7 only calls
 ``time.sleep``)."""
-MIN_TIMEOUT_S = 1.0
-"""A conversion allowed less time than this goes cold: a failed warm attempt would leave no
-time for its retry (and a limit that short is a test of the limit itself)."""
 
 
 @dataclass

@@ -94,8 +94,6 @@ def _convert_warm(
 ) -> bool:
     """Convert on this process's warm server; False when the caller must convert cold (no
     server, still starting, busy past ``timeout_s``, or the conversion failed on it)."""
-    if timeout_s < office.MIN_TIMEOUT_S:
-        return False
     server = office.server_for(executable)
     if server is None:
         return False

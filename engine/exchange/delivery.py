@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from engine.core import audit
+from engine.core.agency import own_agency
 from engine.core.db import transaction
 from engine.core.logs import log_unexpected
 from engine.core.models import Document, ExchangeMessage, ExchangePeer, OutboxItem, User
@@ -19,7 +20,7 @@ from engine.core.text import vietnam_time
 from engine.core.workspace import Finisher, Workspace
 from engine.exchange import edxml
 from engine.exchange.messages import DOCUMENT, OUT, queue
-from engine.exchange.peers import match_recipient, organ_id_of, own_agency
+from engine.exchange.peers import match_recipient, organ_id_of
 from engine.exchange.transport import DeliveryReceipt, HttpTransport, Transport
 from engine.signatures import keys
 from engine.workflow.files import files_of_kind, newest_file
@@ -181,15 +182,12 @@ def envelope_for(
     )
 
 
+_CODE_OF_ABBREVIATION = {abbr: code for code, abbr in edxml.TYPE_CODES.items()}
+
+
 def type_code(abbreviation: str | None) -> str:
     """The edXML DocumentType code of a Decree 30 type abbreviation (công văn when unknown)."""
-    for code, abbr in edxml.TYPE_CODES.items():
-        if abbr == abbreviation:
-            return code
-    for code, abbr in edxml.TYPE_CODES.items():
-        if abbr in ("", "CV", "Công văn"):
-            return code
-    return "0"
+    return _CODE_OF_ABBREVIATION.get(abbreviation or "CV", _CODE_OF_ABBREVIATION["CV"])
 
 
 def deliver_pending(

@@ -13,9 +13,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlmodel import Session, col, select
 
 from engine.core import audit
+from engine.core.agency import own_agency
 from engine.core.db import transaction
 from engine.core.errors import ConfigError, Conflict, InvalidInput, NotFound
-from engine.core.models import Agency, ExchangePeer
+from engine.core.models import ExchangePeer
 from engine.core.users import admin_in
 from engine.core.workspace import Workspace
 from engine.signatures import keys
@@ -60,17 +61,6 @@ def checked_organ_id(value: str) -> str:
             organ_id=cleaned,
         )
     return cleaned
-
-
-def own_agency(session: Session) -> Agency:
-    agency = session.exec(select(Agency).order_by(col(Agency.id))).first()
-    if agency is None:
-        raise Conflict(
-            "chưa có cơ quan (chạy `vanthu setup-demo` hoặc tạo cơ quan trước)",
-            "there is no agency yet (run `vanthu setup-demo` or create the agency first)",
-            code="account.no_agency",
-        )
-    return agency
 
 
 def organ_id_of(session: Session) -> str:

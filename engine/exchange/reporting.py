@@ -9,12 +9,13 @@ from datetime import datetime
 
 from sqlmodel import Session, col, or_, select
 
+from engine.core.agency import own_agency
 from engine.core.errors import NotFound
 from engine.core.models import Document, ExchangeInbound, ExchangeMessage, ExchangePeer
 from engine.core.workspace import Workspace
 from engine.exchange import edxml
 from engine.exchange.messages import DOCUMENT, IN, OUT, STATUS, queue
-from engine.exchange.peers import organ_id_of, own_agency
+from engine.exchange.peers import organ_id_of
 from engine.signatures import keys
 from vanthu import clock
 

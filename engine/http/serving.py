@@ -10,12 +10,37 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from engine.core.workspace import Workspace
 from engine.http.app import create_app
+
+
+@contextmanager
+def serving_in_thread(ws: Workspace, port: int, *, start_timeout_s: float = 30) -> Iterator[str]:
+    """The app on 127.0.0.1:``port`` in a thread of this process while the block runs (tests and
+    benchmarks that drive two agencies from one process); its address."""
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout_s
+    while not server.started:  # waiting for the server to listen, not for a date
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the server on port {port} did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def serve(ws: Workspace, *, host: str, port: int, workers: int = 1) -> None:

@@ -32,6 +32,7 @@ from engine.core.models import Document, Reminder, Task, Unit, User, WorkflowIns
 from engine.core.text import VIETNAM
 from engine.core.users import admin_in, user_named
 from engine.core.workspace import Workspace
+from engine.workflow.runtime import may_take
 
 KINDS = ("digest", "warning", "escalation")
 
@@ -77,12 +78,11 @@ def morning_digest(ws: Workspace, now: datetime) -> list[Sent]:
         return []
     end_of_today = datetime.combine(today + timedelta(days=1), datetime.min.time(), VIETNAM)
     tasks = _open_tasks(ws, due_before=end_of_today)
-    with Session(ws.db) as session:
-        users = session.exec(select(User).where(col(User.active))).all()
+    users = _active_users(ws)
     per_user: dict[int, list[_Open]] = defaultdict(list)
     for user in users:
         for item in tasks:
-            if _takes(item.task, user):
+            if may_take(item.task, user):
                 per_user[user.id or 0].append(item)
     sent = []
     for user in users:
@@ -109,11 +109,12 @@ def warnings(ws: Workspace, now: datetime) -> list[Sent]:
     ``reminder_warn_hours`` before it is due."""
     soon = now + timedelta(hours=ws.settings.reminder_warn_hours)
     tasks = [i for i in _open_tasks(ws, due_before=soon) if i.task.due_at and i.task.due_at > now]
+    users = _active_users(ws)
     sent = []
     for item in tasks:
         assert item.task.due_at is not None
         due = item.task.due_at.astimezone(VIETNAM)
-        for user in _takers(ws, item.task):
+        for user in _takers(users, item.task):
             subject = f"[Vanthu] Sắp đến hạn: {item.doc_type} #{item.document_id}"
             lines = [
                 f"Kính gửi {user.title} {user.full_name},",
@@ -130,10 +131,12 @@ def escalations(ws: Workspace, now: datetime) -> list[Sent]:
     """To the head of the unit of the person an overdue task waits for (the leaders when that
     person is the head), once per task per day."""
     today = now.astimezone(VIETNAM).date()
+    users = _active_users(ws)
     sent = []
     for item in _open_tasks(ws, due_before=now):
-        for head in _heads_for(ws, item.task):
-            takers = ", ".join(u.full_name for u in _takers(ws, item.task)) or item.task.role
+        waiting = _takers(users, item.task)
+        takers = ", ".join(u.full_name for u in waiting) or item.task.role
+        for head in _heads_for(ws, item.task, waiting):
             subject = f"[Vanthu] Quá hạn: {item.doc_type} #{item.document_id} ({takers})"
             lines = [
                 f"Kính gửi {head.title} {head.full_name},",
@@ -181,25 +184,17 @@ def _open_tasks(ws: Workspace, *, due_before: datetime) -> list[_Open]:
     return [_Open(task, doc.id or 0, doc.doc_type, doc.subject) for task, doc in rows]
 
 
-def _takes(task: Task, user: User) -> bool:
-    if task.user_id is not None:
-        return task.user_id == user.id
-    return task.role == user.role and (task.unit_id is None or task.unit_id == user.unit_id)
-
-
-def _takers(ws: Workspace, task: Task) -> list[User]:
+def _active_users(ws: Workspace) -> list[User]:
+    """Everyone who may be reminded, read once per run."""
     with Session(ws.db) as session:
-        if task.user_id is not None:
-            user = session.get(User, task.user_id)
-            return [user] if user is not None and user.active else []
-        query = select(User).where(col(User.active), User.role == task.role)
-        if task.unit_id is not None:
-            query = query.where(User.unit_id == task.unit_id)
-        return list(session.exec(query.order_by(col(User.id))).all())
+        return list(session.exec(select(User).where(col(User.active)).order_by(col(User.id))))
 
 
-def _heads_for(ws: Workspace, task: Task) -> list[User]:
-    takers = _takers(ws, task)
+def _takers(users: list[User], task: Task) -> list[User]:
+    return [user for user in users if may_take(task, user)]
+
+
+def _heads_for(ws: Workspace, task: Task, takers: list[User]) -> list[User]:
     unit_id = takers[0].unit_id if task.user_id is not None and takers else task.unit_id
     taker_ids = {u.id for u in takers}
     with Session(ws.db) as session:
