@@ -5,6 +5,11 @@ flow and reports per-step medians. Baseline, measured in the same run: LibreOffi
 `soffice --convert-to pdf` on the same DOCX, the floor for the convert step.
 
     python -m bench flow [--documents 5]
+
+With ``--workers N``: documents per second through the automated steps with 1, 2, 4 … N
+`vanthu worker` processes on PostgreSQL and a Prefect server (bench/flow_workers.py).
+
+    python -m bench flow --workers 4 --documents 8
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -97,7 +103,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--documents", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="one JSON object")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="measure 1, 2, 4 … N worker processes on PostgreSQL instead (documents per run)",
+    )
     args = parser.parse_args(argv)
+    if args.workers > 0:
+        _workers(args.workers, args.documents, as_json=args.json)
+        return
     work = Path(tempfile.mkdtemp(prefix="vanthu-bench-"))
     try:
         ws = _agency(work / "agency")
@@ -135,6 +150,28 @@ def main(argv: list[str] | None = None) -> None:
         f"baseline: soffice --convert-to pdf alone {floor:.0f} ms; "
         f"convert step / baseline = {convert / floor:.2f}"
     )
+
+
+def _workers(most: int, documents: int, *, as_json: bool) -> None:
+    from bench import flow_workers  # lazy: PostgreSQL and a Prefect server, only when asked
+
+    work = Path(tempfile.mkdtemp(prefix="vanthu-bench-workers-"))
+    try:
+        figures = flow_workers.measure(work, DECISION, most, documents)
+    except BaseException:
+        print(f"the agency folder and the logs are kept in {work}", file=sys.stderr)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    if as_json:
+        print(json.dumps(_rounded(figures)))
+        return
+    flow_workers.report(figures, most, documents)
+
+
+def _rounded(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    return round(value, 2) if isinstance(value, float) else value
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ import psycopg
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from bench._postgres import PG_ADMIN_URL, postgres_database
 from engine.automation import open_workspace
 from engine.core import accounts
 from engine.core.agency import create_demo_agency
@@ -57,7 +57,6 @@ from engine.core.workspace import Workspace
 from signing._pki import free_port
 from vanthu import clock
 
-PG_ADMIN_URL = os.environ.get("VANTHU_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 USERS = 8
 PERSON = "vanthu"
 """The clerk whose inbox holds every open task."""
@@ -299,18 +298,6 @@ def run_backend(
                 client.close()
 
 
-@contextmanager
-def _postgres_database() -> Iterator[str]:
-    name = f"vanthu_bench_web_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _postgres_reason() -> str | None:
     """Why PostgreSQL is skipped, or None when it answers."""
     try:
@@ -396,7 +383,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         reason = "--skip-postgres" if args.skip_postgres else _postgres_reason()
         if reason is None:
-            with _postgres_database() as url:
+            with postgres_database("vanthu_bench_web") as url:
                 results["postgresql"] = run_backend(
                     work, "postgresql", url, args.tasks, args.seconds, args.workers
                 )

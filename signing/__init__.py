@@ -4,6 +4,7 @@ Nothing outside this package imports pyHanko. The DEMO PKI (tests, the demo agen
 ``signing.demo``, apart from this production surface.
 """
 
+from signing._approval import sign_approval
 from signing._detached import DetachedVerdict, sign_bytes, verify_bytes
 from signing._errors import SigningError
 from signing._external import (
@@ -88,6 +89,7 @@ __all__ = [
     "reason_text",
     "renew_archival_timestamp",
     "seal_over_signer",
+    "sign_approval",
     "sign_attachment",
     "sign_bytes",
     "signing_policy",

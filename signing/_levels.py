@@ -9,10 +9,18 @@ document timestamp before the last one's certificate expires.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import ssl
+import threading
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
+import aiohttp
+import certifi
+from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -21,13 +29,14 @@ from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import PdfTimeStamper
 from pyhanko.sign.validation.dss import (
     DocumentSecurityStore,
-    async_add_validation_info,
     collect_validation_info,
 )
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 from signing._aio import run_sync
+from signing._cache import CachingFetcherBackend
 from signing._certs import asn1_roots, to_asn1
 from signing._errors import SigningError
 from signing._fields import read_pdf
@@ -41,14 +50,16 @@ from signing._policy import (
     passed_in_this_block,
     remember_passed,
     self_signed_roots,
-    validation_context,
 )
 from signing._signer import SigningKey
+from vanthu import clock
 from vanthu.errors import Kind
 
 DIGEST = "sha256"
 BYTES_RESERVED_TIMESTAMPED = 32768
 """Room for the CMS when it carries a timestamp token (the TSA's chain comes with it)."""
+TSA_CHAIN_KEPT = 600.0
+"""Seconds a timestamper (with the TSA's certificates from its first answer) serves again."""
 _PERSONAL_FIELDS = {FIELD_SIGNER}
 _AGENCY_FIELDS = {FIELD_SEAL, FIELD_ATTACHMENT, FIELD_COPY}
 
@@ -86,9 +97,7 @@ def level_options(level: Level, policy: SigningPolicy, key: SigningKey) -> dict[
     """Extra :class:`PdfSignatureMetadata` arguments for a level."""
     if level in ("B-B", "B-T"):
         return {}
-    context = validation_context(
-        asn1_roots(policy.trust_roots), [to_asn1(c) for c in key.chain], fetch=True
-    )
+    context = _context(asn1_roots(policy.trust_roots), [to_asn1(c) for c in key.chain])
     return {
         "embed_validation_info": True,
         "validation_context": context,
@@ -97,11 +106,27 @@ def level_options(level: Level, policy: SigningPolicy, key: SigningKey) -> dict[
 
 
 class _TimeStamper(timestamps.HTTPTimeStamper):
-    """The TSA over HTTP; no answer is a SigningError naming the service (worth retrying)."""
+    """The TSA over HTTP; no answer is a SigningError naming the service (worth retrying).
+
+    One per TSA and trust-root set serves a process for :data:`TSA_CHAIN_KEPT` seconds
+    (:func:`_stamper_for`): pyHanko learns the TSA's certificates from a first (dummy) answer
+    and keeps them in the instance, so a reused one saves that round trip and its chain
+    validation on every later signature and document timestamp. Each request opens its own
+    HTTP session (sessions belong to one event loop) with a TLS context made once.
+    """
 
     def __init__(self, url: str) -> None:
         super().__init__(url, timeout=FETCH_TIMEOUT)
         self._where = url
+
+    @asynccontextmanager
+    async def _acquire_session(self) -> AsyncIterator[aiohttp.ClientSession]:
+        # pyHanko's default loads certifi's bundle for every request (~50 ms of CPU)
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=_tls_context()))
+        try:
+            yield session
+        finally:
+            await session.close()
 
     async def async_request_tsa_response(self, req: Any) -> Any:
         try:
@@ -153,7 +178,33 @@ async def embed_earlier_validation(
 def timestamper_for(policy: SigningPolicy) -> timestamps.HTTPTimeStamper | None:
     if policy.level == "B-B" or not policy.tsa_url:
         return None
-    return _TimeStamper(policy.tsa_url)
+    return _stamper_for(policy.tsa_url, policy.trust_roots)
+
+
+@lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+_stampers: dict[tuple[str, tuple[bytes, ...]], tuple[_TimeStamper, float]] = {}
+_stampers_lock = threading.Lock()
+
+
+def _stamper_for(url: str, roots: Sequence[bytes]) -> _TimeStamper:
+    """The process's timestamper for ``url``, kept per trust-root set (another PKI behind the
+    same address gets its own) and made again after :data:`TSA_CHAIN_KEPT` seconds, so a TSA
+    that changes its certificate is learnt again."""
+    key = (url, tuple(roots))
+    now = time.monotonic()
+    with _stampers_lock:
+        kept = _stampers.get(key)
+        if kept is not None and now - kept[1] < TSA_CHAIN_KEPT:
+            return kept[0]
+        if len(_stampers) > 16:
+            _stampers.clear()
+        stamper = _TimeStamper(url)
+        _stampers[key] = (stamper, now)
+        return stamper
 
 
 def make_archival(pdf: bytes, *, trust_roots: Sequence[bytes], tsa_url: str) -> bytes:
@@ -190,22 +241,23 @@ def archival_timestamp_expiry(pdf: bytes) -> datetime | None:
 
 
 async def _make_archival(pdf: bytes, roots: list[bytes], tsa_url: str) -> bytes:
-    context = _context(roots)
-    current = _reader(pdf)
-    count = len(current.embedded_regular_signatures)
-    if count == 0:
+    """One incremental update: the DSS with the validation data of every signature and of the
+    TSA, then the document timestamp over it (pyHanko's ``update_before_ts``). One revision, not
+    one per signature plus the timestamp's: every later validation compares fewer revisions."""
+    context = _context(asn1_roots(roots))
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    signatures = writer.prev.embedded_regular_signatures
+    if not signatures:
         raise SigningError(
             "PDF chưa có chữ ký số nào: không lập bản lưu trữ dài hạn",
             "the PDF has no digital signature yet: no long-term archival copy is made",
             code="signing.archival.unsigned",
         )
-    output = io.BytesIO(pdf)
-    for index in range(count):
-        signature = _reader(output.getvalue()).embedded_regular_signatures[index]
+    timestamper = _stamper_for(tsa_url, roots)
+    paths = []
+    for signature in signatures:
         try:
-            output = await async_add_validation_info(
-                signature, context, output=io.BytesIO(), force_write=False
-            )
+            paths += await collect_validation_info(signature, context)
         except (PathBuildingError, PathValidationError, PyHankoSigningError, ValueError) as exc:
             raise SigningError(
                 f"không thu thập được dữ liệu kiểm tra cho chữ ký {signature.field_name}: {exc}",
@@ -214,15 +266,23 @@ async def _make_archival(pdf: bytes, roots: list[bytes], tsa_url: str) -> bytes:
                 code="signing.archival.validation_data",
                 field=signature.field_name,
             ) from exc
-    writer = IncrementalPdfFileWriter(io.BytesIO(output.getvalue()), strict=False)
-    stamper = PdfTimeStamper(_TimeStamper(tsa_url))
     try:
-        result = await stamper.async_timestamp_pdf(
-            writer, DIGEST, validation_context=context, bytes_reserved=BYTES_RESERVED_TIMESTAMPED
+        paths += [path async for path in timestamper.validation_paths(context)]
+        DocumentSecurityStore.supply_dss_in_writer(
+            writer, None, validation_context=context, paths=paths
+        )
+        result = await PdfTimeStamper(timestamper).async_timestamp_pdf(
+            writer, DIGEST, bytes_reserved=BYTES_RESERVED_TIMESTAMPED
         )
     except OSError as exc:
         raise _no_document_timestamp(tsa_url, exc) from exc
-    except (PdfError, PyHankoSigningError, ValueError) as exc:
+    except (
+        PathBuildingError,
+        PathValidationError,
+        PdfError,
+        PyHankoSigningError,
+        ValueError,
+    ) as exc:
         raise SigningError(
             f"không lấy được dấu thời gian tài liệu từ {tsa_url}: {exc}",
             f"no document timestamp could be obtained from {tsa_url}: {exc}",
@@ -240,10 +300,10 @@ async def _renew(pdf: bytes, roots: list[bytes], tsa_url: str) -> bytes:
             "the PDF has no document timestamp yet (level B-LTA): use make_archival",
             code="signing.archival.no_timestamp",
         )
-    stamper = PdfTimeStamper(_TimeStamper(tsa_url))
+    stamper = PdfTimeStamper(_stamper_for(tsa_url, roots))
     try:
         result = await stamper.async_update_archival_timestamp_chain(
-            reader, _context(roots), in_place=False, output=io.BytesIO()
+            reader, _context(asn1_roots(roots)), in_place=False, output=io.BytesIO()
         )
     except (PathBuildingError, PathValidationError, PyHankoSigningError, ValueError) as exc:
         raise SigningError(
@@ -267,8 +327,24 @@ def _no_document_timestamp(tsa_url: str, exc: OSError) -> SigningError:
     )
 
 
-def _context(roots: list[bytes]) -> ValidationContext:
-    return validation_context(asn1_roots(roots), fetch=True)
+_BACKEND = RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT)
+
+
+def _context(
+    roots: Sequence[asn1_x509.Certificate], other_certs: Sequence[asn1_x509.Certificate] = ()
+) -> ValidationContext:
+    """Fetching OCSP and CRLs (hard-fail) for what goes into a PDF now, through the process's
+    kept answers (:mod:`signing._cache`): every document of a batch asks about the same
+    certificates, and an answer serves until its nextUpdate."""
+    moment = clock.now()
+    return ValidationContext(
+        trust_roots=list(roots),
+        other_certs=list(other_certs),
+        moment=moment,
+        allow_fetching=True,
+        revocation_mode="hard-fail",
+        fetcher_backend=CachingFetcherBackend(_BACKEND, moment),
+    )
 
 
 def _reader(pdf: bytes) -> PdfFileReader:

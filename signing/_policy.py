@@ -31,6 +31,7 @@ from pyhanko_certvalidator.errors import (
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 from signing._aio import run_sync
+from signing._cache import CachingFetcherBackend
 from signing._certs import to_asn1
 from signing._errors import SigningError
 from vanthu import clock
@@ -319,14 +320,20 @@ def validation_context(
 ) -> ValidationContext:
     """A context that fetches OCSP and CRLs from the services certificates name (hard-fail),
     judging at ``moment`` (default: now on Vanthu's clock, which the DEMO services also read)."""
+    when = moment or clock.now()
     return ValidationContext(
         trust_roots=list(roots),
         other_certs=list(other_certs),
-        moment=moment or clock.now(),
+        moment=when,
         allow_fetching=fetch,
         revocation_mode="hard-fail" if fetch else "soft-fail",
-        fetcher_backend=RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT),
+        # answers kept until their nextUpdate, as validation does (signing._cache)
+        fetcher_backend=CachingFetcherBackend(_BACKEND, when),
     )
+
+
+_BACKEND = RequestsFetcherBackend(per_request_timeout=FETCH_TIMEOUT)
+"""Keeps nothing between contexts (each gets fresh fetchers), so one serves the process."""
 
 
 _REASONS = {

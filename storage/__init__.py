@@ -3,7 +3,7 @@
 Nothing outside this package imports minio.
 """
 
-from storage._content import content_key, get_content, put_content, read_hidden
+from storage._content import content_key, get_content, put_content, put_contents, read_hidden
 from storage._eark import export_package
 from storage._eark_check import (
     ImportedRecords,
@@ -43,7 +43,7 @@ from storage._records import (
     write_record,
 )
 from storage._retention import PERMANENT
-from storage._store import ObjectStore, ObjectVersion
+from storage._store import ObjectStore, ObjectVersion, ObjectWrite
 
 __all__ = [
     "PERMANENT",
@@ -55,6 +55,7 @@ __all__ = [
     "ObjectRef",
     "ObjectStore",
     "ObjectVersion",
+    "ObjectWrite",
     "PackageProblem",
     "PackageRejected",
     "PendingRecord",
@@ -80,6 +81,7 @@ __all__ = [
     "pending_record",
     "pending_records",
     "put_content",
+    "put_contents",
     "read_hidden",
     "read_record",
     "revise_record",

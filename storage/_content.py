@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from storage._errors import IntegrityError, ObjectExists, StorageError
-from storage._store import ObjectStore
+from storage._store import ObjectStore, ObjectWrite
 from vanthu.errors import Kind
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -56,6 +57,31 @@ def put_content_version(
         if current is None or current < retain_until:
             store.extend_retention(key, retain_until)
     return sha, first_version(store, key)
+
+
+def put_contents(
+    store: ObjectStore, contents: Sequence[tuple[bytes, datetime | None]], content_type: str
+) -> list[tuple[str, str | None]]:
+    """``put_content_version`` for a batch of (content, retain until), written together with
+    ``create_many``: (hash, version) for each, in order. Content already stored (also twice in
+    the batch) keeps its first version and has its retention extended when shorter."""
+    hashes = [hashlib.sha256(data).hexdigest() for data, _ in contents]
+    writes = [
+        ObjectWrite(content_key(sha), data, content_type, until)
+        for sha, (data, until) in zip(hashes, contents, strict=True)
+    ]
+    written = store.create_many(writes)
+    results = []
+    for sha, write, outcome in zip(hashes, writes, written, strict=True):
+        if not isinstance(outcome, ObjectExists):
+            results.append((sha, outcome))
+            continue
+        if write.retain_until is not None:
+            current = store.retention(write.key)
+            if current is None or current < write.retain_until:
+                store.extend_retention(write.key, write.retain_until)
+        results.append((sha, first_version(store, write.key)))
+    return results
 
 
 def first_version(store: ObjectStore, key: str) -> str | None:

@@ -11,16 +11,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
-from storage._errors import StorageError, already_exists, not_found
+from storage._errors import ObjectExists, StorageError, already_exists, not_found
 from storage._keys import check_key
 from storage._retention import PERMANENT, normalise, refuse_if_locked, refuse_if_shorter
-from storage._store import ObjectVersion
+from storage._store import ObjectVersion, ObjectWrite
 from vanthu.errors import Kind
 
 _TEMP_PREFIX = ".tmp-"
@@ -28,6 +31,10 @@ _RETENTION = ".retention"
 _SIDE_SUFFIX = ".json"
 _READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 _WRITABLE = stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH
+_SYNCERS = 16
+"""Threads syncing a batch: the file system joins concurrent fsyncs into one journal commit,
+where one after another each waits for its own (about 4 ms on a virtual disk)."""
+_T = TypeVar("_T")
 
 
 class FolderStore:
@@ -93,6 +100,57 @@ class FolderStore:
             raise already_exists(key) from exc
         except OSError as exc:
             raise self._unwritable(key, exc) from exc
+
+    def create_many(self, writes: Sequence[ObjectWrite]) -> list[str | ObjectExists | None]:
+        """Every file of the batch written to a temporary name first, all synced at once, then
+        the retention files put in place and their folders synced, then the objects linked in
+        place (create-only) and their folders synced: the guarantees of ``create`` one by one,
+        with a few journal commits for the whole batch instead of four per object."""
+        results: list[str | ObjectExists | None] = [None] * len(writes)
+        batch = _Batch()
+        taken: set[str] = set()
+        key = ""
+        try:
+            for index, write in enumerate(writes):
+                key = write.key
+                path = self._path(write.key)
+                if write.key in taken or path.is_file():
+                    results[index] = already_exists(write.key)
+                    continue
+                taken.add(write.key)
+                until = normalise(write.retain_until) if write.retain_until is not None else None
+                if until is not None:
+                    self._stage_retention(batch, write.key, until)
+                mode = _READ_ONLY if until is not None else _WRITABLE
+                batch.objects.append((index, batch.stage(path, write.data, mode), path))
+            batch.sync_staged()
+            for temp, path in batch.sides:
+                os.replace(temp, path)
+            batch.sync_folders(path for _, path in batch.sides)
+            batch.sides.clear()
+            for index, temp, path in batch.objects:
+                key = writes[index].key
+                try:
+                    os.link(temp, path)
+                except FileExistsError:  # another writer created it meanwhile
+                    results[index] = already_exists(key)
+            batch.sync_folders(path for _, _, path in batch.objects)
+        except OSError as exc:
+            raise self._unwritable(key, exc) from exc
+        finally:
+            batch.discard()
+        return results
+
+    def _stage_retention(self, batch: _Batch, key: str, until: datetime) -> None:
+        """The retention file of ``key`` to write with the batch, unless it already says as
+        long (a run stopped between the two files left it)."""
+        current = self._read_retention(key)
+        if current is not None and current >= until:
+            return
+        side = self._sidecar(key)
+        body = {"key": key, "mode": "COMPLIANCE", "retain_until": until.isoformat()}
+        text = json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n"
+        batch.sides.append((batch.stage(side, text.encode("utf-8"), _READ_ONLY), side))
 
     def get(self, key: str, *, version_id: str | None = None) -> bytes:
         # A folder keeps one version of each key: ``version_id`` (from an S3 store) is moot.
@@ -213,6 +271,103 @@ class FolderStore:
         body = {"key": key, "mode": "COMPLIANCE", "retain_until": until.isoformat()}
         text = json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n"
         _write_atomically(side, text.encode("utf-8"), _READ_ONLY)
+
+
+class _Batch:
+    """The files of one ``create_many``: temporary files written but not yet in place."""
+
+    def __init__(self) -> None:
+        self.staged: list[int] = []
+        """Open descriptors of the temporary files, synced together."""
+        self.temps: list[Path] = []
+        self.sides: list[tuple[Path, Path]] = []
+        """(temporary file, retention file it becomes)"""
+        self.objects: list[tuple[int, Path, Path]] = []
+        """(index of the write, temporary file, object path it is linked to)"""
+        self.made: set[Path] = set()
+        """Folders created for the batch: their parents are synced with the batch."""
+        self.tag = secrets.token_hex(6)
+        self.counter = 0
+
+    def stage(self, path: Path, data: bytes, mode: int) -> Path:
+        """``data`` in a new temporary file beside ``path``, not yet synced. Named from the
+        batch's random tag and a counter (mkstemp's random name per file cost more than the
+        write)."""
+        self._folder(path.parent)
+        while True:
+            self.counter += 1
+            temp = path.parent / f"{_TEMP_PREFIX}{self.tag}-{self.counter}"
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            except FileExistsError:
+                continue
+            break
+        self.temps.append(temp)
+        self.staged.append(fd)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fchmod(fd, mode)
+        return temp
+
+    def _folder(self, folder: Path) -> None:
+        missing = []
+        while not folder.is_dir():
+            missing.append(folder)
+            folder = folder.parent
+        for made in reversed(missing):
+            made.mkdir(exist_ok=True)
+            self.made.add(made)
+
+    def sync_staged(self) -> None:
+        _in_parallel(os.fsync, self.staged)
+        self._close()
+
+    def sync_folders(self, paths: Iterable[Path]) -> None:
+        folders = {path.parent for path in paths}
+        folders |= {made.parent for made in self.made}
+        self.made.clear()
+        _in_parallel(_sync_folder, sorted(folders))
+
+    def _close(self) -> None:
+        for fd in self.staged:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.staged.clear()
+
+    def discard(self) -> None:
+        """Close and remove the temporary files (those linked in place stay under their key)."""
+        self._close()
+        for temp in self.temps:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        self.temps.clear()
+
+
+def _in_parallel(action: Callable[[_T], object], items: Sequence[_T]) -> None:
+    """``action`` on every item, the items shared among ``_SYNCERS`` threads (a task per
+    thread, not per item: a future costs about what an fsync does)."""
+    if len(items) < 2:
+        for item in items:
+            action(item)
+        return
+    threads = min(_SYNCERS, len(items))
+
+    def run(share: Sequence[_T]) -> None:
+        for item in share:
+            action(item)
+
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(run, [items[n::threads] for n in range(threads)]):
+            pass
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_atomically(path: Path, data: bytes, mode: int, *, new: bool = False) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from storage._errors import ObjectExists
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,17 @@ class ObjectVersion:
     """The key's current version: what a plain read sees (nothing, when it is a marker)."""
     modified: datetime | None
     """When it was written (UTC), as the server says."""
+
+
+@dataclass(frozen=True)
+class ObjectWrite:
+    """One object of a batch given to ``ObjectStore.create_many``."""
+
+    key: str
+    data: bytes
+    content_type: str = "application/octet-stream"
+    retain_until: datetime | None = None
+    """Written under retention until then (UTC), as ``create`` does; None: no retention."""
 
 
 class ObjectStore(Protocol):
@@ -67,6 +80,14 @@ class ObjectStore(Protocol):
     ) -> str | None:
         """Like ``put`` but only when the key is free: ``ObjectExists`` otherwise, also when
         another writer creates it at the same instant (exactly one of them succeeds)."""
+        ...
+
+    def create_many(self, writes: Sequence[ObjectWrite]) -> list[str | ObjectExists | None]:
+        """``create`` for each write of a batch at once (a folder syncs the whole batch to disk
+        together, S3 sends the PUTs concurrently). One result per write, in order: the id of
+        the version written, or the ``ObjectExists`` of a key already taken (also by an earlier
+        write of the same batch). When it returns, every object it wrote is durable. Any other
+        failure raises; objects written before it stay, each whole."""
         ...
 
     def get(self, key: str, *, version_id: str | None = None) -> bytes:

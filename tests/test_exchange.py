@@ -561,6 +561,14 @@ def test_the_commands_for_recall_update_requests_and_answer(network: Network) ->
     doc = issue_document(snv.ws, to(LETTER, stc.organ_id))
     (arrived,) = arrivals(stc.ws, symbol_of(snv.ws, doc))
 
+    # the sender sends an update from the command line; the recipient's clerk agrees
+    sent = run(snv_home, "exchange", "update", str(doc), "--reason", "Đính chính", "--as", "vanthu")
+    assert sent.returncode == 0, sent.stderr
+    (asked_first,) = [r for r in pending_requests(stc.ws) if r.document_id == arrived.id]
+    assert asked_first.kind == "update"
+    answer(stc.ws, asked_first.id, "vanthu", agree=True)
+    assert [[e.code for e in r.statuses] for r in exchange_status(snv.ws, doc)][-1] == ["01", "15"]
+
     no_reason = run(snv_home, "exchange", "recall", str(doc), "--reason", " ", "--as", "vanthu")
     assert no_reason.returncode == 2 and no_reason.stderr.count("\n") == 1
     asked = run(snv_home, "exchange", "recall", str(doc), "--reason", "Gửi nhầm", "--as", "vanthu")
@@ -587,20 +595,16 @@ def test_the_commands_for_recall_update_requests_and_answer(network: Network) ->
     assert refused.returncode == 0, refused.stderr
     again = run(stc_home, "exchange", "answer", number, "agree", "--as", "vanthu")
     assert again.returncode == 3 and again.stderr.count("\n") == 1  # answered: no longer waiting
-    (seen,) = exchange_status(snv.ws, doc)
+    seen = exchange_status(snv.ws, doc)[-1]  # the statuses after the update's envelope
     assert [(e.code, e.reason) for e in seen.statuses] == [
         ("01", ""),
+        ("15", ""),
         ("13", "Gửi nhầm"),
         ("16", "Đã vào sổ"),
     ]
-
-    # the sender sends an update from the command line; the recipient's clerk agrees
-    sent = run(snv_home, "exchange", "update", str(doc), "--reason", "Đính chính", "--as", "vanthu")
-    assert sent.returncode == 0, sent.stderr
-    (asked_again,) = [r for r in pending_requests(stc.ws) if r.document_id == arrived.id]
-    assert asked_again.kind == "update"
-    answer(stc.ws, asked_again.id, "vanthu", agree=True)
-    assert [[e.code for e in r.statuses] for r in exchange_status(snv.ws, doc)][-1] == ["01", "15"]
+    # recalled: the sender's copy is frozen, though the recipient refused to give its copy back
+    frozen = run(snv_home, "exchange", "update", str(doc), "--as", "vanthu")
+    assert frozen.returncode == 5 and "thu hồi" in frozen.stderr
 
 
 def signed_in(client: TestClient, username: str) -> None:
@@ -632,7 +636,6 @@ def test_the_web_office_shows_the_exchange_and_the_clerk_answers(network: Networ
     (arrived,) = arrivals(stc.ws, symbol_of(snv.ws, doc))
     assert arrived.id is not None
     act(stc.ws, arrived.id, "vanthu", "register")
-    recall(snv.ws, doc, "vanthu", "Gửi nhầm phụ lục")
 
     with TestClient(create_app(stc.ws)) as client:
         signed_in(client, "vanthu")
@@ -648,6 +651,17 @@ def test_the_web_office_shows_the_exchange_and_the_clerk_answers(network: Networ
             ).first()
         assert edxml_id and html.escape(edxml_id) in section
 
+        # an update, agreed with one click
+        update(snv.ws, doc, "vanthu", "Bổ sung nơi nhận")
+        updated = client.get("/exchange/requests").text
+        (request,) = re.findall(r'action="/exchange/requests/(\d+)/agree"', updated)
+        agreed = client.post(
+            f"/exchange/requests/{request}/agree", data={"csrf_token": csrf_of(updated)}
+        )
+        assert "Đã đồng ý đề nghị" in agreed.text
+
+        # then the sender recalls it (its copy frozen); the clerk refuses
+        recall(snv.ws, doc, "vanthu", "Gửi nhầm phụ lục")
         listing = client.get("/exchange/requests")
         assert listing.status_code == 200 and 'href="/exchange/requests"' in listing.text
         (request,) = [
@@ -668,15 +682,6 @@ def test_the_web_office_shows_the_exchange_and_the_clerk_answers(network: Networ
             r'action="/exchange/requests/(\d+)/refuse"', done.text
         )
 
-        # an update, agreed with one click
-        update(snv.ws, doc, "vanthu", "Bổ sung nơi nhận")
-        listing = client.get("/exchange/requests").text
-        (request,) = re.findall(r'action="/exchange/requests/(\d+)/agree"', listing)
-        agreed = client.post(
-            f"/exchange/requests/{request}/agree", data={"csrf_token": csrf_of(listing)}
-        )
-        assert "Đã đồng ý đề nghị" in agreed.text
-
     with TestClient(create_app(stc.ws)) as client:  # a leader: not the clerk's page
         signed_in(client, "giamdoc")
         assert client.get("/exchange/requests").status_code == 403
@@ -690,8 +695,8 @@ def test_the_web_office_shows_the_exchange_and_the_clerk_answers(network: Networ
             )
         ).all()
     assert [(e.actor, e.channel, json.loads(e.detail)["agreed"]) for e in answered] == [
-        ("vanthu", "web", False),
         ("vanthu", "web", True),
+        ("vanthu", "web", False),
     ]
 
     # the sender's page: per recipient, what was sent and every status with its reason
@@ -704,6 +709,7 @@ def test_the_web_office_shows_the_exchange_and_the_clerk_answers(network: Networ
     for code in ("01", "03", "13", "16", "15"):
         assert f"<strong>{code}</strong>" in section, code
     assert "Lý do: Đã giao xử lý" in section and "Cập nhật: Đã gửi" in section
+    assert "Văn bản đã bị thu hồi lúc" in page  # the sender's copy stays frozen
     shot = web_screenshot(snv, f"/documents/{doc}", "exchange-document")
     assert shot.stat().st_size > 10_000
 

@@ -5,10 +5,14 @@ an interrupted run resumes without duplicates; bad rows are refused with their f
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import textwrap
+import threading
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,8 @@ from typing import Any
 import pytest
 from fixtures_db import WorkspaceFactory
 from fpdf import FPDF
+from pdf_support import LAYOUT
+from pki_support import one_page_pdf
 from sqlmodel import Session, col, func, select
 
 from engine.archive import search
@@ -25,7 +31,18 @@ from engine.core.audit import verify_chain
 from engine.core.errors import Conflict
 from engine.core.models import ArchiveRecord, AuditEvent
 from engine.core.workspace import Workspace
-from storage import ObjectStore, StorageError
+from engine.signatures import keys
+from signing import add_form_fields, certify
+from signing.demo import draw_signature_image
+from storage import (
+    ObjectExists,
+    ObjectStore,
+    ObjectWrite,
+    StorageError,
+    content_key,
+    read_record,
+)
+from tests_support import pin_of
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 HEADER = [
@@ -145,12 +162,24 @@ class FailingAfter:
 
     def __init__(self, store: ObjectStore, writes: int) -> None:
         self._store, self._left = store, writes
+        self._lock = threading.Lock()  # batches are written by two threads at once
 
     def create(self, key: str, data: bytes, *args: Any, **kwargs: Any) -> str | None:
-        if self._left <= 0:
-            raise StorageError("kho ngừng nhận", "the store stopped taking writes", key=key)
-        self._left -= 1
+        with self._lock:
+            if self._left <= 0:
+                raise StorageError("kho ngừng nhận", "the store stopped taking writes", key=key)
+            self._left -= 1
         return self._store.create(key, data, *args, **kwargs)
+
+    def create_many(self, writes: Sequence[ObjectWrite]) -> list[str | ObjectExists | None]:
+        with self._lock:
+            allowed = list(writes[: max(self._left, 0)])
+            self._left -= len(allowed)
+        done = self._store.create_many(allowed) if allowed else []
+        if len(allowed) < len(writes):
+            key = writes[len(allowed)].key
+            raise StorageError("kho ngừng nhận", "the store stopped taking writes", key=key)
+        return done
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -161,9 +190,9 @@ def test_interrupted_run_resumes_with_every_record_once(
 ) -> None:
     ws = make_agency()
     real = ws.store
-    # two creates a record; at most two batches in flight: the third batch is cut off midway,
-    # after the first two are committed, with some of its records in the store alone
-    object.__setattr__(ws, "store", FailingAfter(real, 45))
+    # two creates a record (its PDF, then its manifest): the store stops after 27 and a half
+    # records, with later batches in flight, some records in the store alone
+    object.__setattr__(ws, "store", FailingAfter(real, 55))
     with pytest.raises(StorageError):
         ingest_folder(ws, folder, actor="luutru", workers=2, batch=10)
     object.__setattr__(ws, "store", real)
@@ -177,6 +206,96 @@ def test_interrupted_run_resumes_with_every_record_once(
     _check_ingested(ws, COUNT)
     again = ingest_folder(ws, folder, actor="luutru", workers=2, resume=True)
     assert (again.ingested, again.skipped) == (0, COUNT)
+
+
+KILLED_RUN = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from engine.automation import open_workspace
+    from engine.archive.ingest import ingest_folder
+    from engine.core.config import load_settings
+
+    home, database, store, pki, folder = sys.argv[1:]
+    settings = load_settings(
+        Path(home), database_url=database, store_url=store, pki_dir=Path(pki),
+        steps_runner="inline",
+    )
+    def report(state):
+        print(state.done, flush=True)
+    ingest_folder(open_workspace(settings), Path(folder), actor="luutru", workers=2, batch=5,
+                  progress=report)
+    """
+)
+
+
+def _stored_objects_match_their_hash(store: ObjectStore) -> int:
+    keys = list(store.list_keys("objects/sha256/"))
+    for key in keys:
+        assert key == content_key(hashlib.sha256(store.get(key)).hexdigest())
+    return len(keys)
+
+
+def test_run_killed_mid_batch_resumes_with_every_record_once(
+    make_agency: WorkspaceFactory, folder: Path
+) -> None:
+    """SIGKILL (a power cut, the OOM killer) while batches are being written and committed:
+    a rerun with --resume finds what was committed, takes up what reached the store alone,
+    and ends with every row a record exactly once and every stored object whole."""
+    ws = make_agency()
+    settings = ws.settings
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, str(settings.home), settings.database_url,
+         settings.store_url, str(settings.pki_dir), str(folder)],
+        stdout=subprocess.PIPE, text=True, env=os.environ.copy(),
+    )  # fmt: skip
+    assert child.stdout is not None
+    for line in child.stdout:  # two batches of five committed, later ones in flight
+        if int(line) >= 10:
+            break
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+    child.stdout.close()
+    first = _count(ws)
+    assert 10 <= first < COUNT
+    report = ingest_folder(ws, folder, actor="luutru", workers=2, batch=5, resume=True)
+    assert report.refused == ()
+    assert (report.skipped, report.ingested) == (first, COUNT - first)
+    _check_ingested(ws, COUNT)
+    with Session(ws.db) as session:
+        ids = session.exec(select(ArchiveRecord.record_id)).all()
+        written = session.exec(
+            select(func.count()).where(AuditEvent.event == "archive_revision_written")
+        ).one()
+    assert len(set(ids)) == COUNT and written == COUNT
+    assert _stored_objects_match_their_hash(ws.store) == COUNT
+
+
+def test_signed_pdfs_are_verified_and_their_verdict_kept(
+    make_agency: WorkspaceFactory, tmp_path: Path
+) -> None:
+    ws = make_agency()
+    with keys.signing_policy(ws):
+        signed = certify(
+            add_form_fields(one_page_pdf(), LAYOUT),
+            keys.personal_key(ws, "giamdoc", pin_of(ws, "giamdoc")),
+            draw_signature_image("Nguyễn Văn An"),
+        )
+    source = make_folder(tmp_path / "da-ky", count=3)
+    (source / "vb-002.pdf").write_bytes(signed)
+    report = ingest_folder(ws, source, actor="luutru", workers=2)
+    assert (report.ingested, report.refused) == (3, ())
+    with Session(ws.db) as session:
+        verdicts = dict(
+            session.exec(select(ArchiveRecord.number, ArchiveRecord.signature_verdict)).all()
+        )
+        two = session.exec(select(ArchiveRecord).where(ArchiveRecord.number == 2)).one()
+    assert verdicts[1] == verdicts[3] == "unsigned"
+    assert verdicts[2] not in ("unsigned", "signed")  # the verifier's verdict, not a placeholder
+    kept = read_record(ws.store, two.record_id)
+    assert kept.metadata["signature_verdict"] == verdicts[2]
+    assert kept.metadata["signature_report"]
+    assert check_archive(ws, actor="luutru").ok
 
 
 VANTHU = [sys.executable, "-m", "engine"]

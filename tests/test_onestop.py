@@ -19,9 +19,12 @@ import pytest
 import segno
 from docx import Document
 from fixtures_web import open_office, serving
+from onestop_results import appraisal_docx
+from sqlmodel import Session, col, select, update
 
 from engine.core.calendar import VIETNAM_TIME
 from engine.core.errors import ConfigError, Conflict
+from engine.core.models import Dossier, User
 from engine.core.workspace import Workspace
 from engine.http.web import lookup
 from engine.onestop import (
@@ -29,21 +32,25 @@ from engine.onestop import (
     DossierState,
     act_on,
     apologise,
+    attach_result,
     check_at_desk,
     close_dossier,
+    dossier_filters,
     dossier_tracked,
     dossier_view,
     file_dossier,
     form_docx,
     form_pdf,
+    list_dossiers,
     load_procedures,
     lookup_url,
     qr_png,
     receive,
     return_result,
 )
+from engine.workflow import Upload
 from engine.workflow.ontime import classify, on_time_report
-from tests_support import refused
+from tests_support import pin_of, refused
 from vanthu.clock import ManualClock
 
 PROCEDURE = "SNV-TCBC-01"
@@ -52,6 +59,16 @@ APPLICANT = "Công ty TNHH Ánh Dương"
 OUTPUT = Path(__file__).parent.parent / "test-output" / "onestop"
 THURSDAY = datetime(2026, 4, 23, 10, 0, tzinfo=VIETNAM_TIME)
 """15 working days later, past Giỗ Tổ (Mon 27/4), 30/4 and 1/5 and three weekends: 19/05."""
+SIGNING_THURSDAY = datetime(2027, 1, 7, 10, 0, tzinfo=VIETNAM_TIME)
+"""For flows where the head signs: within the DEMO certificates' validity (made today); 15
+working days later is Thursday 28/01/2027."""
+
+
+def _signed_result(ws: Workspace, code: str, head: str = "truongphong") -> None:
+    """The specialist attaches the result and submits it; the head signs it (state 9)."""
+    attach_result(ws, code, "chuyenvien", Upload("van-ban-tham-dinh.docx", appraisal_docx()))
+    act_on(ws, code, "chuyenvien", "submit")
+    act_on(ws, code, head, "approve", pin=pin_of(ws, head))
 
 
 def _request(*papers: str, channel: int = 1) -> DossierRequest:
@@ -62,6 +79,11 @@ def _request(*papers: str, channel: int = 1) -> DossierRequest:
 
 def _state(ws: Workspace, code: str) -> int:
     return dossier_view(ws, code).state
+
+
+def _codes(ws: Workspace) -> list[str]:
+    with Session(ws.db) as session:
+        return list(session.exec(select(Dossier.code).order_by(col(Dossier.id))).all())
 
 
 def _local(moment: datetime | None) -> datetime:
@@ -95,21 +117,20 @@ def _pages(pdf: bytes, name: str) -> list[Path]:
 def test_a_complete_dossier_moves_through_the_portal_states_and_the_control_sheet(
     agency: Workspace, clock: ManualClock
 ) -> None:
-    clock.set(THURSDAY.astimezone(UTC))
+    clock.set(SIGNING_THURSDAY.astimezone(UTC))
     code = file_dossier(agency, "vanthu", _request(*ALL_PAPERS, channel=2))
     states = [_state(agency, code)]
     check_at_desk(agency, code, "vanthu")
     states.append(_state(agency, code))
     view = dossier_view(agency, code)
-    assert _local(view.original_due_at) == datetime(2026, 5, 19, 10, 0, tzinfo=VIETNAM_TIME)
+    assert _local(view.original_due_at) == datetime(2027, 1, 28, 10, 0, tzinfo=VIETNAM_TIME)
     clock.advance(hours=2)
     act_on(agency, code, "truongphong", "consult")
     states.append(_state(agency, code))
     act_on(agency, code, "phapche", "comment", comment="Đúng thẩm quyền")  # back to the head
     act_on(agency, code, "truongphong", "forward", choose="chuyenvien")
     clock.advance(days=3)
-    act_on(agency, code, "chuyenvien", "submit")
-    act_on(agency, code, "truongphong", "approve")
+    _signed_result(agency, code)
     states.append(_state(agency, code))
     return_result(agency, code, "vanthu", "Trần Văn Nhận (giấy ủy quyền số 12)")
     states.append(_state(agency, code))
@@ -199,6 +220,12 @@ def test_a_dossier_is_withdrawn_at_the_desk_or_stopped_by_its_unit(
     view = dossier_view(ws, stopped)
     assert (view.state, view.reason) == (DossierState.STOPPED, "Tổ chức đã giải thể")
     assert view.handovers[-1].kind == "closed.stopped"
+    stopped_only = list_dossiers(ws, "vanthu", dossier_filters(state="8"))
+    assert [row.code for row in stopped_only.rows] == [stopped] and stopped_only.total == 1
+    assert {row.code for row in list_dossiers(ws, "chuyenvien").rows} == {stopped, withdrawn}
+    assert list_dossiers(ws, "phapche").rows == ()  # another unit's, never consulted
+    with refused("onestop.filter_invalid", field="state"):
+        dossier_filters(state="42")
     with refused("onestop.close_state", Conflict):
         close_dossier(ws, stopped, "vanthu", DossierState.WITHDRAWN, "Rút")
     with refused("document.not_waiting", Conflict):  # the specialist's task went with it
@@ -220,6 +247,16 @@ def test_dossier_codes_are_agency_day_serial_and_unique(
         file_dossier(ws, "vanthu", DossierRequest("KHONG-CO", APPLICANT, ()))
     with refused("onestop.component_unknown"):
         file_dossier(ws, "vanthu", _request("Giấy khai sinh"))
+
+    with Session(ws.db) as session:  # the handling unit loses its head
+        session.exec(update(User).where(col(User.username) == "truongphong").values(active=False))
+        session.commit()
+    unit = "Phòng Tổ chức, biên chế"
+    with refused("onestop.head_missing", ConfigError, unit=unit):
+        receive(ws, "vanthu", _request(*ALL_PAPERS))
+    assert _codes(ws) == codes  # checked before anything is stored
+    refused_code, _ = receive(ws, "vanthu", _request(*ALL_PAPERS), refuse="Không thuộc thẩm quyền")
+    assert _state(ws, refused_code) == DossierState.REFUSED  # a refusal needs no head
 
 
 def test_the_appointment_skips_weekends_and_holidays(
@@ -243,30 +280,30 @@ def test_late_dossier_gets_an_apology_and_still_counts_late(
     make_agency: object, clock: ManualClock, tmp_path: Path
 ) -> None:
     ws = make_agency()  # type: ignore[operator]
-    clock.set(THURSDAY.astimezone(UTC))
+    clock.set(SIGNING_THURSDAY.astimezone(UTC))
     code, _ = receive(ws, "vanthu", _request(*ALL_PAPERS))
     act_on(ws, code, "truongphong", "forward", choose="chuyenvien")
-    clock.set(datetime(2026, 5, 18, 9, 0, tzinfo=VIETNAM_TIME).astimezone(UTC))  # a day before
+    clock.set(datetime(2027, 1, 27, 9, 0, tzinfo=VIETNAM_TIME).astimezone(UTC))  # a day before
+    pin = pin_of(ws, "truongphong")
     with refused("onestop.apology_not_head"):
-        apologise(ws, code, "chuyenvien", date(2026, 5, 26), "Chờ ý kiến Bộ Nội vụ")
+        apologise(ws, code, "chuyenvien", date(2027, 2, 4), "Chờ ý kiến Bộ Nội vụ", pin=pin)
     with refused("onestop.apology_not_head"):
-        apologise(ws, code, "phapche", date(2026, 5, 26), "Chờ ý kiến Bộ Nội vụ")
-    new_due = apologise(ws, code, "truongphong", date(2026, 5, 26), "Chờ ý kiến Bộ Nội vụ")
-    assert _local(new_due).date() == date(2026, 5, 26)
+        apologise(ws, code, "phapche", date(2027, 2, 4), "Chờ ý kiến Bộ Nội vụ", pin=pin)
+    new_due = apologise(ws, code, "truongphong", date(2027, 2, 4), "Chờ ý kiến Bộ Nội vụ", pin=pin)
+    assert _local(new_due).date() == date(2027, 2, 4)
     view = dossier_view(ws, code)
-    assert _local(view.original_due_at) == datetime(2026, 5, 19, 10, 0, tzinfo=VIETNAM_TIME)
-    assert _local(view.due_at).date() == date(2026, 5, 26)
+    assert _local(view.original_due_at) == datetime(2027, 1, 28, 10, 0, tzinfo=VIETNAM_TIME)
+    assert _local(view.due_at).date() == date(2027, 2, 4)
     apology = view.handovers[-1]
     assert apology.kind == "apology" and apology.to_name == f"Công dân ({APPLICANT})"
     letter = " ".join(_pdf_text(form_pdf(ws, code, "05"), tmp_path).split())
     assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in letter
-    assert "ngày 19/05/2026" in letter and "ngày 26/05/2026" in letter
+    assert "ngày 28/01/2027" in letter and "ngày 04/02/2027" in letter
     assert "Chờ ý kiến Bộ Nội vụ" in letter and "Lê Thị Cúc" in letter
 
-    clock.set(datetime(2026, 5, 22, 15, 0, tzinfo=VIETNAM_TIME).astimezone(UTC))
-    act_on(ws, code, "chuyenvien", "submit")
-    act_on(ws, code, "truongphong", "approve")  # before the new date, after the original
-    tracked = dossier_tracked(ws, date(2026, 4, 1), date(2026, 4, 30), None)
+    clock.set(datetime(2027, 2, 1, 15, 0, tzinfo=VIETNAM_TIME).astimezone(UTC))
+    _signed_result(ws, code)  # before the new date, after the original
+    tracked = dossier_tracked(ws, date(2027, 1, 1), date(2027, 1, 31), None)
     assert len(tracked) == 1
     item = tracked[0]
     assert (item.kind, item.unit, item.person) == (
@@ -276,14 +313,14 @@ def test_late_dossier_gets_an_apology_and_still_counts_late(
     )
     assert item.due_at == view.original_due_at
     assert classify(item, datetime.now(UTC)) == "late"
-    assert dossier_tracked(ws, date(2026, 4, 1), date(2026, 4, 30), "Phòng Pháp chế") == []
-    assert dossier_tracked(ws, date(2026, 5, 1), date(2026, 5, 31), None) == []
-    report = on_time_report(ws, "giamdoc", date(2026, 4, 1), date(2026, 4, 30))
+    assert dossier_tracked(ws, date(2027, 1, 1), date(2027, 1, 31), "Phòng Pháp chế") == []
+    assert dossier_tracked(ws, date(2027, 2, 1), date(2027, 2, 28), None) == []
+    report = on_time_report(ws, "giamdoc", date(2027, 1, 1), date(2027, 1, 31))
     assert [(r.kind, r.received, r.late, r.rate) for r in report.rows if r.person is None] == [
         ("dossier", 1, 1, 0.0)
     ]  # the report counts dossiers beside incoming documents
     with refused("onestop.apology_state"):
-        apologise(ws, code, "truongphong", date(2026, 6, 5), "Đã xử lý xong")
+        apologise(ws, code, "truongphong", date(2027, 2, 10), "Đã xử lý xong", pin=pin)
 
 
 def test_no_apology_once_the_appointment_has_passed(
@@ -296,10 +333,8 @@ def test_no_apology_once_the_appointment_has_passed(
     with refused("onestop.apology_late", Conflict):
         apologise(ws, code, "truongphong", date(2026, 5, 26), "Quá hạn")
     act_on(ws, code, "truongphong", "forward", choose="chuyenvien")
-    act_on(ws, code, "chuyenvien", "submit")
-    act_on(ws, code, "truongphong", "approve")
     (item,) = dossier_tracked(ws, date(2026, 4, 23), date(2026, 4, 23), None)
-    assert classify(item, datetime.now(UTC)) == "late"
+    assert classify(item, datetime.now(UTC)) == "overdue"  # still open, past its appointment
 
 
 def test_every_form_renders_and_the_receipt_carries_code_appointment_and_qr(
@@ -328,8 +363,11 @@ def test_every_form_renders_and_the_receipt_carries_code_appointment_and_qr(
         )
         assert decoded.stdout.strip() == url
 
+    clock.set(SIGNING_THURSDAY.astimezone(UTC))  # the head signs the apology within validity
+    code, _ = receive(ws, "vanthu", _request(*ALL_PAPERS))
     act_on(ws, code, "truongphong", "forward", choose="chuyenvien")
-    apologise(ws, code, "truongphong", date(2026, 5, 26), "Chờ ý kiến thẩm định")
+    pin = pin_of(ws, "truongphong")
+    apologise(ws, code, "truongphong", date(2027, 2, 4), "Chờ ý kiến thẩm định", pin=pin)
     refused_code, _ = receive(ws, "vanthu", _request(*ALL_PAPERS), refuse="Không thuộc thẩm quyền")
     waiting, _ = receive(ws, "vanthu", _request("1"))
     for number, name, dossier in (
@@ -410,7 +448,7 @@ def test_the_public_look_up_shows_the_state_and_no_personal_data(
 
 
 def test_the_desk_works_from_the_command_line(
-    desk_office: tuple[Workspace, str], tmp_path: Path
+    desk_office: tuple[Workspace, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws, _ = desk_office
     home = str(ws.settings.home)
@@ -438,19 +476,48 @@ def test_the_desk_works_from_the_command_line(
     assert completed.returncode == 0 and "2 — Đã tiếp nhận" in completed.stdout
     forwarded = vanthu("act", code, "forward", "--to", "chuyenvien", "--as", "truongphong")
     assert forwarded.returncode == 0 and "4 — Đang xử lý" in forwarded.stdout
+    mine = vanthu("list", "--state", "4", "--json", "--as", "chuyenvien")
+    assert mine.returncode == 0, mine.stderr
+    assert code in [row["code"] for row in json.loads(mine.stdout)]
+    assert {row["state"] for row in json.loads(mine.stdout)} == {4}
+    document_id = str(dossier_view(ws, code).document_id)
+    bypass = subprocess.run(
+        [sys.executable, "-m", "engine", "--home", home, "act", document_id, "submit",
+         "--as", "chuyenvien"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert bypass.returncode != 0 and "vanthu onestop act" in bypass.stderr
+    fee = vanthu("fees", code, "--amount", "150000", "--note", "Lệ phí", "--as", "chuyenvien")
+    assert fee.returncode == 0 and "6 — Chờ thực hiện nghĩa vụ tài chính" in fee.stdout
+    assert "150.000 đồng" in fee.stdout
+    paid = vanthu("paid", code, "--amount", "150000", "--receipt", "BL-01", "--as", "vanthu")
+    assert paid.returncode == 0 and "4 — Đang xử lý" in paid.stdout, paid.stderr
+    result_file = tmp_path / "van-ban-tham-dinh.docx"
+    result_file.write_bytes(appraisal_docx())
+    attached = vanthu("result", code, "--file", str(result_file), "--as", "chuyenvien")
+    assert attached.returncode == 0 and "bản 1" in attached.stdout, attached.stderr
     act_on(ws, code, "chuyenvien", "submit")  # the same engine calls as `vanthu onestop act`
-    act_on(ws, code, "truongphong", "approve")
+    monkeypatch.setenv("VANTHU_PIN", pin_of(ws, "truongphong"))  # as a script gives it
+    monkeypatch.setenv("VANTHU_PKI_DIR", str(ws.settings.effective_pki_dir))
+    signed = vanthu("act", code, "approve", "--as", "truongphong")
+    assert signed.returncode == 0 and "9 — Đã xử lý xong" in signed.stdout, signed.stderr
+    out = tmp_path / "ket-qua.pdf"
+    fetched = vanthu("result-pdf", code, "--out", str(out))
+    assert fetched.returncode == 0 and out.read_bytes().startswith(b"%PDF-")
     given = vanthu("return", code, "--received-by", "Bà Lê Thị Mai", "--as", "vanthu")
     assert given.returncode == 0 and "10 — Đã trả kết quả" in given.stdout
     shown = vanthu("show", code, "--json")
     data = json.loads(shown.stdout)
     assert (data["state"], data["portal_code"]) == (10, 10)
+    assert (data["result"]["kind"], data["result"]["signer"]) == ("document", "Lê Thị Cúc")
     assert [line["kind"] for line in data["handovers"]] == [
         "receive.return",
         "completion.register",
         "assign.forward",
+        "fees.ask",
+        "fees.paid",
         "process.submit",
-        "sign_result.approve",
+        "sign_result.sign",
         "deliver.complete",
     ]
     wrong = vanthu(

@@ -129,6 +129,26 @@ def test_archival_then_renewal_adds_a_second_document_timestamp(
     assert out.count("Signature Validation: Signature is Valid.") >= 2, out
 
 
+def test_archival_is_one_update_whose_timestamp_covers_every_chain(
+    signed: dict[Level, bytes], keys: Keys
+) -> None:
+    """The archival copy adds one incremental update: the DSS with the validation data of both
+    signatures and of the TSA, then the document timestamp over it. A validator compares one
+    revision more (not one per signature and another for the timestamp), and needs no service
+    of ours: the second document of a batch, archived with what the first one fetched, too."""
+    for level in ("B-T", "B-LT"):
+        issued_pdf = signed[level]
+        archived = make_archival(issued_pdf, trust_roots=keys.roots, tsa_url=keys.pki.tsa_url)
+        assert archived.startswith(issued_pdf)
+        before, after = _reader(issued_pdf).xrefs, _reader(archived).xrefs
+        assert after.total_revisions == before.total_revisions + 1
+        report = verify_document(archived, list(keys.roots), fetch=False)
+        assert report.verdict == "valid", report.reasons_en
+        regular = [s for s in report.signatures if s.field.startswith("chu_ky_")]
+        assert [s.level for s in regular] == ["B-LTA", "B-LTA"]
+        assert all(s.revocation_source == "embedded" for s in regular)
+
+
 def test_renewal_needs_a_document_timestamp_and_a_level_needs_a_tsa(
     signed: dict[Level, bytes], keys: Keys
 ) -> None:

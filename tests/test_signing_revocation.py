@@ -206,7 +206,8 @@ def test_vanthu_pki_revoke_through_the_cli_is_audited_and_seen(tmp_path: Path) -
 
     listed = json.loads(_vanthu(home, "pki", "list", "--json").stdout)
     states = {row["name"]: row["revoked"] for row in listed if row["kind"] == "person"}
-    assert states == {"giamdoc": False, "phogiamdoc": True}
+    assert states.pop("phogiamdoc") is True
+    assert states["giamdoc"] is False and not any(states.values())  # leaders, heads untouched
     text = _vanthu(home, "pki", "list").stdout
     assert "ĐÃ THU HỒI" in text and "phogiamdoc" in text
 

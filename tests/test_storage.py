@@ -9,7 +9,7 @@ import pickle
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -20,8 +20,10 @@ from storage import (
     PERMANENT,
     IntegrityError,
     NewObject,
+    ObjectExists,
     ObjectNotFound,
     ObjectStore,
+    ObjectWrite,
     RecordManifest,
     RetentionError,
     StorageError,
@@ -31,6 +33,7 @@ from storage import (
     list_records,
     open_store,
     put_content,
+    put_contents,
     read_record,
     write_record,
 )
@@ -128,6 +131,59 @@ def test_keys_that_could_escape_or_differ_between_backends_are_refused(
         assert caught.value.kind is Kind.INVALID and not caught.value.retryable
     assert not (tmp_path / "x").exists()
     assert list(any_store.list_keys()) == []
+
+
+def test_a_batch_is_created_whole_and_refuses_keys_already_taken(
+    any_store: ObjectStore,
+) -> None:
+    until = datetime(2031, 1, 1, tzinfo=UTC)
+    any_store.put("lo/da-co", b"old")
+    writes = [
+        ObjectWrite("lo/01.pdf", b"%PDF one", PDF, until),
+        ObjectWrite("lo/da-co", b"new"),
+        ObjectWrite("lo/sau/02.json", '{"trích_yếu": 2}'.encode(), "application/json"),
+        ObjectWrite("lo/01.pdf", b"%PDF one again", PDF, until),  # twice in one batch
+    ]
+    done = any_store.create_many(writes)
+    assert [isinstance(d, ObjectExists) for d in done] == [False, True, False, True]
+    assert isinstance(done[1], ObjectExists) and done[1].key == "lo/da-co"
+    assert any_store.get("lo/01.pdf") == b"%PDF one"
+    assert any_store.get("lo/da-co") == b"old"
+    assert json.loads(any_store.get("lo/sau/02.json")) == {"trích_yếu": 2}
+    assert any_store.retention("lo/01.pdf") == until
+    assert any_store.retention("lo/sau/02.json") is None
+    with pytest.raises(RetentionError):
+        any_store.delete("lo/01.pdf")
+    assert list(any_store.list_keys("lo/")) == ["lo/01.pdf", "lo/da-co", "lo/sau/02.json"]
+    if _folder_root(any_store) is None:  # S3: the version written reads back
+        assert isinstance(done[0], str)
+        assert any_store.get("lo/01.pdf", version_id=done[0]) == b"%PDF one"
+    else:
+        assert done[0] is None and done[2] is None
+        assert not [p for p in _folder_root(any_store).rglob(".tmp-*")]  # type: ignore[union-attr]
+    assert any_store.create_many([]) == []
+
+
+def test_contents_of_a_batch_are_stored_once_with_the_longest_retention(
+    any_store: ObjectStore,
+) -> None:
+    short, long = datetime(2030, 1, 1, tzinfo=UTC), datetime(2040, 1, 1, tzinfo=UTC)
+    earlier = put_content(any_store, b"%PDF before", PDF, retain_until=short)
+    stored = put_contents(
+        any_store,
+        [(b"%PDF before", long), (b"%PDF new", short), (b"%PDF new", long)],
+        PDF,
+    )
+    shas = [sha for sha, _ in stored]
+    assert shas == [earlier, *[hashlib.sha256(b"%PDF new").hexdigest()] * 2]
+    assert [get_content(any_store, sha, version_id=v) for sha, v in stored] == [
+        b"%PDF before",
+        b"%PDF new",
+        b"%PDF new",
+    ]
+    assert stored[1][1] == stored[2][1]  # the one version written
+    assert any_store.retention(content_key(earlier)) == long
+    assert any_store.retention(content_key(shas[1])) == long
 
 
 # --- content addressing ---------------------------------------------------------------------

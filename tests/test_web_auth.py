@@ -105,7 +105,7 @@ def test_a_person_logs_in_and_sees_their_inbox_with_its_count(
     menu = page.get_by_role("navigation", name="Chức năng")
     expect(menu.get_by_role("link", name=re.compile("Hộp việc"))).to_contain_text(str(before + 2))
     expect(menu.get_by_role("link")).to_have_text(
-        [re.compile("Hộp việc"), "Soạn văn bản", "Kiểm tra chữ ký"]  # a specialist's entries
+        [re.compile("Hộp việc"), "Soạn văn bản", "Hồ sơ một cửa", "Kiểm tra chữ ký"]
     )
     expect(page.locator(".who-name")).to_have_text("Trần Thị Bình")  # who is signed in
     row = page.get_by_role("row").filter(has_text=DECISION.subject)
@@ -147,6 +147,7 @@ def test_the_menu_follows_the_role(web_office: WebOffice, browser_page: PageFact
             "Sổ văn bản đến",
             "Tiếp nhận văn bản đến",
             "Đề nghị liên thông",
+            "Hồ sơ một cửa",
             "Lưu trữ",
             "Thống kê đúng hạn",
             "Kiểm tra chữ ký",

@@ -8,10 +8,13 @@ a manifest written create-only, its database row and full-text entry, and the ma
 the audit chain (one ``archive_revision_written`` event per record, so ``vanthu archive check``
 knows every ingested manifest, plus one ``archive_ingested`` event per batch).
 
-Speed: the text of the PDFs is read in a process pool (PDFium in the worker, the archiving path
-of engine.archive.extraction — pdftotext, OCR — for pages without a text layer), the objects are
-written by a thread pool (S3 answers many requests at once), and the rows of a batch
-(``BATCH`` records) go in one transaction.
+Speed: a process pool checks the rows, reads the PDFs' text (PDFium in the worker, the
+archiving path of engine.archive.extraction — pdftotext, OCR — for pages without a text layer)
+and makes their full-text index rows, ``TASK`` rows a task. Each batch (``BATCH`` records) is
+written with ``ObjectStore.create_many`` — its PDFs together, then its manifests together: a
+folder store syncs a batch with a few journal commits instead of four fsyncs an object, S3 gets
+concurrent PUTs — ``IN_FLIGHT`` batches at once while the ones before are committed in order,
+each batch's rows in one transaction that begins only once its objects are durable.
 
 Resuming: a record's identity is the SHA-256 of its PDF and of its row's metadata; its id is
 derived from that identity, so the same row of the same folder gives the same record id in every
@@ -29,10 +32,12 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 from types import SimpleNamespace
@@ -57,22 +62,26 @@ from storage import (
     ObjectExists,
     ObjectRef,
     ObjectStore,
+    ObjectWrite,
     RecordManifest,
-    content_key,
     manifest_key,
+    put_contents,
     read_record,
 )
 from vanthu import clock
 
-BATCH = 500
+BATCH = 200
 """Records per database transaction."""
 INGESTED = "archive_ingested"
 """The audit event of one batch ingested (each record's manifest has its own event too)."""
 PDF_TYPE = records.PDF_TYPE
 EXPIRED_LOCK = timedelta(days=1)
 """How long the objects of a record whose retention period has already ended are locked."""
-WRITERS = 32
-"""Threads writing objects: S3 answers many requests at once, a folder many fsyncs."""
+TASK = 25
+"""Rows per task given to a worker process."""
+IN_FLIGHT = 2
+"""Batches whose objects are written at once: one waiting for its slowest fsync or PUT does not
+hold up the next."""
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "file": ("tep", "ten tep", "tep tin", "file", "filename", "file name", "pdf"),
@@ -265,7 +274,9 @@ class RowRefused(Exception):
     """A row that cannot be ingested; the message says why (Vietnamese)."""
 
 
+@lru_cache(maxsize=20_000)
 def _date(text: str) -> date | None:
+    """Cached, as the two lookups below: an archive repeats its dates, types and classes."""
     if not text:
         return None
     for fmt in _DATE_FORMATS:
@@ -274,6 +285,16 @@ def _date(text: str) -> date | None:
         except ValueError:
             continue
     raise RowRefused(f"ngày '{text}' không hợp lệ (viết dd/mm/yyyy, ví dụ 05/03/2020)")
+
+
+@lru_cache(maxsize=1_000)
+def _doc_type(value: str) -> str:
+    return resolve_doc_type(value)
+
+
+@lru_cache(maxsize=1_000)
+def _retention_class(value: str) -> int | None:
+    return retention.parse_class(value, "thời hạn bảo quản")
 
 
 def _number(values: Mapping[str, str]) -> int | None:
@@ -319,13 +340,9 @@ def describe(row: Row, schedule: retention.RetentionSchedule, holder: Agency) ->
     if not subject:
         raise RowRefused("thiếu trích yếu")
     try:
-        doc_type = resolve_doc_type(values.get("doc_type", ""))
+        doc_type = _doc_type(values.get("doc_type", ""))
         raw_class = values.get("retention", "")
-        years = (
-            retention.parse_class(raw_class, "thời hạn bảo quản")
-            if raw_class
-            else schedule.years_for(doc_type)
-        )
+        years = _retention_class(raw_class) if raw_class else schedule.years_for(doc_type)
     except InvalidInput as exc:
         raise RowRefused(str(exc)) from exc
     issued = _date(values.get("issued_at", ""))
@@ -468,6 +485,34 @@ class Ready:
     described: Described
     read: Read
     record_id: str
+    index: dict[str, Any]
+    """Its full-text index row but the record's primary key (``index_entry``)."""
+
+
+def prepare(
+    rows: Sequence[Row], schedule: retention.RetentionSchedule, holder: Agency
+) -> list[Ready | tuple[Row, str]]:
+    """Each row checked, its PDF read and its index row made, or (row, why it is refused).
+    Runs in a worker process, a few dozen rows per task (one task a row cost the main process
+    more than the work)."""
+    done: list[Ready | tuple[Row, str]] = []
+    for row in rows:
+        try:
+            described = describe(row, schedule, holder)
+        except RowRefused as exc:
+            done.append((row, str(exc)))
+            continue
+        read = read_pdf(str(row.pdf))
+        if isinstance(read, str):
+            done.append((row, read))
+            continue
+        rid = record_id_for(described.metadata, identity(read.sha256, row))
+        draft = _manifest(described, read, rid, _refs(described, read), None)
+        fields = records.record_fields(draft)
+        entry = index_entry(_as_record(fields, 0), read.text)
+        del entry["record_pk"]
+        done.append(Ready(described, read, rid, entry))
+    return done
 
 
 @dataclass(frozen=True)
@@ -477,24 +522,11 @@ class Written:
     digest: str
     """SHA-256 of the manifest as stored (what the audit chain records)."""
 
-    @property
-    def text(self) -> str:
-        return self.ready.read.text
 
-
-def _put(store: ObjectStore, data: bytes, until: datetime) -> tuple[str, str | None]:
-    """Store ``data`` under its hash (create-only; content already there is kept, its retention
-    extended if shorter); the hash and the version holding it."""
-    sha = hashlib.sha256(data).hexdigest()
-    key = content_key(sha)
-    try:
-        return sha, store.create(key, data, PDF_TYPE, retain_until=until)
-    except ObjectExists:
-        current = store.retention(key)
-        if current is None or current < until:
-            store.extend_retention(key, until)
-        real = [v for v in store.versions(key) if not v.delete_marker]
-        return sha, real[0].version_id if real else None
+def _as_record(fields: Mapping[str, Any], pk: int) -> ArchiveRecord:
+    """The columns of a record as the index reads them, without building the ORM object
+    (that took most of a batch's time)."""
+    return cast(ArchiveRecord, SimpleNamespace(**fields, id=pk, file_id=None))
 
 
 def _whole_second(until: datetime) -> datetime:
@@ -502,46 +534,92 @@ def _whole_second(until: datetime) -> datetime:
     return until.replace(microsecond=0) + timedelta(seconds=1) if until.microsecond else until
 
 
-def write_one(store: ObjectStore, ready: Ready) -> Written:
-    """The record's objects then its manifest (create-only). No pending note: the objects are
-    content-addressed and the same on a retry, so an interrupted write leaves nothing a rerun
-    does not take up. A manifest already there (a run stopped before its database commit) is
-    taken when it names the same PDF."""
-    described, read = ready.described, ready.read
-    until = _whole_second(retention.store_retain_until(store, described.until))
-    # An old record whose retention period has already ended awaits appraisal and the disposal
-    # procedure: its objects are locked a day (S3 refuses a lock date in the past).
-    until = max(until, _whole_second(clock.now() + EXPIRED_LOCK))
+def _objects(described: Described, read: Read) -> list[tuple[str, str, bytes]]:
+    """(role, name, content) of a record's objects: its PDF, and the OCR copy of a scan."""
     objects = [("pdf", described.row.pdf.name, read.data)]
     if read.ocr_pdf is not None:
         objects.append(("ocr", described.row.pdf.stem + "-ocr.pdf", read.ocr_pdf))
-    refs = []
-    for role, name, data in objects:
-        sha, version = _put(store, data, until)
-        refs.append(ObjectRef(role, name, sha, len(data), PDF_TYPE, version_id=version))
+    return objects
+
+
+def _refs(
+    described: Described, read: Read, stored: Sequence[tuple[str, str | None]] | None = None
+) -> tuple[ObjectRef, ...]:
+    """The manifest's objects, with the (hash, version) the store gave each; without them the
+    hashes alone (the draft a worker indexes)."""
+    objects = _objects(described, read)
+    if stored is None:
+        stored = [(hashlib.sha256(data).hexdigest(), None) for _, _, data in objects]
+    return tuple(
+        ObjectRef(role, name, sha, len(data), PDF_TYPE, version_id=version)
+        for (role, name, data), (sha, version) in zip(objects, stored, strict=True)
+    )
+
+
+def _manifest(
+    described: Described,
+    read: Read,
+    record_id: str,
+    refs: tuple[ObjectRef, ...],
+    until: datetime | None,
+) -> RecordManifest:
     metadata = dict(described.metadata)
     metadata.update(
-        identifier=ready.record_id,
+        identifier=record_id,
         pages=read.pages,
         signature_verdict=read.verdict,
         ingested_from={"source": described.row.source, "line": described.row.line},
     )
     if read.report is not None:
         metadata["signature_report"] = read.report
-    manifest = RecordManifest(
-        ready.record_id, clock.now(), tuple(refs), metadata, retain_until=until
+    return RecordManifest(record_id, clock.now(), refs, metadata, retain_until=until)
+
+
+def _lock_until(store: ObjectStore, described: Described) -> datetime:
+    until = _whole_second(retention.store_retain_until(store, described.until))
+    # An old record whose retention period has already ended awaits appraisal and the disposal
+    # procedure: its objects are locked a day (S3 refuses a lock date in the past).
+    return max(until, _whole_second(clock.now() + EXPIRED_LOCK))
+
+
+def write_batch(store: ObjectStore, batch: Sequence[Ready]) -> list[Written | str]:
+    """The batch's objects (content-addressed, create-only, all made durable together), then
+    their manifests (create-only, together): a manifest never names an object not yet safely
+    stored. No pending note: the objects are the same on a retry, so an interrupted write
+    leaves nothing a rerun does not take up. A manifest already there (a run stopped before its
+    database commit) is taken when it names the same objects; else the row is refused (why)."""
+    untils = [_lock_until(store, ready.described) for ready in batch]
+    contents = [
+        (data, until)
+        for ready, until in zip(batch, untils, strict=True)
+        for _, _, data in _objects(ready.described, ready.read)
+    ]
+    stored = iter(put_contents(store, contents, PDF_TYPE))
+    manifests = []
+    for ready, until in zip(batch, untils, strict=True):
+        count = len(_objects(ready.described, ready.read))
+        refs = _refs(ready.described, ready.read, [next(stored) for _ in range(count)])
+        manifests.append(_manifest(ready.described, ready.read, ready.record_id, refs, until))
+    bodies = [m.to_json() for m in manifests]
+    created = store.create_many(
+        [
+            ObjectWrite(manifest_key(m.record_id), body, "application/json", m.retain_until)
+            for m, body in zip(manifests, bodies, strict=True)
+        ]
     )
-    body = manifest.to_json()
-    try:
-        store.create(manifest_key(ready.record_id), body, "application/json", retain_until=until)
-    except ObjectExists:
-        stored = read_record(store, ready.record_id)
-        if [(r.role, r.sha256) for r in stored.objects] != [(r.role, r.sha256) for r in refs]:
-            raise RowRefused(
-                f"kho đã có bản lưu {ready.record_id} với tệp khác: không ghi đè"
-            ) from None
-        return Written(ready, stored, stored.digest)
-    return Written(ready, manifest, hashlib.sha256(body).hexdigest())
+    written: list[Written | str] = []
+    for ready, manifest, body, outcome in zip(batch, manifests, bodies, created, strict=True):
+        if not isinstance(outcome, ObjectExists):
+            written.append(Written(ready, manifest, hashlib.sha256(body).hexdigest()))
+            continue
+        kept = read_record(store, ready.record_id)
+        if [(r.role, r.sha256) for r in kept.objects] != [
+            (r.role, r.sha256) for r in manifest.objects
+        ]:
+            written.append(f"kho đã có bản lưu {ready.record_id} với tệp khác: không ghi đè")
+        else:
+            written.append(Written(ready, kept, kept.digest))
+    return written
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -634,14 +712,14 @@ def ingest_folder(
     # the processes are forked first, before any thread of this run exists
     with (
         ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool,
-        ThreadPoolExecutor(WRITERS) as writers,
+        ThreadPoolExecutor(IN_FLIGHT) as writer,
     ):
         chunks = _chunks(rows, batch)
-        pending = _submit(pool, next(chunks, ()), schedule, holder, refused)
-        writing: _Writing | None = None
+        pending = _submit(pool, next(chunks, ()), schedule, holder)
+        writing: deque[_Writing] = deque()
         while pending:
             current = pending
-            pending = _submit(pool, next(chunks, ()), schedule, holder, refused)  # read ahead
+            pending = _submit(pool, next(chunks, ()), schedule, holder)  # read ahead
             ready = _gather(current, seen, refused, pool, roots)
             present = _present(ws, [r.record_id for r in ready])
             if present and not resume:
@@ -655,33 +733,26 @@ def ingest_folder(
                 )
             fresh = [r for r in ready if r.record_id not in present]
             state.skipped += len(ready) - len(fresh)
-            # this batch's objects are written while the one before is committed
-            following = _Writing(fresh, [writers.submit(write_one, ws.store, r) for r in fresh])
-            if writing is not None:
-                _finish(ws, actor, folder, writing, refused, state, progress)
-            writing = following
-        if writing is not None:
-            _finish(ws, actor, folder, writing, refused, state, progress)
+            # this batch's objects are written while earlier ones are, and committed in order
+            writing.append(_Writing(fresh, writer.submit(write_batch, ws.store, fresh)))
+            if len(writing) > IN_FLIGHT:
+                _finish(ws, actor, folder, writing.popleft(), refused, state, progress)
+        while writing:
+            _finish(ws, actor, folder, writing.popleft(), refused, state, progress)
     refused.sort(key=lambda r: (r.source, r.line or 0, r.file))
     return IngestReport(state.ingested, state.skipped, tuple(refused), time.monotonic() - started)
 
 
 def _submit(
     pool: ProcessPoolExecutor,
-    rows: Iterable[Row],
+    rows: Sequence[Row],
     schedule: retention.RetentionSchedule,
     holder: Agency,
-    refused: list[Refused],
-) -> list[tuple[Described, Future[Read | str]]]:
-    submitted = []
-    for row in rows:
-        try:
-            described = describe(row, schedule, holder)
-        except RowRefused as exc:
-            refused.append(_refused(row, str(exc)))
-            continue
-        submitted.append((described, pool.submit(read_pdf, str(row.pdf))))
-    return submitted
+) -> list[Future[list[Ready | tuple[Row, str]]]]:
+    return [
+        pool.submit(prepare, rows[start : start + TASK], schedule, holder)
+        for start in range(0, len(rows), TASK)
+    ]
 
 
 def _present(ws: Workspace, record_ids: Sequence[str]) -> set[str]:
@@ -699,7 +770,7 @@ class _Writing:
     """A batch whose objects are being written."""
 
     batch: Sequence[Ready]
-    futures: Sequence[Future[Written]]
+    future: Future[list[Written | str]]
 
 
 class _Roots:
@@ -717,34 +788,42 @@ class _Roots:
 
 
 def _gather(
-    submitted: Sequence[tuple[Described, Future[Read | str]]],
+    submitted: Sequence[Future[list[Ready | tuple[Row, str]]]],
     seen: dict[str, Row],
     refused: list[Refused],
     pool: ProcessPoolExecutor,
     roots: _Roots,
 ) -> list[Ready]:
-    """The batch's PDFs as read, refusing unreadable ones and repeated rows; signed ones
-    verified (in the pool too)."""
+    """The batch's rows as the workers prepared them, refusing unreadable ones and repeated
+    rows; the signed ones verified, all of the batch at once in the pool."""
+    prepared: list[Ready] = []
+    for future in submitted:
+        for done in future.result():
+            if isinstance(done, tuple):
+                refused.append(_refused(*done))
+            else:
+                prepared.append(done)
+    checks = {
+        n: pool.submit(verify_signed, done.read.data, roots.get())
+        for n, done in enumerate(prepared)
+        if done.read.verdict == SIGNED
+    }
     ready = []
-    for described, future in submitted:
-        read = future.result()
-        if isinstance(read, str):
-            refused.append(_refused(described.row, read))
-            continue
-        if read.verdict == SIGNED:
+    for n, done in enumerate(prepared):
+        row = done.described.row
+        if n in checks:
             try:
-                verdict, report = pool.submit(verify_signed, read.data, roots.get()).result()
+                verdict, report = checks[n].result()
             except EngineError as exc:
-                refused.append(_refused(described.row, f"không kiểm tra được chữ ký số: {exc}"))
+                refused.append(_refused(row, f"không kiểm tra được chữ ký số: {exc}"))
                 continue
-            read = replace(read, verdict=verdict, report=report)
-        rid = record_id_for(described.metadata, identity(read.sha256, described.row))
-        if rid in seen:
-            reason = f"trùng dòng {seen[rid].where} (cùng tệp PDF, cùng siêu dữ liệu)"
-            refused.append(_refused(described.row, reason))
+            done = replace(done, read=replace(done.read, verdict=verdict, report=report))
+        if done.record_id in seen:
+            reason = f"trùng dòng {seen[done.record_id].where} (cùng tệp PDF, cùng siêu dữ liệu)"
+            refused.append(_refused(row, reason))
             continue
-        seen[rid] = described.row
-        ready.append(Ready(described, read, rid))
+        seen[done.record_id] = row
+        ready.append(done)
     return ready
 
 
@@ -760,11 +839,11 @@ def _finish(
     """Wait for a batch's objects, commit its rows, report progress. A store that fails stops
     the run (the exception goes up); the batch is then not committed and a rerun takes it up."""
     written = []
-    for ready, future in zip(writing.batch, writing.futures, strict=True):
-        try:
-            written.append(future.result())
-        except RowRefused as exc:
-            refused.append(_refused(ready.described.row, str(exc)))
+    for ready, done in zip(writing.batch, writing.future.result(), strict=True):
+        if isinstance(done, str):
+            refused.append(_refused(ready.described.row, done))
+        else:
+            written.append(done)
     if written:
         _commit(ws, actor, folder, written)
     state.ingested += len(written)
@@ -787,10 +866,8 @@ def _commit(ws: Workspace, actor: str, folder: Path, batch: Sequence[Written]) -
                 select(table.c.record_id, table.c.id).where(table.c.record_id.in_(wanted))
             ).all()
         )
-        ids = [found[rid] for rid in wanted]
         entries = [
-            index_entry(cast(ArchiveRecord, SimpleNamespace(**f, id=pk, file_id=None)), w.text)
-            for f, pk, w in zip(fields, ids, batch, strict=True)
+            {**w.ready.index, "record_pk": found[rid]} for rid, w in zip(wanted, batch, strict=True)
         ]
         session.execute(insert(ArchiveText.__table__), entries)  # type: ignore[attr-defined]
         events: list[tuple[str, dict[str, Any]]] = [

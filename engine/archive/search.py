@@ -28,9 +28,12 @@ score adds, for facts both engines answer from the index alone:
 Ties go to the most recently archived record first (the higher record key). Results are read
 tier by tier (highest score first), each tier newest first with a LIMIT, so a query that
 matches most of the archive stops after one page instead of sorting every match; the total is
-counted exactly up to ``COUNT_CAP`` and reported as "more than" beyond. On PostgreSQL each of
-those reads takes a window of the newest matches from the index alone and checks the filters on
-that window only (``_window``), falling back to the join when a filter lets too few through.
+counted exactly up to ``COUNT_CAP`` and reported as "more than" beyond. A tier is asked as
+"every token of its facts", without "and not the facts of a better tier": the records of better
+tiers are already ranked and are dropped from its page, the same answer at the cost of an AND.
+On PostgreSQL each of those reads takes a window of the newest matches from the index alone
+(``archive_text_recent``: recency spans, migration 0018) and checks the filters on that window
+only (``_window``), falling back to the join when a filter lets too few through.
 
 Snippets and highlights are cut in Python from the stored text, so both engines show the same.
 Restricted records (the record's or its file's access is "restricted") are only found by the
@@ -75,6 +78,13 @@ WINDOW_SLACK = 40
 """PostgreSQL reads ``2 × wanted + WINDOW_SLACK`` of the newest matches and checks the filters
 on those only (engine.archive.search._window), falling back to a join when too few pass."""
 SNIPPET_CHARS = 220
+NARROW_CAP = 5000
+"""PostgreSQL tests the full text of at most this many records a narrow filter lets through
+(engine.archive.search._narrow); beyond, it asks the join."""
+RECENCY_SPAN = 2000
+"""Records per recency token: each entry carries ``zr<record key // RECENCY_SPAN>``, so
+PostgreSQL reads the newest matches span by span from the GIN index (``archive_text_recent``,
+migration 0018) instead of every match of a common word."""
 
 _WORD = re.compile(r"[^\W_]+")
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+")
@@ -157,7 +167,7 @@ def index_entry(
         raise ValueError("index_entry needs a record that has been flushed (record.id)")
     text = unicodedata.normalize("NFC", text)
     metadata = _metadata_text(record, file_code).split(" | ")
-    facts = " ".join(fact_tokens(record))
+    facts = " ".join([*fact_tokens(record), f"zr{record.id // RECENCY_SPAN}"])
     return {
         "record_pk": record.id,
         "tokens": f"{index_tokens(record.subject, metadata, text)} {facts}",
@@ -594,12 +604,16 @@ def run_search(engine: Engine, query: SearchQuery, *, restricted: bool) -> Searc
         elif not terms.folded:
             ranked = [(pk, 0) for pk in _page(connection, filters, (base, [], any_of), needed)]
         else:
-            for score, held, absent in _tiers(terms):
+            for score, held, _ in _tiers(terms):
+                # Every record of a better tier holds these tokens too and is already ranked
+                # (a better tier that was not read to its end filled the page): asking without
+                # "and not the facts above" and dropping those gives the same tier, and lets
+                # the index answer AND alone, much faster than AND NOT.
                 required = list(dict.fromkeys([*base, *(t for group in held for t in group)]))
-                match = (required, [list(g) for g in absent], any_of)
-                ranked.extend(
-                    (pk, score) for pk in _page(connection, filters, match, needed - len(ranked))
-                )
+                seen = {pk for pk, _ in ranked}
+                wanted = needed - len(ranked)
+                page = _page(connection, filters, (required, [], any_of), wanted + len(seen))
+                ranked.extend([(pk, score) for pk in page if pk not in seen][:wanted])
                 if len(ranked) >= needed:
                     break
         total, exact = _count(
@@ -625,8 +639,11 @@ def _source(q: _Sql, match: _Match | None) -> str:
 
 def _page(connection: Connection, filters: _Sql, match: _Match | None, limit: int) -> list[int]:
     """Up to ``limit`` record keys matching, newest archived first."""
-    if filters.postgres and match is not None and not filters.narrow:
-        window = _window(connection, filters, match, limit, newest=True)
+    if filters.postgres and match is not None:
+        if filters.narrow:
+            window = _narrow(connection, filters, match, limit)
+        else:
+            window = _window(connection, filters, match, limit)
         if window is not None:
             return window
     q = _copy(filters)
@@ -644,8 +661,10 @@ def _count(
         return found, True  # every tier was read to the end
     cap = max(COUNT_CAP, needed)
     window = None
-    if filters.postgres and match is not None and not filters.narrow:
-        window = _window(connection, filters, match, cap + 1, newest=False)
+    if filters.postgres and match is not None and filters.narrow:
+        window = _narrow(connection, filters, match, cap + 1)
+    elif filters.postgres and match is not None:
+        window = _window(connection, filters, match, cap + 1, probe=False)
     if window is not None:
         counted = len(window)
     else:
@@ -656,6 +675,28 @@ def _count(
     return min(counted, cap), counted <= cap
 
 
+def _narrow(connection: Connection, filters: _Sql, match: _Match, wanted: int) -> list[int] | None:
+    """PostgreSQL, when a filter only SQL answers lets few records through (a case file, a
+    symbol): those records first, newest first, then the full-text test on them alone; None
+    when they are more than ``NARROW_CAP`` (the caller then asks the join). Left to itself the
+    planner starts from every full-text match (thousands, each joined to its record) because
+    it prices ``tsv @@ query`` far too cheap."""
+    q = _copy(filters)
+    records = f"SELECT r.id FROM archive_record r WHERE {' AND '.join(q.where)}"
+    statement = f"{records} ORDER BY r.id DESC LIMIT {NARROW_CAP + 1}"
+    keys = [int(pk) for pk in connection.execute(sql(statement), q.params).scalars()]
+    if len(keys) > NARROW_CAP:
+        return None
+    if not keys:
+        return []
+    test = (
+        f"SELECT record_pk FROM archive_text WHERE record_pk = ANY(:narrow)"
+        f" AND tsv @@ {q.tsquery(*match)} ORDER BY record_pk DESC LIMIT {int(wanted)}"
+    )
+    found = connection.execute(sql(test), {**q.params, "narrow": keys})
+    return [int(pk) for pk in found.scalars()]
+
+
 def _copy(filters: _Sql) -> _Sql:
     q = _Sql(filters.postgres)
     q.where, q.params = list(filters.where), dict(filters.params)
@@ -663,26 +704,27 @@ def _copy(filters: _Sql) -> _Sql:
 
 
 def _window(
-    connection: Connection, filters: _Sql, match: _Match, wanted: int, *, newest: bool
+    connection: Connection, filters: _Sql, match: _Match, wanted: int, *, probe: bool = True
 ) -> list[int] | None:
     """PostgreSQL: the first ``wanted`` keys that pass the filters among a window of the
-    newest full-text matches (of any matches, unordered, if not ``newest``: enough to count);
-    None when the window is full and too few of it pass (the caller then asks the join over
-    every match).
+    newest full-text matches; None when the window is full and too few of it pass (the caller
+    then asks the join over every match).
 
     Two plain statements instead of one join, because the planner gets the join wrong both
     ways: it probes ``archive_record`` for every match before the LIMIT (thousands of probes
     for a common word), and it prices ``tsv @@ query`` as a cheap operator although each row's
     tsvector sits in TOAST and costs 5-6 µs to fetch and decompress, so for a common word it
     walks the whole table or key filtering row by row. The window comes from
-    ``archive_text_matches()`` (migration 0005): the ``probe`` newest records tested one by one
-    when that finds enough (a common word), else a bitmap scan of the GIN index, which answers
-    the AND / NOT question exactly without reading a tsvector. Only the window's records are
-    then checked against the filters, by key."""
+    ``archive_text_recent()`` (migration 0018): the ``probe`` newest records tested one by one
+    when that finds enough (a common word), else the GIN index asked span of record keys by
+    span, newest first (``RECENCY_SPAN``), so a word a tenth of a million records hold costs
+    a few spans instead of a hundred thousand matches. Only the window's records are then
+    checked against the filters, by key. Counting (``probe`` false) skips the probe: a few
+    hundred matches come cheaper from the newest span than from as many tsvectors."""
     size = 2 * wanted + WINDOW_SLACK
     q = _copy(filters)
-    probe = 2 * size
-    candidates = f"SELECT archive_text_matches({q.tsquery(*match)}, {size}, {probe}, {newest})"
+    tested, span = (2 * size if probe else 0), RECENCY_SPAN
+    candidates = f"SELECT archive_text_recent({q.tsquery(*match)}, {size}, {tested}, {span})"
     found = [int(pk) for pk in connection.execute(sql(candidates), q.params).scalars()]
     if not found:
         return []
@@ -792,7 +834,7 @@ def snippet(
         return []
     positions = [
         (m.start(), m.end(), pair[0])
-        for m in _WORD.finditer(flat)
+        for m in _candidates(frozenset(wanted)).finditer(flat)
         if (pair := word_tokens(m.group())) is not None and pair[0] in wanted
     ]
     start = 0
@@ -813,6 +855,33 @@ def snippet(
     if end < len(flat):
         segments.append(Segment("…", False))
     return _merge(segments)
+
+
+@lru_cache(maxsize=64)
+def _letters() -> dict[str, str]:
+    """Each ASCII letter and digit with every letter that folds to it ("e": "eèéẻẽẹêềếểễệE…")."""
+    found: dict[str, list[str]] = {}
+    for code in [*range(0x30, 0x7B), *range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
+        char = chr(code)
+        folded = fold(char)
+        if len(folded) == 1 and (folded.isdigit() or "a" <= folded <= "z") and char.isalnum():
+            found.setdefault(folded, []).append(char)
+    return {letter: "".join(chars) for letter, chars in found.items()}
+
+
+@lru_cache(maxsize=256)
+def _candidates(wanted: frozenset[str]) -> re.Pattern[str]:
+    """A pattern for the whole words that may fold to one of ``wanted``, so a long text is
+    searched in C instead of folding each of its words (each candidate is still checked by
+    ``word_tokens``). Query words outside Vietnamese and English letters: every word."""
+    letters = _letters()
+    if not wanted or any(not _ASCII_TOKEN.fullmatch(w) for w in wanted):
+        return _WORD
+    words = sorted(wanted, key=len, reverse=True)
+    alternatives = "|".join(
+        "".join(f"[{re.escape(letters.get(c, c))}]" for c in word) for word in words
+    )
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")
 
 
 def _densest(positions: Sequence[tuple[int, int, str]], width: int) -> int:

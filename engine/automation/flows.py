@@ -19,6 +19,7 @@ from sqlmodel import Session
 from engine.archive.fixity import FixityFailed, Problem, check_archive
 from engine.archive.ltv import DEFAULT_WITHIN_DAYS, LtvRefreshFailed, refresh
 from engine.automation.registry import open_workspace
+from engine.automation.worker import STOPPING
 from engine.core import audit
 from engine.core.config import load_settings
 from engine.core.models import OutboxItem
@@ -53,7 +54,7 @@ def drain_outbox(home: str, max_items: int = 100) -> list[dict[str, Any]]:
     with audit.channel("worker"):
         ws = _workspace(home)
         results: list[dict[str, Any]] = []
-        while len(results) < max_items:
+        while len(results) < max_items and not STOPPING.is_set():
             item = outbox.claim(ws)
             if item is None:
                 break

@@ -27,6 +27,8 @@ PLUGINS = Plugins(
             "archive_document": "engine.archive.archiving:archive_document",
             "dispose_records": "engine.archive.disposal:dispose_records",
             "send_to_recipients": "engine.exchange.delivery:send_to_recipients",
+            "number_result": "engine.onestop.results:number_result",
+            "seal_result": "engine.onestop.results:seal_result",
         }
     ),
     actions=MappingProxyType({"sign": "engine.outgoing.signature:sign"}),
@@ -35,6 +37,8 @@ PLUGINS = Plugins(
             "report_status": "engine.exchange.reporting:report_status",
             "after_steps": "engine.exchange.delivery:deliver_pending",
             "tracked": "engine.onestop.views:dossier_tracked",
+            "form_layout": "engine.outgoing.conversion:find_form_layout",
+            "signer_box": "engine.outgoing.conversion:find_signer_box",
         }
     ),
 )

@@ -144,16 +144,59 @@ def steps_recover(
 def worker(
     once: Annotated[bool, typer.Option(help="Dừng khi hàng đợi trống.")] = False,
     poll: Annotated[float, typer.Option(min=0.1, help="Giây giữa hai lần kiểm tra.")] = 2.0,
+    prefect_api: Annotated[
+        str | None,
+        typer.Option(
+            "--prefect-api",
+            help="Máy chủ Prefect nhận báo cáo các lần chạy (http://MÁY:4200/api); mặc định "
+            "prefect_api_url trong cấu hình, không có thì Prefect chạy nhúng trong thư mục.",
+        ),
+    ] = None,
 ) -> None:
-    """Chạy các bước tự động qua Prefect (flow vanthu-outbox)."""
+    """Chạy các bước tự động qua Prefect (flow vanthu-outbox); chạy được nhiều worker trên
+    nhiều máy cùng một CSDL PostgreSQL."""
     from engine.automation.worker import run_worker
 
-    runs = run_worker(workspace(), once=once, poll_seconds=poll)
-    for run in runs:
-        status = "xong" if run["ok"] else f"lỗi: {run['error']}"
-        typer.echo(f"#{run['item_id']} {run['step']} (văn bản #{run['document_id']}): {status}")
+    def show(runs: list[dict[str, object]]) -> None:
+        for run in runs:
+            status = "xong" if run["ok"] else f"lỗi: {run['error']}"
+            typer.echo(f"#{run['item_id']} {run['step']} (văn bản #{run['document_id']}): {status}")
+
+    runs = run_worker(
+        workspace(),
+        once=once,
+        poll_seconds=poll,
+        prefect_api=prefect_api,
+        notice=lambda message: typer.secho(message, err=True, fg=typer.colors.YELLOW),
+        on_runs=show,
+    )
     if once and not runs:
         typer.echo("Hàng đợi trống: không có bước tự động nào đến hạn.")
+
+
+@app.command("prefect-server")
+def prefect_server(
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe (0.0.0.0: mọi máy).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Cổng.")] = 4200,
+    database_url: Annotated[
+        str,
+        typer.Option(
+            help="CSDL riêng của Prefect: postgresql://NGƯỜI-DÙNG@MÁY/CSDL; mặc định SQLite "
+            "trong thư mục cơ quan (prefect/)."
+        ),
+    ] = "",
+) -> None:
+    """Chạy máy chủ Prefect (giao diện và API) cho các `vanthu worker` báo cáo lên."""
+    import os
+    import sys
+
+    from engine.automation.prefect_server import prefect_server as server_of
+
+    server = server_of(settings(), host=host, port=port, database_url=database_url)
+    typer.echo(f"Máy chủ Prefect: {server.ui_url} (CSDL {server.database})")
+    typer.echo(f'Cho các worker: prefect_api_url = "{server.api_url}" trong vanthu.toml')
+    sys.stdout.flush()
+    os.execve(server.command[0], server.command, server.environment)  # Prefect in our place
 
 
 @audit_app.command("verify")

@@ -122,9 +122,11 @@ def act(
     trường VANTHU_PIN. 'extend' gia hạn việc đang chờ: --due và --reason (lãnh đạo cơ quan
     hoặc trưởng đơn vị của người xử lý).
     """
+    from engine.onestop import refuse_outside_desk
     from engine.workflow import act as take_action
 
     ws = workspace()
+    refuse_outside_desk(ws, document_id, as_user)  # a dossier moves with `vanthu onestop act`
     if action == "extend":
         _extend(ws, document_id, as_user, due, reason)
         return
@@ -259,6 +261,8 @@ def _print_view(view: DocumentView) -> None:
         typer.echo(f"  Người ký: {view.signer}")
     state = view.state + (f", chờ: {', '.join(view.waiting_at)}" if view.waiting_at else "")
     typer.echo(f"  Quy trình: {view.definition} — {state}")
+    if d.recalled_at is not None:
+        typer.echo(f"  Thu hồi lúc {when(d.recalled_at)} — lý do: {d.recall_reason}")
     if view.verification:
         verdict = str(view.verification.get("verdict"))
         typer.echo(f"  Chữ ký số khi nhận: {VERDICTS.get(verdict, verdict)}")

@@ -146,11 +146,16 @@ STATES = {
 def exchange_status_command(document: DocumentId, as_json: AsJson = False) -> None:
     """Tình hình văn bản gửi liên thông, theo từng cơ quan nhận."""
     from engine.exchange import exchange_status
+    from engine.workflow.recall import LABEL, recall_of
 
-    found = exchange_status(workspace(), document)
+    ws = workspace()
+    found = exchange_status(ws, document)
     if as_json:
         echo_json([_status_json(r) for r in found])
         return
+    recalled = recall_of(ws, document)
+    if recalled is not None:
+        typer.echo(f"{LABEL} lúc {_time(recalled.at)} — lý do: {recalled.reason}")
     if not found:
         typer.echo(f"Văn bản #{document} không gửi liên thông cho cơ quan nào.")
     for r in found:
@@ -192,10 +197,11 @@ def exchange_recall(
     as_user: AsUser,
     reason: Annotated[str, typer.Option("--reason", help="Lý do đề nghị lấy lại.")],
 ) -> None:
-    """Đề nghị các cơ quan nhận trả lại văn bản đã gửi (trạng thái 13)."""
+    """Thu hồi văn bản đã gửi: đóng băng bản của mình, đề nghị các cơ quan nhận trả lại (13)."""
     from engine.exchange import recall
 
     peers = recall(workspace(), document, as_user, reason)
+    typer.echo(f"Đã thu hồi văn bản #{document}: từ nay không xử lý, sửa hay gửi thêm được.")
     typer.echo(f"Đã gửi đề nghị lấy lại văn bản #{document} tới: {', '.join(peers)}")
     typer.echo(f"  Theo dõi trả lời: vanthu exchange status {document}")
 

@@ -17,6 +17,7 @@ from engine.cli.search import parse_day
 
 if TYPE_CHECKING:
     from engine.core.workspace import Workspace
+    from engine.onestop import DossierView
     from engine.workflow import Move
 
 Code = Annotated[str, typer.Argument(help="Mã hồ sơ (in trên giấy tiếp nhận).")]
@@ -112,13 +113,126 @@ def act(
     to: Annotated[str | None, typer.Option("--to", help="Người được giao (chuyên viên).")] = None,
     comment: Annotated[str | None, typer.Option(help="Ý kiến.")] = None,
 ) -> None:
-    """Thao tác của đơn vị giải quyết trên hồ sơ; mỗi lần chuyển được ghi vào phiếu kiểm soát."""
+    """Thao tác của đơn vị giải quyết trên hồ sơ; mỗi lần chuyển được ghi vào phiếu kiểm soát.
+
+    Lãnh đạo ký kết quả bằng 'sign' (hoặc 'approve'): lệnh hỏi mã PIN khóa ký số (ẩn); chạy
+    trong tập lệnh thì đọc biến môi trường VANTHU_PIN.
+    """
     from engine.onestop import act_on
 
     ws = workspace()
-    move = act_on(ws, code, as_user, action, comment=comment, choose=to)
+    move = act_on(
+        ws, code, as_user, action, comment=comment, choose=to, pin=_pin(ws, action, as_user)
+    )
     typer.echo(f"Hồ sơ {code}: đã '{action}'")
+    for title, error in move.failed:
+        typer.echo(f"  Bước '{title}' chưa xong: {error}")
     _where(ws, code, move)
+    if move.queued:
+        typer.echo(f"  Chờ hệ thống: {', '.join(move.queued)} (vanthu worker)")
+    symbol = next((r["symbol"] for r in move.results.values() if "symbol" in r), None)
+    if symbol:
+        typer.echo(f"  Số quyết định: {symbol}")
+    if any("sha256" in r for r in move.results.values()):
+        typer.echo(f"  Lấy kết quả: vanthu onestop result-pdf {code} --out ket-qua-{code}.pdf")
+
+
+def _pin(ws: Workspace, action: str, username: str) -> str | None:
+    """The signer's PIN when the action signs with a key held on the server."""
+    if action not in ("sign", "approve") or ws.settings.leader_signing != "server":
+        return None
+    from engine.cli.identity import signer_pin
+
+    return signer_pin(username)
+
+
+@onestop_app.command("result")
+def result(
+    code: Code,
+    as_user: AsUser,
+    file: Annotated[Path, typer.Option("--file", help="Dự thảo kết quả: DOCX hoặc PDF.")],
+) -> None:
+    """Chuyên viên đính kèm dự thảo kết quả giải quyết (theo thể thức Nghị định 30)."""
+    from engine.onestop import attach_result
+    from engine.workflow import Upload
+
+    ws = workspace()
+    data = _read(file, "--file")
+    version = attach_result(ws, code, as_user, Upload(file.name, data))
+    typer.echo(f"Hồ sơ {code}: đã đính kèm kết quả (bản {version}) từ {file.name}")
+    typer.echo(f"  Trình lãnh đạo: vanthu onestop act {code} submit --as {as_user}")
+
+
+def _read(path: Path, option: str) -> bytes:
+    from engine.core.errors import InvalidInput
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(
+            f"không đọc được tệp {path} ({option}): {exc.strerror}",
+            f"cannot read the file {path} ({option}): {exc.strerror}",
+            code="onestop.file_unreadable",
+            file=str(path),
+        ) from exc
+
+
+@onestop_app.command("result-pdf")
+def result_pdf(
+    code: Code, out: Annotated[Path, typer.Option("--out", help="Tệp PDF ghi ra.")]
+) -> None:
+    """Lấy kết quả đã ký (quyết định: đã cấp số, đóng dấu) để in hoặc gửi công dân."""
+    from engine.onestop import issued_result
+
+    name, data = issued_result(workspace(), code)
+    out.write_bytes(data)
+    typer.echo(f"Đã ghi {out} ({name}, {len(data):,} byte)".replace(",", "."))
+
+
+@onestop_app.command("apology-pdf")
+def apology_pdf(
+    code: Code, out: Annotated[Path, typer.Option("--out", help="Tệp PDF ghi ra.")]
+) -> None:
+    """Lấy phiếu xin lỗi và hẹn lại ngày trả kết quả đã ký (Mẫu 05)."""
+    from engine.onestop import apology_letter
+
+    name, data = apology_letter(workspace(), code)
+    out.write_bytes(data)
+    typer.echo(f"Đã ghi {out} ({name}, {len(data):,} byte)".replace(",", "."))
+
+
+@onestop_app.command("fees")
+def fees(
+    code: Code,
+    as_user: AsUser,
+    amount: Annotated[
+        int | None, typer.Option(help="Số tiền phải nộp (đồng); mặc định theo thủ tục.")
+    ] = None,
+    note: Annotated[str, typer.Option(help="Ghi chú: khoản phí, lệ phí, nơi nộp…")] = "",
+) -> None:
+    """Yêu cầu công dân nộp phí, lệ phí (trạng thái 6): đơn vị giải quyết."""
+    from engine.onestop import ask_fees, money
+
+    ws = workspace()
+    due = ask_fees(ws, code, as_user, amount=amount, note=note)
+    typer.echo(f"Hồ sơ {code}: chờ công dân nộp {money(due)}")
+    _where(ws, code)
+
+
+@onestop_app.command("paid")
+def paid(
+    code: Code,
+    as_user: AsUser,
+    amount: Annotated[int, typer.Option(help="Số tiền đã nộp (đồng).")],
+    receipt: Annotated[str, typer.Option(help="Số biên lai thu phí, lệ phí.")],
+) -> None:
+    """Bộ phận một cửa ghi nhận công dân đã nộp phí, lệ phí: hồ sơ trở lại đang xử lý."""
+    from engine.onestop import money, record_payment
+
+    ws = workspace()
+    record_payment(ws, code, as_user, amount=amount, receipt=receipt)
+    typer.echo(f"Hồ sơ {code}: đã nộp {money(amount)}, biên lai số {receipt}")
+    _where(ws, code)
 
 
 @onestop_app.command("return")
@@ -142,14 +256,24 @@ def apologise(
     as_user: AsUser,
     new_date: Annotated[str, typer.Option(help="Ngày hẹn trả mới (dd/mm/yyyy).")],
     reason: Annotated[str, typer.Option(help="Lý do chậm.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Ghi phiếu đã ký ra tệp PDF.")] = None,
 ) -> None:
-    """Phiếu xin lỗi và hẹn lại ngày trả kết quả (Mẫu 05), lãnh đạo đơn vị giải quyết ký."""
+    """Phiếu xin lỗi và hẹn lại ngày trả kết quả (Mẫu 05): lãnh đạo đơn vị giải quyết ký số
+    (lệnh hỏi mã PIN; trong tập lệnh đọc VANTHU_PIN), phát hành cho công dân."""
+    from engine.cli.identity import signer_pin
     from engine.onestop import apologise as make_apology
+    from engine.onestop import apology_letter
 
     ws = workspace()
-    due = make_apology(ws, code, as_user, parse_day(new_date, "--new-date"), reason)
+    day = parse_day(new_date, "--new-date")
+    due = make_apology(ws, code, as_user, day, reason, pin=signer_pin(as_user))
     typer.echo(f"Hồ sơ {code}: hẹn lại ngày trả {_when(due)} (vẫn tính là trễ hạn)")
-    typer.echo(f"  In phiếu: vanthu onestop slip {code} --form 05 --out xin-loi-{code}.pdf")
+    if out is not None:
+        name, data = apology_letter(ws, code)
+        out.write_bytes(data)
+        typer.echo(f"  Đã ghi phiếu đã ký {out} ({name})")
+    else:
+        typer.echo(f"  Lấy phiếu đã ký: vanthu onestop apology-pdf {code} --out xin-loi-{code}.pdf")
 
 
 @onestop_app.command("show")
@@ -172,6 +296,7 @@ def show(code: Code, as_json: AsJson = False) -> None:
         typer.echo(f"  Hẹn ban đầu: {_when(view.original_due_at)} (hồ sơ tính là trễ hạn)")
     if view.reason:
         typer.echo(f"  Lý do: {view.reason}")
+    _show_result_and_fees(view)
     typer.echo("  Phiếu kiểm soát quá trình giải quyết:")
     for line in view.handovers:
         result = f" — {line.outcome}" if line.outcome else ""
@@ -179,6 +304,55 @@ def show(code: Code, as_json: AsJson = False) -> None:
             f"    {_when(line.handed_at)}  {line.from_name} → {line.to_name or '—'}"
             f" (hạn {_when(line.due_at)}, xong {_when(line.done_at)}){result}"
         )
+
+
+def _show_result_and_fees(view: DossierView) -> None:
+    from engine.onestop import money
+
+    found = view.result
+    if found is not None:
+        typer.echo(f"  Kết quả: {found.kind_name}, bản {found.version} ({found.draft})")
+        if found.signer:
+            typer.echo(f"    Người ký: {found.signer}")
+        if found.symbol:
+            typer.echo(f"    Số: {found.symbol}")
+        if found.issued:
+            typer.echo(f"    Tệp đã ban hành: {found.issued}")
+    if view.fee_amount is not None:
+        note = f" ({view.fee_note})" if view.fee_note else ""
+        typer.echo(f"  Phí, lệ phí: {money(view.fee_amount)}{note}")
+        if view.fee_paid is not None:
+            typer.echo(
+                f"    Đã nộp {money(view.fee_paid)}, biên lai số {view.fee_receipt}, "
+                f"{_when(view.fee_paid_at)}"
+            )
+    for name in view.apologies:
+        typer.echo(f"  Phiếu xin lỗi đã ký: {name}")
+
+
+@onestop_app.command("list")
+def list_command(
+    as_user: AsUser,
+    state: Annotated[str, typer.Option(help="Chỉ hồ sơ ở trạng thái này (1 đến 10).")] = "",
+    overdue: Annotated[bool, typer.Option("--overdue", help="Chỉ hồ sơ quá hạn.")] = False,
+    procedure: Annotated[str, typer.Option(help="Chỉ hồ sơ của thủ tục này (mã).")] = "",
+    as_json: AsJson = False,
+) -> None:
+    """Danh sách hồ sơ người dùng được xem, mới nhất trước: mã, thủ tục, trạng thái, hẹn trả."""
+    from engine.onestop import dossier_filters, list_dossiers
+
+    filters = dossier_filters(state, "overdue" if overdue else "", procedure)
+    listing = list_dossiers(workspace(), as_user, filters, page_size=None)
+    if as_json:
+        echo_json([asdict(row) for row in listing.rows])
+        return
+    for row in listing.rows:
+        flag = " — QUÁ HẠN" if row.overdue else (" — trễ hạn" if row.late else "")
+        typer.echo(
+            f"{row.code}  {row.procedure_code}  {row.applicant}  [{row.state} {row.state_name}]"
+            f"  hẹn trả {_when(row.due_at)}{flag}"
+        )
+    typer.echo(f"{len(listing.rows)} hồ sơ")
 
 
 @onestop_app.command("slip")

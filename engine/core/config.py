@@ -47,6 +47,20 @@ class Settings(BaseSettings):
     soffice: str = "soffice"
     max_upload_bytes: int = 20 * 1024 * 1024
     step_max_attempts: int = 5
+    step_lease_seconds: int = Field(
+        120,
+        ge=5,
+        le=24 * 3600,
+        description="How long a worker holds a claimed automated step before another worker may "
+        "take it; a running worker renews it every third of this, so a worker killed mid-step is "
+        "replaced, on any machine, this long after it died.",
+    )
+    prefect_api_url: str = Field(
+        "",
+        description="The Prefect server `vanthu worker` reports its flow and task runs to "
+        "(http://HOST:4200/api, see `vanthu prefect-server`); empty: PREFECT_API_URL from the "
+        "environment, else Prefect's ephemeral mode inside the agency folder (embedded).",
+    )
     workflows_dir: Path | None = Field(None, description="Definitions; default the shipped ones.")
     leader_signing: Literal["server", "agent"] = Field(
         "server",

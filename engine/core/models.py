@@ -94,6 +94,8 @@ class Document(SQLModel, table=True):
     verification: str | None = Field(default=None, sa_column=Column(Text))  # JSON report
     created_at: datetime = Field(default_factory=utcnow)
     handling_due_at: datetime | None = None  # incoming: hạn xử lý, set at the leader's assign
+    recalled_at: datetime | None = None  # outgoing: thu hồi by the sender, frozen (0017)
+    recall_reason: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class DocumentFile(SQLModel, table=True):
@@ -525,6 +527,13 @@ class Dossier(SQLModel, table=True):
     processed_at: datetime | None = None
     returned_at: datetime | None = None
     returned_to: str | None = Field(default=None, max_length=200)  # who signed for the result
+    # migration 0016: the result's kind (procedure data) once attached, and the fees (state 6)
+    result_kind: str | None = Field(default=None, max_length=20)  # decision | document
+    fee_amount: int | None = None  # đồng, asked by the handling unit
+    fee_note: str | None = Field(default=None, sa_column=Column(Text))
+    fee_paid: int | None = None  # đồng, recorded at the desk
+    fee_receipt: str | None = Field(default=None, max_length=60)  # biên lai số
+    fee_paid_at: datetime | None = None
 
 
 class DossierComponent(SQLModel, table=True):
@@ -553,3 +562,19 @@ class DossierHandover(SQLModel, table=True):
     due_at: datetime | None = None
     done_at: datetime | None = None
     note: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class SavedSearch(SQLModel, table=True):
+    """A search of the archive a person saved under a name (its filters as JSON); private to
+    its owner, or shared with the owner's unit. Run, it shows only what the runner may see."""
+
+    __tablename__ = "saved_search"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="user.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)  # the owner's unit, for sharing
+    name: str = Field(max_length=100)
+    query: str = Field(sa_column=Column(Text, nullable=False))  # the filters, JSON
+    shared: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

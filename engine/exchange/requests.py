@@ -38,6 +38,7 @@ from engine.incoming.receiving import (
 )
 from engine.signatures import keys
 from engine.workflow.files import PDF_TYPE, Upload, add_file, newest_file
+from engine.workflow.recall import freeze, refuse_if_recalled
 from storage import get_content, put_content
 from vanthu import clock
 
@@ -90,7 +91,9 @@ def _not_sent(document_id: int) -> Conflict:
 
 
 def recall(ws: Workspace, document_id: int, username: str, reason: str) -> list[str]:
-    """Ask every recipient of the document to give it back (13, with the reason)."""
+    """Ask every recipient of the document to give it back (13, with the reason), and freeze
+    our own copy in the same transaction (engine.workflow.recall: it stays recalled whatever
+    the recipients answer)."""
     reason = " ".join(reason.split())
     if not reason:
         raise InvalidInput(
@@ -103,6 +106,9 @@ def recall(ws: Workspace, document_id: int, username: str, reason: str) -> list[
         sent = _sent_to(session, document_id)
         if not sent:
             raise _not_sent(document_id)
+        document = session.get(Document, document_id, with_for_update=True)
+        assert document is not None
+        freeze(session, document, username, reason)
         queued = [
             queue_status(
                 session,
@@ -132,6 +138,7 @@ def replace(ws: Workspace, old_id: int, new_id: int, username: str, reason: str 
     """Send the issued document ``new_id`` to every recipient of ``old_id``, replacing it."""
     with Session(ws.db) as session:
         clerk_named(session, username)
+        refuse_if_recalled(session, new_id)
         new = session.get(Document, new_id)
         if new is None or new.direction != "outgoing" or new.issued_at is None:
             raise Conflict(
@@ -158,6 +165,7 @@ def _send_about(
     DocumentId they hold (business 2 update: the same document again; 3: its replacement)."""
     with Session(ws.db) as session:
         clerk_named(session, username)
+        refuse_if_recalled(session, about)  # recalled: nothing more goes out about it
         # a recipient the document has not reached yet gets the current version anyway
         sent = [m for m in _sent_to(session, about) if business != UPDATE or m.state == "sent"]
         if not sent:
@@ -187,6 +195,7 @@ def _send_about(
             envelopes.append(envelope)
     key = keys.agency_key(ws)
     with transaction(ws.db) as session:
+        refuse_if_recalled(session, about)  # recalled while the envelopes were being built
         queued = [
             queue(
                 session,

@@ -8,10 +8,12 @@ transaction: the portal state (1…10), the appointment, and a line on the contr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -37,9 +39,11 @@ from engine.core.workspace import Workspace
 from engine.onestop.procedures import Procedure, load_procedures
 from engine.onestop.states import ENDED, DossierState
 from engine.workflow.actions import after_action
+from engine.workflow.documents import may_read
 from engine.workflow.runtime import Move, claim_task, complete_task, start_instance
 from vanthu import clock
 
+T = TypeVar("T")
 WORKFLOW = "mot_cua"
 DIRECTION = "dossier"
 """Document.direction of a dossier's document: kept out of the registers of documents."""
@@ -55,10 +59,10 @@ _STATE_AFTER: dict[tuple[str, str], DossierState] = {
     ("completion", "reject"): DossierState.REFUSED,
     ("assign", "forward"): DossierState.PROCESSING,
     ("assign", "consult"): DossierState.PROCESSING,
-    ("sign_result", "approve"): DossierState.PROCESSED,
     ("deliver", "complete"): DossierState.RETURNED,
 }
-"""The portal state a workflow action leaves the dossier in (other actions keep it)."""
+"""The portal state a workflow action leaves the dossier in (other actions keep it); the
+result's issuing step makes it processed (9, engine.onestop.results)."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,17 @@ def _key(text: str) -> str:
 
 def file_dossier(ws: Workspace, username: str, request: DossierRequest) -> str:
     """Record a dossier handed in (state 1, waiting at the desk) and give it its code."""
+    return _filed(ws, username, request, lambda session, dossier: dossier.code)
+
+
+def _filed(
+    ws: Workspace,
+    username: str,
+    request: DossierRequest,
+    then: Callable[[Session, Dossier], T],
+) -> T:
+    """File the dossier and do ``then`` with it in the same transaction (nothing is stored
+    when ``then`` fails); a code taken meanwhile by another desk is retried with the next."""
     proc = procedure(ws, request.procedure)
     applicant = _line(request.applicant, "người nộp hồ sơ (--applicant)", 200)
     address = checked_line(request.address, "địa chỉ (--address)", max_length=300)
@@ -194,7 +209,8 @@ def file_dossier(ws: Workspace, username: str, request: DossierRequest) -> str:
                     detail={"code": dossier.code, "procedure": proc.code, "missing": missing},
                 )
                 start_instance(session, ws, definition, document, clerk)
-                return dossier.code
+                session.flush()
+                return then(session, dossier)
         except IntegrityError:
             if attempt == _CODE_TRIES - 1:
                 raise
@@ -222,33 +238,48 @@ def check_at_desk(
     sent back for completion when papers are missing, else received and handed to the head of
     the handling unit (the appointment is computed now). ``components``: what the citizen has
     handed in by now (completing the dossier); None keeps what was recorded."""
-    with Session(ws.db) as session:
-        dossier = _dossier(session, code)
-        proc = procedure(ws, dossier.procedure_code)
-        recorded = session.exec(
-            select(DossierComponent).where(DossierComponent.dossier_id == dossier.id)
-        ).all()
-        given = (
-            components
-            if components is not None
-            else tuple(c.name for c in recorded if not c.missing)
-        )
-        head = _head_of(session, dossier.unit_id)
+    with transaction(ws.db) as session:
+        move = _checked(session, ws, _dossier(session, code), username, components, refuse)
+    return after_action(ws, move)
+
+
+def _checked(
+    session: Session,
+    ws: Workspace,
+    dossier: Dossier,
+    username: str,
+    components: tuple[str, ...] | None,
+    refuse: str | None,
+) -> Move:
+    proc = procedure(ws, dossier.procedure_code)
+    recorded = session.exec(
+        select(DossierComponent).where(DossierComponent.dossier_id == dossier.id)
+    ).all()
+    given = (
+        components if components is not None else tuple(c.name for c in recorded if not c.missing)
+    )
     missing = missing_components(proc, given)
     if refuse is not None:
-        return _move(ws, code, username, "reject", comment=refuse)
+        return _moved(session, ws, dossier, username, "reject", comment=refuse)
     if missing:
         reason = "Thiếu thành phần hồ sơ: " + "; ".join(missing)
-        return _move(ws, code, username, "return", comment=reason, missing=missing)
-    return _move(ws, code, username, "register", choose=head.username, missing=())
+        return _moved(session, ws, dossier, username, "return", comment=reason, missing=missing)
+    head = _head_of(session, dossier.unit_id)
+    return _moved(session, ws, dossier, username, "register", choose=head.username, missing=())
 
 
 def receive(
     ws: Workspace, username: str, request: DossierRequest, *, refuse: str | None = None
 ) -> tuple[str, Move]:
-    """The desk receives a dossier handed in: filed, then checked at once."""
-    code = file_dossier(ws, username, request)
-    return code, check_at_desk(ws, code, username, components=request.components, refuse=refuse)
+    """The desk receives a dossier handed in: filed and checked at once, in one transaction
+    (a dossier the desk cannot hand on, its unit having no head, is not stored)."""
+
+    def check(session: Session, dossier: Dossier) -> tuple[str, Move]:
+        move = _checked(session, ws, dossier, username, request.components, refuse)
+        return dossier.code, move
+
+    code, move = _filed(ws, username, request, check)
+    return code, after_action(ws, move)
 
 
 def act_on(
@@ -259,14 +290,37 @@ def act_on(
     *,
     comment: str | None = None,
     choose: str | None = None,
+    pin: str | None = None,
 ) -> Move:
-    """A handling-unit action on a dossier (forward, consult, comment, submit, approve, return,
-    complete); the head the dossier goes back to is found by itself when the action needs one."""
+    """A handling-unit action on a dossier (forward, consult, comment, submit, sign, return,
+    complete); the head the dossier goes back to is found by itself when the action needs one.
+    At 'sign_result' the head's ``approve`` is the ``sign`` action: the result is signed with
+    their key (``pin``), see engine.onestop.results."""
     with Session(ws.db) as session:
         dossier = _dossier(session, code)
+        if action == "approve" and RESULT_STEP in _open_steps(session, dossier):
+            action = "sign"
         if choose is None and _needs_head(ws, session, dossier, username, action):
             choose = _head_of(session, dossier.unit_id).username
+    if action == "sign":
+        # lazy: engine.onestop.results builds on this module (a cycle at import time)
+        from engine.onestop.results import sign_result
+
+        return sign_result(ws, code, username, comment=comment, pin=pin)
     return _move(ws, code, username, action, comment=comment, choose=choose)
+
+
+RESULT_STEP = "sign_result"
+
+
+def _open_steps(session: Session, dossier: Dossier) -> set[str]:
+    return set(
+        session.exec(
+            select(Task.step_id)
+            .join(WorkflowInstance, col(WorkflowInstance.id) == Task.instance_id)
+            .where(WorkflowInstance.document_id == dossier.document_id, Task.state == "open")
+        ).all()
+    )
 
 
 def return_result(ws: Workspace, code: str, username: str, received_by: str) -> Move:
@@ -291,39 +345,81 @@ def _move(
     *,
     comment: str | None = None,
     choose: str | None = None,
-    missing: tuple[str, ...] | None = None,
 ) -> Move:
     with transaction(ws.db) as session:
-        dossier = _dossier(session, code)
-        user = user_named(session, username)
-        claim = claim_task(session, ws, dossier.document_id, user, action)
-        chosen = user_named(session, choose) if choose else None
-        move = complete_task(session, ws, claim, user, comment=comment, chosen=chosen)
-        now = clock.now()
-        step = claim.step.id
-        state = _STATE_AFTER.get((step, action))
-        if state is not None:
-            dossier.state = int(state)
-        if state in (DossierState.WAITING_COMPLETION, DossierState.REFUSED):
-            dossier.reason = comment
-        if missing is not None:
-            for component in session.exec(
-                select(DossierComponent).where(DossierComponent.dossier_id == dossier.id)
-            ).all():
-                component.missing = component.name in missing
-                session.add(component)
-        if state is DossierState.RECEIVED:
-            proc = procedure(ws, dossier.procedure_code)
-            dossier.received_at = now
-            dossier.original_due_at = add_working_days(now, proc.days, ws.holidays)
-            dossier.due_at = dossier.original_due_at
-        if state is DossierState.PROCESSED:
-            dossier.processed_at = now
-        if state is DossierState.RETURNED:
-            dossier.returned_at, dossier.returned_to = now, comment
-        session.add(dossier)
-        _hand_over(session, dossier, user, step, action, comment, now)
+        move = _moved(
+            session, ws, _dossier(session, code), username, action, comment=comment, choose=choose
+        )
     return after_action(ws, move)
+
+
+def _moved(
+    session: Session,
+    ws: Workspace,
+    dossier: Dossier,
+    username: str,
+    action: str,
+    *,
+    comment: str | None = None,
+    choose: str | None = None,
+    missing: tuple[str, ...] | None = None,
+) -> Move:
+    """The workflow action and the dossier's bookkeeping, in the caller's transaction; the
+    caller runs :func:`after_action` once it is committed."""
+    user = user_named(session, username)
+    claim = claim_task(session, ws, dossier.document_id, user, action)
+    _may_move(session, dossier, claim.step.id, action)
+    chosen = user_named(session, choose) if choose else None
+    move = complete_task(session, ws, claim, user, comment=comment, chosen=chosen)
+    now = clock.now()
+    step = claim.step.id
+    state = _STATE_AFTER.get((step, action))
+    if state is not None:
+        dossier.state = int(state)
+    if state in (DossierState.WAITING_COMPLETION, DossierState.REFUSED):
+        dossier.reason = comment
+    if missing is not None:
+        for component in session.exec(
+            select(DossierComponent).where(DossierComponent.dossier_id == dossier.id)
+        ).all():
+            component.missing = component.name in missing
+            session.add(component)
+    if state is DossierState.RECEIVED:
+        proc = procedure(ws, dossier.procedure_code)
+        dossier.received_at = now
+        dossier.original_due_at = add_working_days(now, proc.days, ws.holidays)
+        dossier.due_at = dossier.original_due_at
+    if state is DossierState.PROCESSED:
+        dossier.processed_at = now
+    if state is DossierState.RETURNED:
+        dossier.returned_at, dossier.returned_to = now, comment
+    session.add(dossier)
+    _hand_over(session, dossier, user, step, action, comment, now)
+    return move
+
+
+def _may_move(session: Session, dossier: Dossier, step: str, action: str) -> None:
+    """Nothing moves while the citizen owes fees; the specialist submits a result only."""
+    if dossier.state == DossierState.WAITING_FEES:
+        raise waiting_for_fees(dossier)
+    if (step, action) == ("process", "submit") and dossier.result_kind is None:
+        raise Conflict(
+            f"hồ sơ {dossier.code} chưa có kết quả giải quyết: đính kèm dự thảo kết quả trước "
+            f"(vanthu onestop result {dossier.code} --file …)",
+            f"the dossier {dossier.code} has no result yet: attach the result's draft first "
+            f"(vanthu onestop result {dossier.code} --file …)",
+            code="onestop.result_missing",
+            dossier=dossier.code,
+        )
+
+
+def waiting_for_fees(dossier: Dossier) -> Conflict:
+    return Conflict(
+        f"hồ sơ {dossier.code} đang chờ công dân nộp phí, lệ phí: ghi nhận nộp phí trước",
+        f"the dossier {dossier.code} waits for the citizen's fees: record the payment first",
+        code="onestop.waiting_fees",
+        dossier=dossier.code,
+    )
 
 
 def _hand_over(
@@ -334,9 +430,11 @@ def _hand_over(
     action: str,
     comment: str | None,
     now: datetime,
+    *,
+    to_name: str | None = None,
 ) -> None:
     """Close the open line of the control sheet and open the next one, to whoever holds the
-    dossier now (a person, a unit, the desk, or the citizen)."""
+    dossier now (a person, a unit, the desk, or the citizen), or to ``to_name``."""
     assert dossier.id is not None
     for line in session.exec(
         select(DossierHandover).where(
@@ -352,12 +450,16 @@ def _hand_over(
         .where(WorkflowInstance.document_id == dossier.document_id, Task.state == "open")
         .order_by(col(Task.id))
     ).all()
-    ended = DossierState(dossier.state) in ENDED or dossier.state == DossierState.WAITING_COMPLETION
-    to_name = (
-        f"Công dân ({dossier.returned_to or dossier.applicant})"
-        if ended
-        else ", ".join(_holder(session, task) for task in holders) or None
+    ended = DossierState(dossier.state) in ENDED or dossier.state in (
+        DossierState.WAITING_COMPLETION,
+        DossierState.WAITING_FEES,
     )
+    if to_name is None:
+        to_name = (
+            f"Công dân ({dossier.returned_to or dossier.applicant})"
+            if ended
+            else ", ".join(_holder(session, task) for task in holders) or None
+        )
     session.add(
         DossierHandover(
             dossier_id=dossier.id,
@@ -389,73 +491,6 @@ def _person(session: Session, user: User) -> str:
     return f"{where} ({user.full_name})"
 
 
-def apologise(ws: Workspace, code: str, username: str, new_date: date, reason: str) -> datetime:
-    """Record the apology and new appointment (Mẫu 05) signed by the handling unit's head: the
-    new date becomes the appointment; the original one stays, so the dossier counts late.
-    Refused after the appointment has passed, or for a dossier no longer in the unit's hands."""
-    why = _line(reason, "lý do (--reason)", 1000)
-    with transaction(ws.db) as session:
-        dossier = _dossier(session, code)
-        head = user_named(session, username)
-        if head.role not in ("head", "leader") or (
-            head.role == "head" and head.unit_id != dossier.unit_id
-        ):
-            raise NotAllowed(
-                f"{username} không phải lãnh đạo đơn vị giải quyết hồ sơ {code}",
-                f"{username} is not a head of the unit handling the dossier {code}",
-                code="onestop.apology_not_head",
-                dossier=code,
-            )
-        if dossier.state not in (DossierState.RECEIVED, DossierState.PROCESSING):
-            raise Conflict(
-                "hồ sơ không còn ở đơn vị giải quyết: không lập phiếu xin lỗi",
-                "the dossier is no longer with the handling unit: no apology",
-                code="onestop.apology_state",
-                dossier=code,
-                state=dossier.state,
-            )
-        now = clock.now()
-        assert dossier.due_at is not None
-        if now > dossier.due_at:
-            raise Conflict(
-                "đã quá ngày hẹn trả: phiếu xin lỗi phải lập trước ngày hẹn",
-                "the appointment has passed: the apology must come before it",
-                code="onestop.apology_late",
-                dossier=code,
-            )
-        old_due = dossier.due_at.astimezone(VIETNAM_TIME)
-        if new_date <= old_due.date():
-            raise InvalidInput(
-                f"ngày hẹn mới phải sau ngày hẹn hiện tại {old_due:%d/%m/%Y}",
-                f"the new date must come after the current appointment {old_due:%d/%m/%Y}",
-                code="onestop.apology_date",
-                dossier=code,
-            )
-        dossier.due_at = datetime.combine(new_date, time(17, 0), tzinfo=VIETNAM_TIME)
-        session.add(dossier)
-        assert dossier.id is not None
-        session.add(
-            DossierHandover(
-                dossier_id=dossier.id,
-                kind="apology",
-                from_name=_person(session, head),
-                to_name=f"Công dân ({dossier.applicant})",
-                handed_at=now,
-                due_at=dossier.due_at,
-                done_at=now,
-                note=f"Xin lỗi, hẹn lại ngày {new_date:%d/%m/%Y}. Lý do: {why}",
-            )
-        )
-        audit.append(
-            session,
-            actor=username,
-            event="dossier_apology",
-            document_id=dossier.document_id,
-            detail={"code": code, "new_date": new_date.isoformat(), "reason": why},
-        )
-        return dossier.due_at
-
-
 def _line(value: str, field: str, max_length: int) -> str:
     text = checked_line(value, field, max_length=max_length)
     if not text:
@@ -471,6 +506,7 @@ CLOSABLE = frozenset(
         DossierState.RECEIVED,
         DossierState.PROCESSING,
         DossierState.WAITING_COMPLETION,
+        DossierState.WAITING_FEES,
     }
 )
 """States a dossier may be withdrawn or stopped in: before its result is signed."""
@@ -529,6 +565,37 @@ def close_dossier(
             document_id=dossier.document_id,
             detail={"code": code, "reason": why},
         )
+
+
+def dossier_code_of(ws: Workspace, document_id: int) -> str | None:
+    """The code of the dossier whose document this is; None for any other document."""
+    with Session(ws.db) as session:
+        return session.exec(select(Dossier.code).where(Dossier.document_id == document_id)).first()
+
+
+def refuse_outside_desk(ws: Workspace, document_id: int, username: str) -> None:
+    """Refuse a generic workflow action on a dossier's document: a dossier moves through this
+    package only, which keeps its portal state and control sheet with each move. Someone who
+    may not read the document learns nothing here (the generic refusal stays theirs)."""
+    with Session(ws.db) as session:
+        found = session.exec(select(Dossier).where(Dossier.document_id == document_id)).first()
+        if found is None:
+            return
+        document = session.get(Document, document_id)
+        assert document is not None
+        if not may_read(session, user_named(session, username), document).allowed:
+            return
+        code = found.code
+    raise NotAllowed(
+        f"văn bản #{document_id} là hồ sơ một cửa {code}: thao tác trên trang hồ sơ "
+        f"/onestop/{code} hoặc bằng lệnh 'vanthu onestop act {code} <thao tác>' (để trạng "
+        "thái hồ sơ và phiếu kiểm soát được ghi cùng mỗi lần chuyển)",
+        f"the document #{document_id} is the one-stop dossier {code}: act on it at "
+        f"/onestop/{code} or with 'vanthu onestop act {code} <action>' (so that its state and "
+        "control sheet move with it)",
+        code="onestop.desk_actions_only",
+        dossier=code,
+    )
 
 
 def _dossier(session: Session, code: str) -> Dossier:

@@ -314,10 +314,10 @@ def _apology(document: DocxDocument) -> None:
     _para(document, "")
     table = document.add_table(rows=1, cols=2)
     cell = table.rows[0].cells[1]
+    # the head signs digitally between title and name (engine.onestop.apology finds the gap)
     _para(cell, "{{chuc_vu_ky}}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
-    _para(cell, "(Ký và ghi rõ họ tên)", size=12, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER)
-    for _ in range(3):
-        _para(cell, "")
+    for _ in range(4):
+        _para(cell, "", after=0)
     _para(cell, "{{can_bo}}", bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
 
 
@@ -539,6 +539,16 @@ def lookup_url(ws: Workspace, code: str) -> str:
     return f"{ws.settings.lookup_url}?ma={code}"
 
 
+@dataclass(frozen=True)
+class ApologyLetter:
+    """What the apology letter (Mẫu 05) says before it is recorded: it is signed first."""
+
+    new_due: datetime
+    reason: str
+    signer: str
+    """The head's full name."""
+
+
 def _when_allowed(view: DossierView, number: str) -> None:
     allowed = {
         "01": view.received_at is not None,
@@ -565,10 +575,14 @@ def _when_allowed(view: DossierView, number: str) -> None:
         )
 
 
-def form_docx(ws: Workspace, code: str, number: str) -> bytes:
-    """Form ``number`` filled for the dossier ``code``, as DOCX."""
+def form_docx(
+    ws: Workspace, code: str, number: str, *, letter: ApologyLetter | None = None
+) -> bytes:
+    """Form ``number`` filled for the dossier ``code``, as DOCX; ``letter``: the letter
+    (Mẫu 05) about to be signed, from these values rather than the recorded ones."""
     view = dossier_view(ws, code)
-    _when_allowed(view, number)
+    if letter is None or number != "05":
+        _when_allowed(view, number)
     data, source = template(ws, number)
     apology = [line for line in view.handovers if line.kind == "apology"]
     desk = [line for line in view.handovers if line.kind.split(".")[0] in ("receive", "completion")]
@@ -624,6 +638,10 @@ def form_docx(ws: Workspace, code: str, number: str) -> bytes:
             for line in view.handovers
         ],
     }
+    if letter is not None and number == "05":
+        values["ngay_hen"] = _moment(letter.new_due)
+        values["ly_do"] = letter.reason
+        values["can_bo"] = letter.signer
     images = {"qr": qr_png(lookup_url(ws, view.code))}
     return fill(data, source, values, lists, images)
 

@@ -20,6 +20,17 @@ SHIPPED = Path(__file__).parent / "data" / "procedures.yaml"
 
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,39}\Z")
 _MAX_DAYS = 365
+_MAX_FEE = 1_000_000_000
+_KEYS = {"code", "name", "days", "unit", "components"}
+_OPTIONAL = {"result", "fee"}
+
+DECISION = "decision"
+"""The result is an administrative decision (Quyết định): numbered in the agency's outgoing
+register and sealed, as an outgoing document is."""
+DOCUMENT = "document"
+"""The result is another document (a licence, a certificate, a written answer): signed by the
+head of the handling unit, not numbered."""
+RESULT_KINDS = {DECISION: "Quyết định hành chính", DOCUMENT: "Văn bản, giấy tờ khác"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,10 @@ class Procedure:
     """The handling unit's code ('TCBC')."""
     components: tuple[Component, ...]
     """The papers required, in the order the desk checks them."""
+    result: str = DOCUMENT
+    """:data:`DECISION` or :data:`DOCUMENT` (key ``result``, default ``document``)."""
+    fee: int = 0
+    """Fees and charges in đồng (key ``fee``, default 0): what the unit asks for by default."""
 
 
 def load_procedures(path: Path | None) -> dict[str, Procedure]:
@@ -79,11 +94,12 @@ def load_procedures(path: Path | None) -> dict[str, Procedure]:
 
 def _procedure(source: Path, index: int, item: Any) -> Procedure:
     where, where_en = f"thủ tục thứ {index}", f"procedure {index}"
-    if not isinstance(item, dict) or set(item) != {"code", "name", "days", "unit", "components"}:
+    if not isinstance(item, dict) or not _KEYS <= set(item) <= _KEYS | _OPTIONAL:
         raise _bad(
             source,
-            f"{where}: cần đúng các khóa code, name, days, unit, components",
-            f"{where_en}: exactly the keys code, name, days, unit, components are needed",
+            f"{where}: cần các khóa code, name, days, unit, components (thêm được result, fee)",
+            f"{where_en}: the keys code, name, days, unit, components are needed (result and "
+            "fee may follow)",
         )
     code, name, days, unit = item["code"], item["name"], item["days"], item["unit"]
     if not isinstance(code, str) or not _CODE.match(code):
@@ -105,12 +121,28 @@ def _procedure(source: Path, index: int, item: Any) -> Procedure:
             f"{where} ({code}): thiếu thành phần hồ sơ",
             f"{where_en} ({code}): no components",
         )
+    result, fee = item.get("result", DOCUMENT), item.get("fee", 0)
+    if result not in RESULT_KINDS:
+        raise _bad(
+            source,
+            f"{where} ({code}): result là decision (quyết định) hoặc document, không phải "
+            f"'{result}'",
+            f"{where_en} ({code}): result is decision or document, not '{result}'",
+        )
+    if isinstance(fee, bool) or not isinstance(fee, int) or not 0 <= fee <= _MAX_FEE:
+        raise _bad(
+            source,
+            f"{where} ({code}): fee là số tiền (đồng) từ 0 đến {_MAX_FEE}",
+            f"{where_en} ({code}): fee is an amount in đồng from 0 to {_MAX_FEE}",
+        )
     return Procedure(
         code,
         name.strip(),
         days,
         unit.strip(),
         tuple(_component(source, code, c) for c in components),
+        result,
+        fee,
     )
 
 

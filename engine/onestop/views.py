@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from engine.core.calendar import VIETNAM_TIME
 from engine.core.models import (
     Agency,
+    Document,
     Dossier,
     DossierComponent,
     DossierHandover,
@@ -21,7 +22,9 @@ from engine.core.models import (
 )
 from engine.core.workspace import Workspace
 from engine.onestop.dossiers import _dossier
+from engine.onestop.procedures import RESULT_KINDS
 from engine.onestop.states import CHANNELS, STATE_NAMES, DossierState
+from engine.workflow.files import files_of_kind, newest_file
 from engine.workflow.ontime import Tracked
 
 
@@ -79,6 +82,37 @@ class DossierView:
     agency_name: str
     parent_agency: str | None
     place: str
+    result: ResultInfo | None = None
+    """The result once attached: its kind, file, number and signer."""
+    fee_amount: int | None = None
+    """Fees asked by the handling unit (đồng), when any."""
+    fee_note: str | None = None
+    fee_paid: int | None = None
+    """Fees the desk recorded as paid (đồng)."""
+    fee_receipt: str | None = None
+    fee_paid_at: datetime | None = None
+    apologies: tuple[str, ...] = ()
+    """The signed apology letters' file names, oldest first."""
+
+
+@dataclass(frozen=True)
+class ResultInfo:
+    """A dossier's result as the desk sees it."""
+
+    kind: str
+    """'decision' (numbered and sealed) or 'document' (signed only)."""
+    kind_name: str
+    version: int
+    """The draft's version (a result returned to the specialist gets a new one)."""
+    draft: str
+    """The file the specialist attached."""
+    signed: bool
+    signer: str | None
+    """Who signed it (full name)."""
+    issued: str | None
+    """The issued PDF's file name, once issued."""
+    symbol: str | None
+    """A decision's number and symbol ('01/QĐ-SNV'), once numbered."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +195,38 @@ def dossier_view(ws: Workspace, code: str) -> DossierView:
             agency_name=agency.name,
             parent_agency=agency.parent_name,
             place=agency.place,
+            result=_result(session, dossier),
+            fee_amount=dossier.fee_amount,
+            fee_note=dossier.fee_note,
+            fee_paid=dossier.fee_paid,
+            fee_receipt=dossier.fee_receipt,
+            fee_paid_at=dossier.fee_paid_at,
+            apologies=tuple(
+                f.filename for f in files_of_kind(session, dossier.document_id, "apology")
+            ),
         )
+
+
+def _result(session: Session, dossier: Dossier) -> ResultInfo | None:
+    draft = newest_file(session, dossier.document_id, "draft")
+    if dossier.result_kind is None or draft is None:
+        return None
+    signed = newest_file(session, dossier.document_id, "signed")
+    if signed is not None and signed.version != draft.version:
+        signed = None  # an older version was signed, then the result returned
+    issued = newest_file(session, dossier.document_id, "issued") if signed else None
+    signer = session.get(User, signed.created_by) if signed and signed.created_by else None
+    document = session.get(Document, dossier.document_id)
+    return ResultInfo(
+        kind=dossier.result_kind,
+        kind_name=RESULT_KINDS.get(dossier.result_kind, dossier.result_kind),
+        version=draft.version,
+        draft=draft.filename,
+        signed=signed is not None,
+        signer=signer.full_name if signer else None,
+        issued=issued.filename if issued else None,
+        symbol=document.symbol if document else None,
+    )
 
 
 def public_status(ws: Workspace, code: str) -> PublicStatus:

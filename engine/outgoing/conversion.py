@@ -122,6 +122,19 @@ def find_form_layout(pdf: bytes) -> FormLayout:
     return FormLayout(number=number, date=date, signer=signer, seal=seal_over_signer(signer))
 
 
+def find_signer_box(pdf: bytes) -> Box:
+    """Where the signer signs a document that is neither numbered nor sealed (a one-stop
+    result that is not a decision, the apology letter): between their title and name."""
+    pages = _read_words(pdf)
+    if not pages:
+        raise ConversionError(
+            "tệp PDF không có trang nào", "the PDF has no pages", code="layout.no_pages"
+        )
+    signer = _signer_box(pages)
+    _check_free(pages[signer.page], signer, ("chữ ký của người ký", "the signer's signature"))
+    return signer
+
+
 def _read_words(pdf: bytes) -> list[_Page]:
     if shutil.which("pdftotext") is None:
         raise ConfigError(

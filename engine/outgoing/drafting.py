@@ -32,6 +32,7 @@ from engine.workflow.files import (
     find_document,
     latest_file,
 )
+from engine.workflow.recall import refuse_if_recalled
 from engine.workflow.runtime import instance_of, may_take, open_tasks, start_instance
 from storage import put_content
 
@@ -354,6 +355,7 @@ def upload_version(
 
 def drafter(session: Session, ws: Workspace, document_id: int, username: str) -> User:
     """The user, if they hold an open task whose step can submit a draft."""
+    refuse_if_recalled(session, document_id)
     user = user_named(session, username)
     instance = instance_of(session, document_id)
     assert instance.id is not None

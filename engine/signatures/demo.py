@@ -13,10 +13,11 @@ from signing.demo import Identity, create_demo_pki, draw_seal_image, draw_signat
 
 
 def create_demo_keys(directory: Path, agency: Agency, people: tuple[Person, ...]) -> None:
-    """A DEMO PKI: personal certificates for the leaders, each key under a random DEMO PIN of
+    """A DEMO PKI: personal certificates for the leaders and the heads of units (who sign
+    one-stop results and apology letters), each key under a random DEMO PIN of
     its own (``DemoPKI.demo_pin``, kept in the PKI's DEMO-PINS.json), one for the agency, and
     images."""
-    leaders = {p.username: p for p in people if p.role == "leader"}
+    leaders = {p.username: p for p in people if p.role in ("leader", "head")}
     create_demo_pki(
         directory,
         Identity(

@@ -79,6 +79,7 @@ EVENTS = {
     "exchange_request_answered": "trả lời đề nghị lấy lại, thay thế",
     "exchange_withdrawn": "văn bản đã được lấy lại",
     "exchange_replaced": "văn bản đã được thay thế",
+    "document_recalled": "thu hồi văn bản: từ nay không xử lý thêm",
 }
 """The history's events in the words people use (steps entered are shown by the next event)."""
 STATES = {
@@ -356,6 +357,8 @@ def _history(
             continue
         who = "hệ thống" if event.actor == "system" else names.get(event.actor, event.actor)
         comment = detail.get("comment") or detail.get("error") or None
+        if event.event == "document_recalled":
+            comment = detail.get("reason") or None
         entries.append(HistoryEntry(event.at, who, what, comment))
     return entries
 

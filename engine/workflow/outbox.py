@@ -1,11 +1,12 @@
 """The transactional outbox: automated steps queued with the action, run and retried here.
 
-A claimed item holds a lease (``available_at`` in the future) and names the machine and process
-that claimed it: a worker that dies mid-step leaves it "running" until the lease ends, then
-another run takes it; :func:`recover` hands it back at once when that process is gone. A step's
-database effects, marking its item done and moving the instance on happen in one transaction, so
-a step either completed once or not at all; steps are written so that running them again
-changes nothing.
+A claimed item holds a lease (``available_at`` in the future, ``step_lease_seconds``) and names
+the machine and process that claimed it; the worker renews the lease while the step runs. A worker
+that dies mid-step (killed, its machine gone) stops renewing: its item stays "running" until the
+lease ends, then any worker on any machine takes it; :func:`recover` hands it back at once when
+that process is gone from this machine. A step's database effects (a register number included),
+marking its item done and moving the instance on happen in one transaction, so a step either
+completed once or not at all; steps are written so that running them again changes nothing.
 
 A step that fails for good (or at once with the inline runner, where nobody else would retry it)
 returns the document to its definition's ``on_failure`` step, a person's, when it names one.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from engine.core import audit
+from engine.core.config import Settings
 from engine.core.db import is_postgres, transaction
 from engine.core.errors import InvalidInput, NotAllowed, NotFound
 from engine.core.logs import log_unexpected
@@ -35,7 +38,8 @@ from engine.workflow.runtime import advance_after_automated, return_after_failur
 from vanthu import clock
 from vanthu.errors import Kind, VanthuError
 
-LEASE = timedelta(minutes=10)
+LEASE = timedelta(seconds=Settings.model_fields["step_lease_seconds"].default)
+"""The default lease (``step_lease_seconds``)."""
 STATES = {
     "pending": "chờ chạy",
     "running": "đang chạy",
@@ -68,6 +72,9 @@ class StepRun:
     """The item waits to be run again by itself (a retryable failure)."""
     returned_to: str | None = None
     """The human step the document went back to (the definition's ``on_failure``)."""
+    cpu_ms: float | None = None
+    """CPU time of the running thread for the step (not the helpers it calls: LibreOffice, the
+    database), for the benchmarks."""
 
 
 def _due(now: datetime) -> SelectOfScalar[OutboxItem]:
@@ -95,18 +102,60 @@ def claim(ws: Workspace, now: datetime | None = None) -> OutboxItem | None:
         item = session.exec(query).first()
         if item is None:
             return None
-        item.state, item.attempts, item.available_at = "running", item.attempts + 1, now + LEASE
+        item.state, item.attempts = "running", item.attempts + 1
+        item.available_at = now + lease(ws)
         item.claimed_host, item.claimed_pid = socket.gethostname(), os.getpid()
         session.add(item)
         return item
 
 
+def lease(ws: Workspace) -> timedelta:
+    """How long a claim holds before another worker may take the item."""
+    return timedelta(seconds=ws.settings.step_lease_seconds)
+
+
+class _LeaseKeeper:
+    """Renews a claimed item's lease every third of it while its step runs, from a thread of
+    its own, so a step may outlast the lease; a step shorter than a third never touches the
+    database here. Renews only the claim it was given (same attempt, still running)."""
+
+    def __init__(self, ws: Workspace, item: OutboxItem) -> None:
+        self._ws, self._item, self._stop = ws, item, threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{item.id}", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        period = lease(self._ws).total_seconds() / 3
+        while not self._stop.wait(period):
+            try:
+                with transaction(self._ws.db) as session:
+                    current = session.get(OutboxItem, self._item.id, with_for_update=True)
+                    if (
+                        current is None
+                        or current.state != "running"
+                        or current.attempts != self._item.attempts
+                    ):
+                        return  # finished, or taken over by another worker: nothing to hold
+                    current.available_at = clock.now() + lease(self._ws)
+                    session.add(current)
+            except Exception as exc:  # the database away for a moment: try again next period
+                log_unexpected(self._ws.settings.home, exc, step=self._item.step_id)
+
+
 def execute(ws: Workspace, item: OutboxItem) -> StepRun:
     """Run a claimed item: the step's outside work, then one transaction for its results."""
     assert item.id is not None
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     try:
-        finisher = ws.plugins.step(item.run)(ws, item)
+        with _LeaseKeeper(ws, item):
+            finisher = ws.plugins.step(item.run)(ws, item)
         with transaction(ws.db) as session:
             current = session.get(OutboxItem, item.id, with_for_update=True)
             if current is None or current.state == "done":
@@ -116,7 +165,10 @@ def execute(ws: Workspace, item: OutboxItem) -> StepRun:
                 _complete(session, ws, current, detail, started)
     except Exception as exc:  # a step must never kill the worker; the item records why
         return _fail(ws, item, exc, started)
-    return StepRun(item.id, item.step_id, item.document_id, True, _ms(started), detail)
+    cpu_ms = round((time.thread_time() - cpu) * 1000, 1)
+    return StepRun(
+        item.id, item.step_id, item.document_id, True, _ms(started), detail, cpu_ms=cpu_ms
+    )
 
 
 def _complete(
@@ -298,6 +350,24 @@ def recover(
             if item.claimed_host == here and item.claimed_pid and not _alive(item.claimed_pid)
         ]
         return [_hand_back(session, item, "system", forced=False) for item in dead]
+
+
+def release_own(ws: Workspace) -> list[Recovered]:
+    """Hand back to the queue the items this process claimed and no longer runs (a worker whose
+    flow was cut short, or that is stopping): the next worker takes them without waiting for
+    their lease. Only for a process that runs one step at a time, between two steps."""
+    here, me = socket.gethostname(), os.getpid()
+    with transaction(ws.db) as session:
+        query = (
+            select(OutboxItem)
+            .where(OutboxItem.state == "running")
+            .where(OutboxItem.claimed_host == here)
+            .where(OutboxItem.claimed_pid == me)
+            .order_by(col(OutboxItem.id))
+        )
+        query = query.with_for_update(skip_locked=True) if is_postgres(ws.db) else query
+        mine = session.exec(query).all()
+        return [_hand_back(session, item, "system", forced=False) for item in mine]
 
 
 def _administrator(session: Session, username: str | None, item_id: int) -> User:

@@ -43,7 +43,6 @@ receivers hidden; a text filter never matches what is hidden.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +75,7 @@ from engine.core.models import (
 )
 from engine.core.programs import html_to_pdf
 from engine.core.registers import format_number
+from engine.core.sheets import printable_xlsx
 from engine.core.text import VIETNAM, fold, vietnam_time
 from engine.core.users import user_named
 from engine.core.workspace import Workspace
@@ -443,12 +443,18 @@ def _read(
     )
 
 
+ISSUED_BY = {"outgoing": ("outgoing", "dossier"), "incoming": ("incoming",)}
+"""The documents each register lists: the outgoing one every document the agency issued with a
+number, the one-stop results that are decisions too (Decree 30: numbered in the register of
+decisions, so listed with the outgoing documents)."""
+
+
 def _conditions(agency_id: int, direction: str, filters: RegisterFilters) -> list[Any]:
     """The WHERE clauses of the register's lines (Document joined to Register)."""
     moment = Document.issued_at if direction == "outgoing" else Document.created_at
     found: list[Any] = [
         Document.agency_id == agency_id,
-        Document.direction == direction,
+        col(Document.direction).in_(ISSUED_BY[direction]),
         col(Document.number).is_not(None),
     ]
     if filters.year is not None:
@@ -593,8 +599,17 @@ def _outgoing_cells(
         "copies": "",
         "sent_on": "",
         "receipt": "",
-        "note": "; ".join(n for n in (document.secrecy, document.urgency) if n),
+        "note": "; ".join(
+            n for n in (document.secrecy, document.urgency, _recalled(document)) if n
+        ),
     }
+
+
+def _recalled(document: Document) -> str | None:
+    """'Thu hồi dd/mm/yyyy' for a document its sender recalled (engine.workflow.recall)."""
+    if document.recalled_at is None:
+        return None
+    return f"Thu hồi {_day(document.recalled_at, '%d/%m/%Y')}"
 
 
 def _incoming_cells(document: Document, hidden: bool) -> dict[str, str]:
@@ -834,13 +849,4 @@ def _workbook(page: RegisterPage) -> bytes:
             value = day if day is not None else register_row.cells.get(column.key, "")
             cell = sheet.cell(row=offset, column=index, value=value)
             cell.style = "register_line" if day is None else "register_day"
-    sheet.freeze_panes = sheet.cell(row=header + 2, column=1)
-    sheet.print_title_rows = f"{header}:{header + 1}"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return printable_xlsx(book, sheet, first_row=header + 2, title_rows=f"{header}:{header + 1}")

@@ -40,6 +40,7 @@ from engine.core.models import (
     WorkflowInstance,
 )
 from engine.core.workspace import Workspace
+from engine.workflow.recall import refuse_if_recalled
 from vanthu import clock
 from vanthu.errors import VanthuError
 
@@ -269,6 +270,7 @@ class Claim:
 
 def claim_task(session: Session, ws: Workspace, document_id: int, user: User, action: str) -> Claim:
     """Find the open task on which ``user`` may take ``action``, or say precisely why not."""
+    refuse_if_recalled(session, document_id)  # frozen by its sender: nobody acts on it
     instance = instance_of(session, document_id)
     assert instance.id is not None
     definition = ws.definition_for(instance, session)

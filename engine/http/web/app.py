@@ -32,6 +32,7 @@ from engine.http.web import (
     incoming,
     lookup,
     notifications,
+    onestop,
     pages,
     registers,
     reports,
@@ -55,6 +56,7 @@ ROUTERS = (
     exchange.router,
     reports.router,
     lookup.router,
+    onestop.router,
 )
 """Every area's router, in the order their paths are matched."""
 

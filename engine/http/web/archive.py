@@ -1,4 +1,5 @@
-"""The archivist's pages: ``/archive/search`` (full text with filters and highlighted snippets),
+"""The archivist's pages: ``/archive/search`` (full text with filters and highlighted snippets,
+saved searches, the results as ``.xlsx`` / ``.csv``),
 ``/archive/records/{id}`` (metadata, fixity, signature, files, history) and its downloads,
 ``/archive/files`` (case files: open, add a record, close, export an E-ARK package) and
 ``/archive/disposal`` (records past their retention, disposal proposals).
@@ -20,8 +21,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from engine.archive import case_files, disposal, retention, viewing
 from engine.archive import transfer as transfers
 from engine.archive.fixity import check_archive
-from engine.archive.search import MAX_WINDOW, SearchQuery, resolve_doc_type, search
+from engine.archive.saved_searches import (
+    delete_search,
+    list_searches,
+    run_saved,
+    save_search,
+    saved_search,
+)
+from engine.archive.search import MAX_WINDOW, SearchQuery, SearchResults, resolve_doc_type, search
+from engine.archive.search_export import export_results
 from engine.core.doctypes import document_types
+from engine.core.errors import InvalidInput
 from engine.http.web.pages import flash, redirect, render
 from engine.http.web.session import CurrentUser, workspace
 from vanthu.errors import Kind, VanthuError
@@ -111,6 +121,39 @@ def archive_home(_user: CurrentUser) -> RedirectResponse:
     return RedirectResponse("/archive/search", status_code=303)
 
 
+def _query_of(typed: dict[str, str], page: int = 1) -> SearchQuery:
+    """The search the form asks for (the type resolved: a wrong one is an error to show)."""
+    years = int(typed["year"]) if typed["year"] else None
+    return SearchQuery(
+        text=typed["q"],
+        doc_type=resolve_doc_type(typed["type"]) if typed["type"] else None,
+        date_from=date(years, 1, 1) if years else None,
+        date_to=date(years, 12, 31) if years else None,
+        unit_code=typed["unit"] or None,
+        signer=typed["signer"] or None,
+        file_code=typed["case_file"] or None,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+
+
+def _typed_of(query: SearchQuery) -> dict[str, str]:
+    """A saved search's filters as the form shows them (those the form has)."""
+    year = query.date_from.year if query.date_from else None
+    return {
+        "q": query.text,
+        "type": query.doc_type or "",
+        "year": str(year) if year and query.date_to == date(year, 12, 31) else "",
+        "unit": query.unit_code or "",
+        "signer": query.signer or "",
+        "case_file": query.file_code or "",
+    }
+
+
+def _link(path: str, params: dict[str, str]) -> str:
+    return path + "?" + "&".join(f"{k}={quote_plus(v)}" for k, v in params.items() if v)
+
+
 @router.get("/archive/search")
 def archive_search(
     request: Request,
@@ -121,35 +164,31 @@ def archive_search(
     unit: str | None = None,
     signer: str | None = None,
     case_file: str | None = None,
+    saved: Annotated[int | None, Query(ge=1)] = None,
     page: Annotated[int, Query(ge=1, le=MAX_WINDOW // PAGE_SIZE)] = 1,
 ) -> HTMLResponse:
+    ws = workspace(request)
     typed, problems = _filters_of(q, type, year, unit, signer, case_file)
-    results = None
-    asked = any(typed.values())
-    if asked and not problems:
-        years = int(typed["year"]) if typed["year"] else None
-        try:
-            query = SearchQuery(
-                text=typed["q"],
-                doc_type=resolve_doc_type(typed["type"]) if typed["type"] else None,
-                date_from=date(years, 1, 1) if years else None,
-                date_to=date(years, 12, 31) if years else None,
-                unit_code=typed["unit"] or None,
-                signer=typed["signer"] or None,
-                file_code=typed["case_file"] or None,
-                limit=PAGE_SIZE,
-                offset=(page - 1) * PAGE_SIZE,
+    results: SearchResults | None = None
+    current = None
+    asked = any(typed.values()) or saved is not None
+    try:
+        if saved is not None:
+            current, results = run_saved(
+                ws, user.username, f"#{saved}", limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
             )
-            results = search(workspace(request), query, username=user.username)
-        except VanthuError as exc:
-            if exc.kind is not Kind.INVALID:
-                raise
-            problems.append(str(exc))
+            typed = _typed_of(current.query)
+        elif asked and not problems:
+            results = search(ws, _query_of(typed, page), username=user.username)
+    except VanthuError as exc:
+        if exc.kind is not Kind.INVALID:
+            raise
+        problems.append(str(exc))
     total = results.total if results else 0
     pages = max(1, min(-(-total // PAGE_SIZE), MAX_WINDOW // PAGE_SIZE))
+    asking = {"saved": str(saved)} if saved is not None else typed
     links = {
-        n: "/archive/search?"
-        + "&".join(f"{k}={quote_plus(v)}" for k, v in {**typed, "page": str(n)}.items() if v)
+        n: _link("/archive/search", {**asking, "page": str(n)})
         for n in {page - 1, page + 1}
         if 1 <= n <= pages
     }
@@ -164,11 +203,87 @@ def archive_search(
         page=page,
         pages=pages,
         links=links,
+        exports={form: _link(f"/archive/search.{form}", asking) for form in ("xlsx", "csv")},
+        current=current,
+        saved_searches=list_searches(ws, user.username),
         doc_types=list(document_types()),
-        files=case_files.list_files(workspace(request)),
+        files=case_files.list_files(ws),
         retention_label=retention.label,
         access_names=ACCESS,
     )
+
+
+@router.get("/archive/search.{form}")
+def archive_search_export(
+    request: Request,
+    user: CurrentUser,
+    form: str,
+    q: str = "",
+    type: str | None = None,
+    year: str | None = None,
+    unit: str | None = None,
+    signer: str | None = None,
+    case_file: str | None = None,
+    saved: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    """Every result the page would show, as a workbook or a CSV (audited by the engine)."""
+    ws = workspace(request)
+    name = None
+    if saved is not None:
+        found = saved_search(ws, user.username, f"#{saved}")
+        query, name = found.query, found.name
+    else:
+        typed, problems = _filters_of(q, type, year, unit, signer, case_file)
+        if problems:
+            raise _invalid(problems[0])
+        query = _query_of(typed)
+    done = export_results(ws, query, user.username, form, name=name)
+    return Response(
+        done.content,
+        media_type=done.content_type,
+        headers={"Content-Disposition": _attachment(done.filename)},
+    )
+
+
+def _invalid(message: str) -> VanthuError:
+    return InvalidInput(message, message, code="search.filter_invalid")
+
+
+@router.post("/archive/searches")
+def archive_search_save(
+    request: Request,
+    user: CurrentUser,
+    name: Annotated[str, Form(max_length=200)],
+    q: Annotated[str, Form(max_length=1000)] = "",
+    type: Annotated[str, Form(max_length=100)] = "",
+    year: Annotated[str, Form(max_length=10)] = "",
+    unit: Annotated[str, Form(max_length=20)] = "",
+    signer: Annotated[str, Form(max_length=200)] = "",
+    case_file: Annotated[str, Form(max_length=60)] = "",
+    share: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    typed, problems = _filters_of(q, type, year, unit, signer, case_file)
+    back = _link("/archive/search", typed)
+    try:
+        if problems:
+            raise _invalid(problems[0])
+        kept = save_search(
+            workspace(request), user.username, name, _query_of(typed), shared=bool(share)
+        )
+    except VanthuError as exc:
+        if exc.kind not in (Kind.INVALID, Kind.CONFLICT):
+            raise
+        flash(request, f"Chưa lưu được: {exc}", "error")
+        return redirect(back)
+    flash(request, f"Đã lưu tìm kiếm «{kept.name}».", "success")
+    return redirect(f"/archive/search?saved={kept.id}")
+
+
+@router.post("/archive/searches/{search_id}/delete")
+def archive_search_delete(request: Request, search_id: int, user: CurrentUser) -> Response:
+    deleted = delete_search(workspace(request), user.username, f"#{search_id}")
+    flash(request, f"Đã xóa tìm kiếm «{deleted}».", "success")
+    return redirect("/archive/search")
 
 
 @router.get("/archive/records/{record_id}")

@@ -15,15 +15,17 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from engine.core.errors import InvalidInput, NotAllowed, NotFound
 from engine.core.text import vietnam_time
 from engine.core.workspace import Workspace
 from engine.http.web.exchange import exchange_section
+from engine.http.web.onestop import DESK_ROLES
 from engine.http.web.pages import flash, redirect, render
 from engine.http.web.session import CurrentUser, workspace
+from engine.onestop import dossier_code_of, refuse_outside_desk
 from engine.outgoing import add_attachment, upload_version
 from engine.outgoing.reading import signature_reports, signer_line
 from engine.signatures.labels import CHANGES, KINDS, REVOCATIONS, VERDICTS
@@ -88,9 +90,12 @@ def _hidden(call: Callable[[], T]) -> T:
 
 
 @router.get("/documents/{document_id}")
-def document_page(request: Request, document_id: int, user: CurrentUser) -> HTMLResponse:
+def document_page(request: Request, document_id: int, user: CurrentUser) -> Response:
     ws = workspace(request)
     view = _hidden(lambda: document_view(ws, document_id, user.username))
+    dossier = dossier_code_of(ws, document_id)
+    if dossier is not None and user.role in DESK_ROLES:  # its moves are the desk page's
+        return redirect(f"/onestop/{quote(dossier)}")
     pages = file_pages(ws, view.files)
     shown = _shown(pages)
     offered = offers(ws, document_id, user.username)
@@ -200,6 +205,12 @@ def take_action(
     pin: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     ws = workspace(request)
+    try:
+        refuse_outside_desk(ws, document_id, user.username)
+    except NotAllowed as exc:
+        said = str(exc)
+        flash(request, said[:1].upper() + said[1:], "error")
+        return redirect(f"/onestop/{quote(str(exc.details['dossier']))}")
     try:
         with _readable():
             move = act(

@@ -76,6 +76,7 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry("Sổ văn bản đến", "/registers/incoming", _REGISTER_READERS),
     MenuEntry("Tiếp nhận văn bản đến", "/incoming/new", frozenset({"clerk"})),
     MenuEntry("Đề nghị liên thông", "/exchange/requests", frozenset({"clerk"})),
+    MenuEntry("Hồ sơ một cửa", "/onestop", frozenset({"clerk", "head", "specialist", "leader"})),
     MenuEntry(
         "Lưu trữ",
         "/archive/search",
