@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from engine.cli.app import AsJson, AsUser, echo_json, onestop_app, workspace
+from engine.cli.files import read_upload, write_output
 from engine.cli.search import parse_day
 
 if TYPE_CHECKING:
@@ -154,27 +155,12 @@ def result(
 ) -> None:
     """Chuyên viên đính kèm dự thảo kết quả giải quyết (theo thể thức Nghị định 30)."""
     from engine.onestop import attach_result
-    from engine.workflow import Upload
 
     ws = workspace()
-    data = _read(file, "--file")
-    version = attach_result(ws, code, as_user, Upload(file.name, data))
+    upload = read_upload(file, "--file", ws.settings.max_upload_bytes)
+    version = attach_result(ws, code, as_user, upload)
     typer.echo(f"Hồ sơ {code}: đã đính kèm kết quả (bản {version}) từ {file.name}")
     typer.echo(f"  Trình lãnh đạo: vanthu onestop act {code} submit --as {as_user}")
-
-
-def _read(path: Path, option: str) -> bytes:
-    from engine.core.errors import InvalidInput
-
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(
-            f"không đọc được tệp {path} ({option}): {exc.strerror}",
-            f"cannot read the file {path} ({option}): {exc.strerror}",
-            code="onestop.file_unreadable",
-            file=str(path),
-        ) from exc
 
 
 @onestop_app.command("result-pdf")
@@ -185,7 +171,7 @@ def result_pdf(
     from engine.onestop import issued_result
 
     name, data = issued_result(workspace(), code)
-    out.write_bytes(data)
+    write_output(out, data, "--out")
     typer.echo(f"Đã ghi {out} ({name}, {len(data):,} byte)".replace(",", "."))
 
 
@@ -197,7 +183,7 @@ def apology_pdf(
     from engine.onestop import apology_letter
 
     name, data = apology_letter(workspace(), code)
-    out.write_bytes(data)
+    write_output(out, data, "--out")
     typer.echo(f"Đã ghi {out} ({name}, {len(data):,} byte)".replace(",", "."))
 
 
@@ -266,11 +252,13 @@ def apologise(
 
     ws = workspace()
     day = parse_day(new_date, "--new-date")
+    if out is not None:  # checked before the head signs: nothing signed is then lost
+        write_output(out, b"", "--out", check_only=True)
     due = make_apology(ws, code, as_user, day, reason, pin=signer_pin(as_user))
     typer.echo(f"Hồ sơ {code}: hẹn lại ngày trả {_when(due)} (vẫn tính là trễ hạn)")
     if out is not None:
         name, data = apology_letter(ws, code)
-        out.write_bytes(data)
+        write_output(out, data, "--out")
         typer.echo(f"  Đã ghi phiếu đã ký {out} ({name})")
     else:
         typer.echo(f"  Lấy phiếu đã ký: vanthu onestop apology-pdf {code} --out xin-loi-{code}.pdf")
@@ -370,7 +358,7 @@ def slip(
     ws = workspace()
     number = form.zfill(2)
     data = form_docx(ws, code, number) if as_docx else form_pdf(ws, code, number)
-    out.write_bytes(data)
+    write_output(out, data, "--out")
     title = FORMS[number].title.capitalize()
     typer.echo(f"Đã ghi {out} ({title}, {len(data):,} byte)".replace(",", "."))
 

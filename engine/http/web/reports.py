@@ -6,7 +6,7 @@ audit are the engine's (:mod:`engine.workflow.ontime`)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -102,23 +102,14 @@ async def _export(
     )
 
 
-@router.get("/reports/on-time.xlsx")
-async def on_time_xlsx(
+@router.get("/reports/on-time.{form}")
+async def on_time_export(
     request: Request,
     user: CurrentUser,
+    form: Literal["xlsx", "pdf"],
     start: Annotated[str, Query(alias="from")] = "",
     end: Annotated[str, Query(alias="to")] = "",
     unit: str = "",
 ) -> Response:
-    return await _export(request, user, start, end, unit, "xlsx")
-
-
-@router.get("/reports/on-time.pdf")
-async def on_time_pdf(
-    request: Request,
-    user: CurrentUser,
-    start: Annotated[str, Query(alias="from")] = "",
-    end: Annotated[str, Query(alias="to")] = "",
-    unit: str = "",
-) -> Response:
-    return await _export(request, user, start, end, unit, "pdf")
+    """The report as a workbook or a PDF, for the same period and unit as the page."""
+    return await _export(request, user, start, end, unit, form)
