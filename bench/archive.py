@@ -724,48 +724,49 @@ def _run(args: argparse.Namespace, figures: dict[str, Any]) -> list[str]:
     work = Path(tempfile.mkdtemp(prefix="vanthu-bench-archive-"))
     rows: list[str] = []
     try:
-        print(f"tạo {args.ingest} tệp PDF một trang và danh mục CSV…")
-        folder = ingest_folder_of(work / "kho-cu", args.ingest)
-        print(f"ingest: {args.ingest} bản lưu mỗi kho (vanthu archive ingest, SQLite)")
-        rate, cpu = bulk_ingest(work, folder, f"file://{work / 'store-bulk'}", "folder")
-        figures["ingest_records_per_s_folder"] = round(rate, 1)
-        figures["ingest_cpu_s_per_1000_folder"] = round(cpu, 2)
-        print(f"  kho thư mục: {rate:.0f} bản lưu/giây, {cpu:.1f} giây CPU/1000 bản lưu")
-        print(f"  đường cũ, từng bản một ({args.baseline} bản lưu, pdftotext + ghi kho + chỉ mục):")
-        folder_base = ingest(
-            open_store(f"file://{work / 'store'}"),
-            _fresh_engine(f"sqlite:///{work / 'ingest-folder.db'}"),
-            args.baseline,
-        )
-        figures["baseline_one_at_a_time_records_per_s_folder"] = round(folder_base[0], 1)
-        figures["baseline_one_at_a_time_cpu_s_per_1000_folder"] = round(folder_base[1]["cpu_s"], 2)
-        figures["ingest_speedup_folder"] = round(rate / folder_base[0], 2)
-        _show_ingest("kho thư mục, từng bản một", folder_base)
-        print(f"  nhập hàng loạt / từng bản một (kho thư mục): {rate / folder_base[0]:.1f}×")
-        if not args.skip_s3:
-            with _seaweedfs(work / "s3") as url:
-                rate, cpu = bulk_ingest(work, folder, url, "s3")
-                figures["ingest_records_per_s_s3"] = round(rate, 1)
-                figures["ingest_cpu_s_per_1000_s3"] = round(cpu, 2)
-                print(
-                    f"  S3 (SeaweedFS weed mini): {rate:.0f} bản lưu/giây, {cpu:.1f} giây CPU/1000"
-                    " bản lưu (không kể SeaweedFS)"
-                )
-            with _seaweedfs(work / "s3-base") as url:
-                s3 = ingest(
-                    open_store(url),
-                    _fresh_engine(f"sqlite:///{work / 'ingest-s3.db'}"),
-                    args.baseline,
-                )
-            figures["baseline_one_at_a_time_records_per_s_s3"] = round(s3[0], 1)
-            figures["baseline_one_at_a_time_cpu_s_per_1000_s3"] = round(s3[1]["cpu_s"], 2)
-            figures["ingest_speedup_s3"] = round(rate / s3[0], 2)
-            _show_ingest("S3, từng bản một", s3)
-            print(f"  nhập hàng loạt / từng bản một (S3): {rate / s3[0]:.1f}×")
+        if args.ingest > 0:
+            _ingest(args, figures, work)
         rows += _search(args, figures, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return rows
+
+
+def _ingest(args: argparse.Namespace, figures: dict[str, Any], work: Path) -> None:
+    """Bulk ingest into the folder store and SeaweedFS, against the one-at-a-time path."""
+    print(f"tạo {args.ingest} tệp PDF một trang và danh mục CSV…")
+    folder = ingest_folder_of(work / "kho-cu", args.ingest)
+    print(f"ingest: {args.ingest} bản lưu mỗi kho (vanthu archive ingest, SQLite)")
+    rate, cpu = bulk_ingest(work, folder, f"file://{work / 'store-bulk'}", "folder")
+    figures["ingest_records_per_s_folder"] = round(rate, 1)
+    figures["ingest_cpu_s_per_1000_folder"] = round(cpu, 2)
+    print(f"  kho thư mục: {rate:.0f} bản lưu/giây, {cpu:.1f} giây CPU/1000 bản lưu")
+    print(f"  đường cũ, từng bản một ({args.baseline} bản lưu, pdftotext + ghi kho + chỉ mục):")
+    _one_at_a_time(figures, "folder", f"file://{work / 'store'}", work, rate, args.baseline)
+    if not args.skip_s3:
+        with _seaweedfs(work / "s3") as url:
+            rate, cpu = bulk_ingest(work, folder, url, "s3")
+            figures["ingest_records_per_s_s3"] = round(rate, 1)
+            figures["ingest_cpu_s_per_1000_s3"] = round(cpu, 2)
+            print(
+                f"  S3 (SeaweedFS weed mini): {rate:.0f} bản lưu/giây, {cpu:.1f} giây CPU/1000"
+                " bản lưu (không kể SeaweedFS)"
+            )
+        with _seaweedfs(work / "s3-base") as url:
+            _one_at_a_time(figures, "s3", url, work, rate, args.baseline)
+
+
+def _one_at_a_time(
+    figures: dict[str, Any], store: str, store_url: str, work: Path, rate: float, count: int
+) -> None:
+    """The baseline: ``count`` records through the one-at-a-time path into ``store_url``."""
+    base = ingest(open_store(store_url), _fresh_engine(f"sqlite:///{work / store}.db"), count)
+    figures[f"baseline_one_at_a_time_records_per_s_{store}"] = round(base[0], 1)
+    figures[f"baseline_one_at_a_time_cpu_s_per_1000_{store}"] = round(base[1]["cpu_s"], 2)
+    figures[f"ingest_speedup_{store}"] = round(rate / base[0], 2)
+    label = "kho thư mục" if store == "folder" else "S3"
+    _show_ingest(f"{label}, từng bản một", base)
+    print(f"  nhập hàng loạt / từng bản một ({label}): {rate / base[0]:.1f}×")
 
 
 def target_p95_ms(records: int) -> float:

@@ -65,6 +65,13 @@ ROWS: tuple[Row, ...] = (
         "pyhanko_cli_addsig_ms", "`pyhanko sign addsig`, a process per document"),
     Row("validation, per signature", "signing", "validation_ms_per_signature", "ms", "≤ 10 ms",
         "pyhanko_cli_validate_ms", "`pyhanko sign validate`, a process per document"),
+    *(
+        Row(f"documents/s through number, seal, deliver, archive (B-LTA), {n} worker{s}",
+            "flow-workers", f"ceiling_docs_per_s_workers_{n}", "documents/s",
+            "≥ 40 documents/s", "ceiling_docs_per_s_in_process",
+            "the same steps in one process, no Prefect")
+        for n, s in ((1, ""), (2, "s"), (4, "s"))
+    ),
     Row("archive ingest, folder store", "archive", "ingest_records_per_s_folder", "records/s",
         "≥ 1 000 records/s", "baseline_one_at_a_time_records_per_s_folder",
         "one record at a time"),
@@ -154,6 +161,7 @@ def load_results(folder: Path = RESULTS) -> dict[str, dict[str, Any]]:
 HOW = {
     "archive-100k": "archive --records 100000 --skip-s3",
     "archive-1m": "archive --records 1000000 --skip-s3",
+    "flow-workers": "flow --workers 4 --documents 8",
 }
 """The bench and options that make a saved result, when its name is not the bench's."""
 
@@ -166,7 +174,8 @@ def _number(value: float, unit: str) -> str:
     if unit == "ms":
         shown = f"{value:.1f}" if value < 100 else f"{value:,.0f}".replace(",", " ")
         return f"{shown} ms"
-    return f"{value:,.0f}".replace(",", " ") + f" {unit}"
+    shown = f"{value:.1f}" if value < 100 else f"{value:,.0f}".replace(",", " ")
+    return f"{shown} {unit}"
 
 
 def _ratio(measured: float, baseline: float) -> str:

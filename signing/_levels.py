@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 import certifi
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -97,7 +98,7 @@ def level_options(level: Level, policy: SigningPolicy, key: SigningKey) -> dict[
     """Extra :class:`PdfSignatureMetadata` arguments for a level."""
     if level in ("B-B", "B-T"):
         return {}
-    context = _context(asn1_roots(policy.trust_roots), [to_asn1(c) for c in key.chain])
+    context = _context(_roots(tuple(policy.trust_roots)), _chain(tuple(key.chain)))
     return {
         "embed_validation_info": True,
         "validation_context": context,
@@ -181,6 +182,20 @@ def timestamper_for(policy: SigningPolicy) -> timestamps.HTTPTimeStamper | None:
     return _stamper_for(policy.tsa_url, policy.trust_roots)
 
 
+@lru_cache(maxsize=16)
+def _roots(roots: tuple[bytes, ...]) -> tuple[asn1_x509.Certificate, ...]:
+    """The trust roots parsed once per process: a parsed certificate is a function of its
+    bytes, and one kept keeps what pyHanko computes from it (key identifier, hashes) too, as
+    :func:`signing._verify._setup` keeps its own."""
+    return tuple(asn1_roots(roots))
+
+
+@lru_cache(maxsize=16)
+def _chain(chain: tuple[x509.Certificate, ...]) -> tuple[asn1_x509.Certificate, ...]:
+    """A signing key's chain in pyHanko's form, parsed once per process (as :func:`_roots`)."""
+    return tuple(to_asn1(cert) for cert in chain)
+
+
 @lru_cache(maxsize=1)
 def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
@@ -244,7 +259,7 @@ async def _make_archival(pdf: bytes, roots: list[bytes], tsa_url: str) -> bytes:
     """One incremental update: the DSS with the validation data of every signature and of the
     TSA, then the document timestamp over it (pyHanko's ``update_before_ts``). One revision, not
     one per signature plus the timestamp's: every later validation compares fewer revisions."""
-    context = _context(asn1_roots(roots))
+    context = _context(_roots(tuple(roots)))
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     signatures = writer.prev.embedded_regular_signatures
     if not signatures:
@@ -303,7 +318,7 @@ async def _renew(pdf: bytes, roots: list[bytes], tsa_url: str) -> bytes:
     stamper = PdfTimeStamper(_stamper_for(tsa_url, roots))
     try:
         result = await stamper.async_update_archival_timestamp_chain(
-            reader, _context(asn1_roots(roots)), in_place=False, output=io.BytesIO()
+            reader, _context(_roots(tuple(roots))), in_place=False, output=io.BytesIO()
         )
     except (PathBuildingError, PathValidationError, PyHankoSigningError, ValueError) as exc:
         raise SigningError(

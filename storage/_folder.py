@@ -126,6 +126,7 @@ class FolderStore:
             batch.sync_staged()
             for temp, path in batch.sides:
                 os.replace(temp, path)
+                del batch.temps[temp]  # nothing left to discard under that name
             batch.sync_folders(path for _, path in batch.sides)
             batch.sides.clear()
             for index, temp, path in batch.objects:
@@ -279,13 +280,18 @@ class _Batch:
     def __init__(self) -> None:
         self.staged: list[int] = []
         """Open descriptors of the temporary files, synced together."""
-        self.temps: list[Path] = []
+        self.temps: dict[Path, None] = {}
+        """Temporary files still under their temporary name (ordered, removed in O(1))."""
         self.sides: list[tuple[Path, Path]] = []
         """(temporary file, retention file it becomes)"""
         self.objects: list[tuple[int, Path, Path]] = []
         """(index of the write, temporary file, object path it is linked to)"""
         self.made: set[Path] = set()
         """Folders created for the batch: their parents are synced with the batch."""
+        self.present: set[Path] = set()
+        """Folders known to exist: a batch of manifests asks for the same one 200 times."""
+        self.syncers: ThreadPoolExecutor | None = None
+        """One set of threads for all the batch's syncs (started at the first)."""
         self.tag = secrets.token_hex(6)
         self.counter = 0
 
@@ -302,7 +308,7 @@ class _Batch:
             except FileExistsError:
                 continue
             break
-        self.temps.append(temp)
+        self.temps[temp] = None
         self.staged.append(fd)
         view = memoryview(data)
         while view:
@@ -311,23 +317,44 @@ class _Batch:
         return temp
 
     def _folder(self, folder: Path) -> None:
-        missing = []
+        if folder in self.present:
+            return
+        wanted, missing = folder, []
         while not folder.is_dir():
             missing.append(folder)
             folder = folder.parent
         for made in reversed(missing):
             made.mkdir(exist_ok=True)
             self.made.add(made)
+        self.present.add(wanted)
 
     def sync_staged(self) -> None:
-        _in_parallel(os.fsync, self.staged)
+        self._in_parallel(os.fsync, self.staged)
         self._close()
 
     def sync_folders(self, paths: Iterable[Path]) -> None:
         folders = {path.parent for path in paths}
         folders |= {made.parent for made in self.made}
         self.made.clear()
-        _in_parallel(_sync_folder, sorted(folders))
+        self._in_parallel(_sync_folder, sorted(folders))
+
+    def _in_parallel(self, action: Callable[[_T], object], items: Sequence[_T]) -> None:
+        """``action`` on every item, the items shared among ``_SYNCERS`` threads (a task per
+        thread, not per item: a future costs about what an fsync does)."""
+        if len(items) < 2:
+            for item in items:
+                action(item)
+            return
+        if self.syncers is None:
+            self.syncers = ThreadPoolExecutor(_SYNCERS)
+        threads = min(_SYNCERS, len(items))
+
+        def run(share: Sequence[_T]) -> None:
+            for item in share:
+                action(item)
+
+        for _ in self.syncers.map(run, [items[n::threads] for n in range(threads)]):
+            pass
 
     def _close(self) -> None:
         for fd in self.staged:
@@ -338,28 +365,13 @@ class _Batch:
     def discard(self) -> None:
         """Close and remove the temporary files (those linked in place stay under their key)."""
         self._close()
+        if self.syncers is not None:
+            self.syncers.shutdown()
+            self.syncers = None
         for temp in self.temps:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
         self.temps.clear()
-
-
-def _in_parallel(action: Callable[[_T], object], items: Sequence[_T]) -> None:
-    """``action`` on every item, the items shared among ``_SYNCERS`` threads (a task per
-    thread, not per item: a future costs about what an fsync does)."""
-    if len(items) < 2:
-        for item in items:
-            action(item)
-        return
-    threads = min(_SYNCERS, len(items))
-
-    def run(share: Sequence[_T]) -> None:
-        for item in share:
-            action(item)
-
-    with ThreadPoolExecutor(threads) as pool:
-        for _ in pool.map(run, [items[n::threads] for n in range(threads)]):
-            pass
 
 
 def _sync_folder(folder: Path) -> None:

@@ -1,10 +1,12 @@
 """Shared fixtures live in tests/fixtures_*.py, one module per real part."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
 import pytest
 
+from tests_support import Ran, run_vanthu, stop_own_pki
 from vanthu import clock as vanthu_clock
 from vanthu.clock import ManualClock
 
@@ -18,6 +20,23 @@ def clock() -> Iterator[ManualClock]:
     moved = ManualClock()
     with vanthu_clock.use(moved):
         yield moved
+
+
+@pytest.fixture
+def vanthu_cli() -> Iterator[Callable[..., Ran]]:
+    """`vanthu --home HOME ARGS…` run in this process (:func:`tests_support.run_vanthu`); the
+    DEMO PKI services its commands started for an agency's own keys stop when the test ends."""
+    homes: set[Path] = set()
+
+    def cli(
+        home: Path, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None
+    ) -> Ran:
+        homes.add(home)
+        return run_vanthu(home, *args, stdin=stdin, env=env)
+
+    yield cli
+    for home in homes:
+        stop_own_pki(home)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

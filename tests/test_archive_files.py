@@ -4,9 +4,7 @@ the file is written to the records' metadata in the store and its retention lock
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from engine.core.models import ArchiveRecord, AuditEvent
 from engine.core.text import VIETNAM, vietnam_time
 from engine.core.workspace import Workspace
 from storage import content_key, list_revisions, read_record
-from tests_support import LETTER, issue_document
+from tests_support import LETTER, Ran, cli_agency, issue_document
 
 CODE = "2026.TCBC.01"
 
@@ -186,66 +184,56 @@ def test_a_restricted_file_restricts_its_records(agency: Workspace, tmp_path: Pa
     ]
 
 
-def _one_error_line(result: subprocess.CompletedProcess[str]) -> None:
+def _one_error_line(result: Ran) -> None:
     """The refusal is one line on standard error, no traceback."""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Lỗi: "), result.stderr
     assert "Traceback" not in result.stderr
 
 
-def _vanthu(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ},
-        check=False,
-    )
-
-
-def test_the_archive_commands(tmp_path: Path) -> None:
-    home = tmp_path / "agency"
-    home.mkdir()
-    assert _vanthu(home, "init").returncode == 0
-    assert _vanthu(home, "setup-demo").returncode == 0
+def test_the_archive_commands(
+    tmp_path: Path, demo_keys: Path, vanthu_cli: Callable[..., Ran]
+) -> None:
+    home = cli_agency(tmp_path / "agency", demo_keys)
     ws = open_workspace(load_settings(home))
     record_id = _record(ws, issue_document(ws, LETTER)).record_id
     ws.db.dispose()
 
-    opened = _vanthu(
+    opened = vanthu_cli(
         home, "archive", "file", "open", CODE, "--title", "Đôn đốc báo cáo", "--retention",
         "Vĩnh viễn", "--unit", "VP", "--as", "luutru",
     )  # fmt: skip
     assert opened.returncode == 0, opened.stderr
     assert opened.stdout.strip() == f"Đã mở hồ sơ {CODE}: Đôn đốc báo cáo"
-    refused = _vanthu(home, "archive", "file", "add", CODE, record_id, "--as", "vanthu")
+    refused = vanthu_cli(home, "archive", "file", "add", CODE, record_id, "--as", "vanthu")
     assert refused.returncode == 4  # forbidden
     _one_error_line(refused)
-    added = _vanthu(home, "archive", "file", "add", CODE, record_id, "--as", "luutru")
+    added = vanthu_cli(home, "archive", "file", "add", CODE, record_id, "--as", "luutru")
     assert added.stdout.strip() == f"Đã đưa {record_id} vào hồ sơ {CODE}."
-    assert _vanthu(home, "archive", "file", "close", CODE, "--as", "luutru").returncode == 0
-    again = _vanthu(home, "archive", "file", "add", CODE, record_id, "--as", "luutru")
+    assert vanthu_cli(home, "archive", "file", "close", CODE, "--as", "luutru").returncode == 0
+    again = vanthu_cli(home, "archive", "file", "add", CODE, record_id, "--as", "luutru")
     assert again.returncode == 5  # the file is closed: a conflict
     _one_error_line(again)
-    listed = _vanthu(home, "archive", "file", "list")
+    listed = vanthu_cli(home, "archive", "file", "list")
     assert listed.stdout.strip() == f"{CODE}  Đôn đốc báo cáo  (đã đóng, Vĩnh viễn, 1 văn bản)"
-    shown = _vanthu(home, "archive", "file", "show", CODE, "--as", "luutru")
+    shown = vanthu_cli(home, "archive", "file", "show", CODE, "--as", "luutru")
     assert shown.stdout.startswith(f"HỒ SƠ {CODE}: Đôn đốc báo cáo\nĐơn vị: Văn phòng Sở")
     assert "Số văn bản: 1  ·  Số trang: 1" in shown.stdout
     assert "  1. 01/SNV-TCBC" in shown.stdout and record_id in shown.stdout
-    shown_json = _vanthu(home, "archive", "file", "show", CODE, "--json", "--as", "luutru")
+    shown_json = vanthu_cli(home, "archive", "file", "show", CODE, "--json", "--as", "luutru")
     as_json = json.loads(shown_json.stdout)
     assert as_json["entries"][0]["record_id"] == record_id and as_json["state"] == "closed"
 
-    got = _vanthu(home, "archive", "get", record_id, "--as", "luutru", "--out", str(tmp_path / "o"))
+    got = vanthu_cli(
+        home, "archive", "get", record_id, "--as", "luutru", "--out", str(tmp_path / "o")
+    )
     assert got.returncode == 0 and (tmp_path / "o" / "01-SNV-TCBC.pdf").exists()
-    log = _vanthu(home, "archive", "log", record_id, "--as", "luutru")
+    log = vanthu_cli(home, "archive", "log", record_id, "--as", "luutru")
     assert log.stdout.strip().endswith(f"luutru (archivist)  đã lấy  {record_id}")
-    logged = json.loads(_vanthu(home, "archive", "log", "--json", "--as", "luutru").stdout)
+    logged = json.loads(vanthu_cli(home, "archive", "log", "--json", "--as", "luutru").stdout)
     assert logged[0]["actor"] == "luutru"
 
-    reindexed = _vanthu(home, "archive", "reindex", "--as", "luutru")
+    reindexed = vanthu_cli(home, "archive", "reindex", "--as", "luutru")
     assert reindexed.returncode == 0, reindexed.stderr
     assert reindexed.stdout.strip() == (
         "Đã dựng lại chỉ mục từ kho: 1 bản lưu (0 mới, 0 cập nhật), 1 hồ sơ."

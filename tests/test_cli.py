@@ -7,13 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests_support import demo_pin
+from tests_support import Ran, demo_pin
 
 VANTHU = [sys.executable, "-m", "engine"]
+Vanthu = Callable[..., Ran | subprocess.CompletedProcess[str]]
 
 
 def vanthu(
@@ -29,11 +31,12 @@ def vanthu(
     )
 
 
-def _draft(home: Path, tmp_path: Path, subject: str, signer: str) -> str:
-    """A Quyết định drafted by the specialist through the CLI; returns its document number."""
+def _draft(home: Path, tmp_path: Path, subject: str, signer: str, cli: Vanthu | None = None) -> str:
+    """A Quyết định drafted by the specialist through the CLI (the installed command, or ``cli``
+    run in this process); returns its document number."""
     body = tmp_path / "body.txt"
     body.write_text("Điều 1. Ban hành Quy chế.\nĐiều 2. Hiệu lực kể từ ngày ký./.\n", "utf-8")
-    created = vanthu(
+    created = (cli or vanthu)(
         home,
         "draft",
         "new",
@@ -165,13 +168,15 @@ def test_doctor_checks_every_part(home: Path) -> None:
     assert broken.returncode == 1 and "[LỖI] LibreOffice" in broken.stdout
 
 
-def test_the_readme_walkthrough_from_draft_to_archive(home: Path, tmp_path: Path) -> None:
+def test_the_readme_walkthrough_from_draft_to_archive(
+    home: Path, tmp_path: Path, vanthu_cli: Vanthu
+) -> None:
     def ok(*args: str) -> str:
-        result = vanthu(home, *args)
+        result = vanthu_cli(home, *args)
         assert result.returncode == 0, (args, result.stderr)
         return result.stdout
 
-    doc = _draft(home, tmp_path, "Về việc ban hành Quy chế văn thư", "phogiamdoc")
+    doc = _draft(home, tmp_path, "Về việc ban hành Quy chế văn thư", "phogiamdoc", vanthu_cli)
     ok("act", doc, "submit", "--as", "chuyenvien")
     ok("act", doc, "return", "--as", "truongphong", "--comment", "Bổ sung căn cứ")
     draft = tmp_path / "du-thao.docx"
@@ -183,7 +188,7 @@ def test_the_readme_walkthrough_from_draft_to_archive(home: Path, tmp_path: Path
     ok("act", doc, "comment", "--as", "chanhvanphong", "--comment", "Đồng ý")
     ok("act", doc, "approve", "--as", "truongphong")
     pin = {"VANTHU_PIN": demo_pin(home, "phogiamdoc")}
-    signed = vanthu(home, "act", doc, "sign", "--as", "phogiamdoc", env=pin)
+    signed = vanthu_cli(home, "act", doc, "sign", "--as", "phogiamdoc", env=pin)
     assert signed.returncode == 0, signed.stderr
     said = ok("act", doc, "issue", "--as", "vanthu")
     assert "đã kết thúc quy trình" in said and "Số, ký hiệu: 01/QĐ-SNV" in said
@@ -214,9 +219,9 @@ def test_the_readme_walkthrough_from_draft_to_archive(home: Path, tmp_path: Path
 
 
 def test_receiving_says_the_incoming_number_and_the_verdict_in_words(
-    home: Path, tmp_path: Path
+    home: Path, tmp_path: Path, vanthu_cli: Vanthu
 ) -> None:
-    doc = _draft(home, tmp_path, "Về việc gửi văn bản liên thông", "giamdoc")
+    doc = _draft(home, tmp_path, "Về việc gửi văn bản liên thông", "giamdoc", vanthu_cli)
     pin = {"VANTHU_PIN": demo_pin(home, "giamdoc")}
     for args in (
         ("submit", "--as", "chuyenvien"),
@@ -224,10 +229,10 @@ def test_receiving_says_the_incoming_number_and_the_verdict_in_words(
         ("sign", "--as", "giamdoc"),
         ("issue", "--as", "vanthu"),
     ):
-        assert vanthu(home, "act", doc, *args, env=pin).returncode == 0
+        assert vanthu_cli(home, "act", doc, *args, env=pin).returncode == 0
     pdf = tmp_path / "den.pdf"
-    assert vanthu(home, "doc", "export", doc, str(pdf), "--as", "vanthu").returncode == 0
-    received = vanthu(
+    assert vanthu_cli(home, "doc", "export", doc, str(pdf), "--as", "vanthu").returncode == 0
+    received = vanthu_cli(
         home, "incoming", "receive", str(pdf), "--as", "vanthu", "--from", "Sở Nội vụ",
         "--symbol", "01/CV-SNV", "--type", "Công văn", "--subject", "Về việc liên thông",
     )  # fmt: skip
@@ -235,5 +240,5 @@ def test_receiving_says_the_incoming_number_and_the_verdict_in_words(
     assert "Chữ ký số: HỢP LỆ" in received.stdout and "valid" not in received.stdout
     number = received.stdout.splitlines()[0].split("#")[1].split(":")[0]
     assert f"vanthu act {number} register --as vanthu" in received.stdout
-    registered = vanthu(home, "act", number, "register", "--as", "vanthu")
+    registered = vanthu_cli(home, "act", number, "register", "--as", "vanthu")
     assert registered.returncode == 0 and "Số đến: " in registered.stdout, registered.stderr

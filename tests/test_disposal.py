@@ -4,13 +4,12 @@ a disposal record (biên bản hủy) stays for ever. Nothing else removes a rec
 from __future__ import annotations
 
 import json
-import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
-from test_cli import _new_agency, vanthu
 
 from engine.archive import disposal
 from engine.archive.search import index_record, indexed_text
@@ -38,7 +37,7 @@ from storage import (
     read_record,
     write_record,
 )
-from tests_support import LETTER, open_task_steps
+from tests_support import LETTER, Ran, cli_agency, open_task_steps
 from vanthu.clock import ManualClock
 
 PDF = "application/pdf"
@@ -110,7 +109,7 @@ def expire(clock: ManualClock, until: datetime) -> None:
     clock.set(until + timedelta(days=1))
 
 
-def one_error_line(result: subprocess.CompletedProcess[str]) -> None:
+def one_error_line(result: Ran) -> None:
     """A refusal on the command line: one line on standard error, no traceback."""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Lỗi: "), result.stderr
@@ -378,14 +377,16 @@ def test_a_disposal_interrupted_after_deleting_completes_once_on_retry(make_agen
     assert [json.loads(e.detail)["records"] for e in disposal_events(ws)] == [["HET-HAN"]]
 
 
-def test_dispose_through_the_command_line(tmp_path: Path) -> None:
-    home = _new_agency(tmp_path / "agency")
+def test_dispose_through_the_command_line(
+    tmp_path: Path, demo_keys: Path, vanthu_cli: Callable[..., Ran]
+) -> None:
+    home = cli_agency(tmp_path / "agency", demo_keys)
     ws = open_workspace(load_settings(home))
-    # The command runs in its own process, on the system clock: a retention that ended
-    # yesterday (the folder store takes a past date) instead of a clock moved here.
+    # The command runs on the system clock: a retention that ended yesterday (the folder
+    # store takes a past date) instead of a clock moved here.
     archived(ws, "SNV-2020-DI-VBDI-0007", retain_until=datetime.now(UTC) - timedelta(days=1))
 
-    proposed = vanthu(
+    proposed = vanthu_cli(
         home,
         "archive",
         "dispose",
@@ -400,15 +401,15 @@ def test_dispose_through_the_command_line(tmp_path: Path) -> None:
     number = proposed.stdout.split("#", 1)[1].split()[0]
     assert "đang chờ: review" in proposed.stdout
     for user in ("chanhvanphong", "giamdoc"):
-        acted = vanthu(home, "act", number, "approve", "--as", user)
+        acted = vanthu_cli(home, "act", number, "approve", "--as", user)
         assert acted.returncode == 0, acted.stderr
-    listed = vanthu(home, "archive", "dispose", "list")
+    listed = vanthu_cli(home, "archive", "dispose", "list")
     assert f"#{number} " in listed.stdout and "đã hủy" in listed.stdout
-    shown = json.loads(vanthu(home, "archive", "dispose", "show", number).stdout)
+    shown = json.loads(vanthu_cli(home, "archive", "dispose", "show", number).stdout)
     assert shown["state"] == "disposed"
     assert shown["disposal_record"]["records"][0]["identifier"] == "SNV-2020-DI-VBDI-0007"
 
-    refused = vanthu(
+    refused = vanthu_cli(
         home,
         "archive",
         "dispose",
@@ -421,9 +422,11 @@ def test_dispose_through_the_command_line(tmp_path: Path) -> None:
     )
     assert refused.returncode == 5  # already disposed: a conflict
     one_error_line(refused)
-    direct = vanthu(home, "archive", "get", "SNV-2020-DI-VBDI-0007", "--as", "luutru")
+    direct = vanthu_cli(home, "archive", "get", "SNV-2020-DI-VBDI-0007", "--as", "luutru")
     assert direct.returncode == 5
     one_error_line(direct)
-    clerk = vanthu(home, "archive", "dispose", "propose", "X", "--reason", "Y", "--as", "vanthu")
+    clerk = vanthu_cli(
+        home, "archive", "dispose", "propose", "X", "--reason", "Y", "--as", "vanthu"
+    )
     assert clerk.returncode == 4  # forbidden: an archivist's command
     one_error_line(clerk)

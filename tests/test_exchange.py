@@ -10,8 +10,6 @@ import html
 import json
 import re
 import socket
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,7 +39,7 @@ from engine.outgoing import DraftRequest
 from engine.signatures import keys
 from engine.workflow import act
 from storage import get_content
-from tests_support import DECISION, LETTER, issue_document, open_task_steps
+from tests_support import DECISION, LETTER, Ran, issue_document, open_task_steps, run_vanthu
 from vanthu import clock
 from vanthu.errors import VanthuError
 
@@ -473,14 +471,9 @@ def test_update_agreed_gives_a_new_version_and_refused_changes_nothing(
     assert [r for r in pending_requests(stc.ws) if r.document_id == arrived.id] == []
 
 
-def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def run(home: Path, *args: str) -> Ran:
+    """`vanthu --home HOME ARGS…`, run in this process (the agencies' keys are the session's)."""
+    return run_vanthu(home, *args)
 
 
 def test_the_commands_for_peers_identity_and_status(network: Network, tmp_path: Path) -> None:

@@ -4,13 +4,13 @@ object."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fixtures_s3 import flip_byte
 from sqlmodel import Session, select
 from test_archive_integrity import indexed
-from test_cli import _new_agency, vanthu
 from test_disposal import one_error_line
 
 from engine.archive.fixity import ProblemKind, check_archive
@@ -21,7 +21,7 @@ from engine.core.errors import Conflict, NotAllowed, NotFound
 from engine.core.models import ArchiveRecord, AuditEvent
 from engine.core.workspace import Workspace
 from storage import content_key, read_record
-from tests_support import issue_document
+from tests_support import Ran, cli_agency, issue_document
 
 
 def checked_events(ws: Workspace) -> list[dict[str, object]]:
@@ -108,28 +108,30 @@ def test_signatures_are_verified_again_and_a_changed_pdf_is_caught(make_agency, 
     assert problem.record_id == record.record_id and problem.kind is ProblemKind.CHANGED_OBJECT
 
 
-def test_archive_check_command_exits_non_zero_and_names_the_record(tmp_path: Path) -> None:
-    home = _new_agency(tmp_path / "agency")
+def test_archive_check_command_exits_non_zero_and_names_the_record(
+    tmp_path: Path, demo_keys: Path, vanthu_cli: Callable[..., Ran]
+) -> None:
+    home = cli_agency(tmp_path / "agency", demo_keys)
     ws = open_workspace(load_settings(home))
     indexed(ws, "SNV-2024-DI-VBDI-0009")
 
-    refused = vanthu(home, "archive", "check", "--as", "chuyenvien")
+    refused = vanthu_cli(home, "archive", "check", "--as", "chuyenvien")
     assert refused.returncode == 4, refused.stderr  # forbidden: an archivist's command
     one_error_line(refused)
-    clean = vanthu(home, "archive", "check", "--as", "luutru")
+    clean = vanthu_cli(home, "archive", "check", "--as", "luutru")
     assert clean.returncode == 0, clean.stderr
     assert "Kho lưu trữ toàn vẹn" in clean.stdout
 
     pdf = read_record(ws.store, "SNV-2024-DI-VBDI-0009").objects[0]
     flip_byte(ws.store, content_key(pdf.sha256))
-    damaged = vanthu(home, "archive", "check", "--as", "luutru")
+    damaged = vanthu_cli(home, "archive", "check", "--as", "luutru")
     assert damaged.returncode == 1
     assert "LỖI: bản lưu SNV-2024-DI-VBDI-0009: tệp pdf 'SNV-2024-DI-VBDI-0009.pdf'" in (
         damaged.stdout
     )
-    as_json = json.loads(vanthu(home, "archive", "check", "--as", "luutru", "--json").stdout)
+    as_json = json.loads(vanthu_cli(home, "archive", "check", "--as", "luutru", "--json").stdout)
     assert as_json["ok"] is False
     assert as_json["problems"][0]["record_id"] == "SNV-2024-DI-VBDI-0009"
-    unknown = vanthu(home, "archive", "check", "--as", "luutru", "--record", "KHONG-CO")
+    unknown = vanthu_cli(home, "archive", "check", "--as", "luutru", "--record", "KHONG-CO")
     assert unknown.returncode == 3  # not found
     one_error_line(unknown)

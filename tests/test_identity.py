@@ -40,7 +40,8 @@ from signing.demo import load_demo_pki
 from tests_support import (
     DECISION,
     LETTER,
-    demo_pin,
+    Ran,
+    cli_agency,
     issue_document,
     open_task_steps,
     pin_of,
@@ -65,7 +66,7 @@ def _vanthu(
     )
 
 
-def _one_line(result: subprocess.CompletedProcess[str]) -> str:
+def _one_line(result: subprocess.CompletedProcess[str] | Ran) -> str:
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     return result.stderr
 
@@ -225,36 +226,37 @@ def test_the_demo_pins_are_a_private_demo_file_made_at_run_time(demo_keys: Path)
     assert "DEMO-PINS" not in tracked and ".pin.json" not in tracked
 
 
-def test_the_command_asks_the_pin_and_sets_a_new_one(tmp_path: Path) -> None:
-    home = tmp_path / "agency"
-    assert _vanthu(home, "init").returncode == 0
-    assert _vanthu(home, "setup-demo").returncode == 0
-    demo = demo_pin(home, "giamdoc")
-    short = _vanthu(home, "pin", "set", "--as", "giamdoc", stdin=f"{demo}\n123\n")
+def test_the_command_asks_the_pin_and_sets_a_new_one(
+    tmp_path: Path, own_keys: Path, vanthu_cli: Callable[..., Ran]
+) -> None:
+    home = cli_agency(tmp_path / "agency", own_keys)
+    demo = load_demo_pki(own_keys).demo_pin("giamdoc")
+    short = vanthu_cli(home, "pin", "set", "--as", "giamdoc", stdin=f"{demo}\n123\n")
     assert short.returncode == 2 and "ít nhất 8 ký tự" in _one_line(short)
-    wrong = _vanthu(home, "pin", "set", "--as", "giamdoc", stdin="sai-ma-pin\nMa-PIN-moi-2026\n")
+    wrong = vanthu_cli(home, "pin", "set", "--as", "giamdoc", stdin="sai-ma-pin\nMa-PIN-moi-2026\n")
     assert wrong.returncode == 1 and "mã PIN của giamdoc không đúng" in _one_line(wrong)
+    # the installed command itself, reading the PINs from its standard input
     done = _vanthu(home, "pin", "set", "--as", "giamdoc", stdin=f"{demo}\nMa-PIN-moi-2026\n")
     assert done.returncode == 0, done.stderr
     assert "Đã đặt mã PIN mới" in done.stdout
     body = tmp_path / "body.txt"
     body.write_text("Điều 1. Thử ký bằng mã PIN riêng./.\n", encoding="utf-8")
-    created = _vanthu(
+    created = vanthu_cli(
         home, "draft", "new", "--as", "chuyenvien", "--type", "Quyết định", "--subject",
         "Về việc thử mã PIN", "--signer", "giamdoc", "--body-file", str(body),
     )  # fmt: skip
     doc = created.stdout.splitlines()[0].rsplit("#", 1)[1]
     for action, user in (("submit", "chuyenvien"), ("approve", "truongphong")):
-        assert _vanthu(home, "act", doc, action, "--as", user).returncode == 0
-    no_pin = _vanthu(home, "act", doc, "sign", "--as", "giamdoc")
+        assert vanthu_cli(home, "act", doc, action, "--as", user).returncode == 0
+    no_pin = vanthu_cli(home, "act", doc, "sign", "--as", "giamdoc")
     assert no_pin.returncode == 2 and "cần mã PIN" in _one_line(no_pin)
-    old = _vanthu(home, "act", doc, "sign", "--as", "giamdoc", env={"VANTHU_PIN": demo})
+    old = vanthu_cli(home, "act", doc, "sign", "--as", "giamdoc", env={"VANTHU_PIN": demo})
     assert old.returncode == 1 and "không đúng" in _one_line(old)
-    signed = _vanthu(
+    signed = vanthu_cli(
         home, "act", doc, "sign", "--as", "giamdoc", env={"VANTHU_PIN": "Ma-PIN-moi-2026"}
     )
     assert signed.returncode == 0, signed.stderr
-    log = _vanthu(home, "audit", "log", "--document", doc).stdout
+    log = vanthu_cli(home, "audit", "log", "--document", doc).stdout
     assert "giamdoc [cli:" in log and "pin_refused" in log and " signed " in log
 
 

@@ -22,6 +22,7 @@ from fixtures_db import WorkspaceFactory
 from fpdf import FPDF
 from pdf_support import LAYOUT
 from pki_support import one_page_pdf
+from sqlalchemy import text as sql_text
 from sqlmodel import Session, col, func, select
 
 from engine.archive import search
@@ -151,9 +152,16 @@ def test_folder_is_ingested_on_postgresql_and_s3(
     make_agency: WorkspaceFactory, postgres_url: str, s3_store_url: str, folder: Path
 ) -> None:
     ws = make_agency(postgres_url, s3_store_url)
+    with ws.db.begin() as connection:  # an archive that already holds a few thousand records
+        connection.execute(sql_text("ALTER SEQUENCE archive_record_id_seq RESTART WITH 4001"))
     report = ingest_folder(ws, folder, actor="luutru", workers=2)
     assert report.refused == ()
     _check_ingested(ws, report.ingested)
+    with ws.db.connect() as connection:
+        entries = connection.execute(sql_text("SELECT record_pk, tokens FROM archive_text")).all()
+    # each entry is read by the span of its own key (a wrong span hides it from search)
+    assert min(pk for pk, _ in entries) == 4001
+    assert all(t.endswith(f" zr{pk // search.RECENCY_SPAN}") for pk, t in entries)
 
 
 class FailingAfter:
@@ -385,3 +393,26 @@ def test_json_beside_each_pdf_is_read_like_a_csv_row(
     assert (record.doc_type, record.number, record.direction) == ("Công văn", 45, "incoming")
     assert (record.access, record.retention_years) == ("restricted", 20)
     assert record.record_id.startswith("LT-2021-NK-")
+
+
+def test_a_page_with_fewer_than_three_letters_or_digits_is_read_as_a_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.archive import ingest
+    from engine.archive.extraction import ExtractedText
+
+    def full_text(data: bytes) -> ExtractedText:  # the archiving path (pdftotext, OCR)
+        return ExtractedText("chữ nhận dạng", 1, b"%PDF-ocr")
+
+    monkeypatch.setattr(ingest.records, "full_text", full_text)
+    for name, text, scan in (
+        ("a.pdf", "A1 .", True),
+        ("b.pdf", "A1b", False),
+        ("c.pdf", "-", True),
+    ):
+        path = tmp_path / name
+        path.write_bytes(_pdf(text))
+        read = ingest.read_pdf(str(path))
+        assert not isinstance(read, str), read
+        assert (read.ocr_pdf is not None, read.text) == (scan, "chữ nhận dạng" if scan else text)
+        assert read.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()

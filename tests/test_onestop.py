@@ -8,9 +8,8 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -50,7 +49,7 @@ from engine.onestop import (
 )
 from engine.workflow import Upload
 from engine.workflow.ontime import classify, on_time_report
-from tests_support import pin_of, refused
+from tests_support import Ran, pin_of, refused
 from vanthu.clock import ManualClock
 
 PROCEDURE = "SNV-TCBC-01"
@@ -448,19 +447,16 @@ def test_the_public_look_up_shows_the_state_and_no_personal_data(
 
 
 def test_the_desk_works_from_the_command_line(
-    desk_office: tuple[Workspace, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    desk_office: tuple[Workspace, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    vanthu_cli: Callable[..., Ran],
 ) -> None:
     ws, _ = desk_office
-    home = str(ws.settings.home)
+    home = ws.settings.home
 
-    def vanthu(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "engine", "--home", home, "onestop", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+    def vanthu(*args: str) -> Ran:
+        return vanthu_cli(home, "onestop", *args)
 
     listed = vanthu("procedures")
     assert listed.returncode == 0 and PROCEDURE in listed.stdout
@@ -481,11 +477,7 @@ def test_the_desk_works_from_the_command_line(
     assert code in [row["code"] for row in json.loads(mine.stdout)]
     assert {row["state"] for row in json.loads(mine.stdout)} == {4}
     document_id = str(dossier_view(ws, code).document_id)
-    bypass = subprocess.run(
-        [sys.executable, "-m", "engine", "--home", home, "act", document_id, "submit",
-         "--as", "chuyenvien"],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    bypass = vanthu_cli(home, "act", document_id, "submit", "--as", "chuyenvien")
     assert bypass.returncode != 0 and "vanthu onestop act" in bypass.stderr
     fee = vanthu("fees", code, "--amount", "150000", "--note", "Lệ phí", "--as", "chuyenvien")
     assert fee.returncode == 0 and "6 — Chờ thực hiện nghĩa vụ tài chính" in fee.stdout

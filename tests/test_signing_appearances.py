@@ -9,10 +9,9 @@ Every signed file must also be valid for pdfsig, which trusts only the DEMO root
 from __future__ import annotations
 
 import io
-import os
 import re
 import subprocess
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -46,9 +45,9 @@ from signing import (
     sign_attachment,
     verify_document,
 )
-from signing.demo import DemoPKI, draw_seal_image, draw_signature_image
+from signing.demo import DemoPKI, draw_seal_image, draw_signature_image, load_demo_pki
 from storage import get_content
-from tests_support import DECISION, demo_pin, pdfsig_lines, pin_of
+from tests_support import DECISION, Ran, cli_agency, pdfsig_lines, pin_of
 
 MM = 72 / 25.4
 SYMBOL = "05/QĐ-UBND"
@@ -487,31 +486,17 @@ def test_issue_refuses_a_leader_signature_that_does_not_verify(
             )
 
 
-def _vanthu(
-    home: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "engine", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-
-
 @pytest.mark.slow
-def test_attach_and_copy_from_the_command_line(tmp_path: Path) -> None:
-    home = tmp_path / "agency"
-    home.mkdir()
+def test_attach_and_copy_from_the_command_line(
+    tmp_path: Path, demo_keys: Path, vanthu_cli: Callable[..., Ran]
+) -> None:
+    home = cli_agency(tmp_path / "agency", demo_keys)
 
     def ok(*args: str) -> str:
-        result = _vanthu(home, *args)
+        result = vanthu_cli(home, *args)
         assert result.returncode == 0, (args, result.stderr)
         return result.stdout
 
-    ok("init")
-    ok("setup-demo")
     body = tmp_path / "body.txt"
     body.write_text("Điều 1. Ban hành Phụ lục kèm theo.\nĐiều 2. Hiệu lực kể từ ngày ký./.\n")
     created = ok(
@@ -524,20 +509,19 @@ def test_attach_and_copy_from_the_command_line(tmp_path: Path) -> None:
     assert "văn bản kèm theo số 1" in ok(
         "draft", "attach", doc, str(attachment), "--as", "chuyenvien"
     )
-    refused = _vanthu(home, "draft", "attach", doc, str(body), "--as", "chuyenvien")
+    refused = vanthu_cli(home, "draft", "attach", doc, str(body), "--as", "chuyenvien")
     assert refused.returncode == 2 and refused.stderr.startswith("Lỗi:")  # not a PDF: invalid
     assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     for action, user in (("submit", "chuyenvien"), ("approve", "truongphong")):
         ok("act", doc, action, "--as", user)
-    signed = _vanthu(
-        home, "act", doc, "sign", "--as", "giamdoc", env={"VANTHU_PIN": demo_pin(home, "giamdoc")}
-    )
+    pin = load_demo_pki(demo_keys).demo_pin("giamdoc")
+    signed = vanthu_cli(home, "act", doc, "sign", "--as", "giamdoc", env={"VANTHU_PIN": pin})
     assert signed.returncode == 0, signed.stderr
     ok("act", doc, "issue", "--as", "vanthu")
     copy = tmp_path / "ban-sao.pdf"
     assert "bản sao điện tử" in ok("doc", "copy", doc, "--as", "vanthu", "--out", str(copy))
     assert f"Signature Field Name: {FIELD_COPY}" in _run("pdfsig", "-nocert", copy)
-    denied = _vanthu(home, "doc", "copy", doc, "--as", "chuyenvien", "--out", str(copy))
+    denied = vanthu_cli(home, "doc", "copy", doc, "--as", "chuyenvien", "--out", str(copy))
     assert denied.returncode == 4 and "văn thư" in denied.stderr  # the clerk's job: forbidden
     assert "Traceback" not in denied.stderr
 

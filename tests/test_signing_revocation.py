@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from signing.demo import (
     revoke,
     stop_pki_services,
 )
+from tests_support import Ran
 from vanthu import clock as vanthu_clock
 from vanthu.clock import ManualClock
 
@@ -187,28 +189,30 @@ def _vanthu(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_vanthu_pki_revoke_through_the_cli_is_audited_and_seen(tmp_path: Path) -> None:
+def test_vanthu_pki_revoke_through_the_cli_is_audited_and_seen(
+    tmp_path: Path, vanthu_cli: Callable[..., Ran]
+) -> None:
     home = tmp_path / "agency"
-    assert _vanthu(home, "init").returncode == 0
-    setup = _vanthu(home, "setup-demo")
+    assert vanthu_cli(home, "init").returncode == 0
+    setup = vanthu_cli(home, "setup-demo")  # a PKI of its own: revoking changes it
     assert setup.returncode == 0, setup.stderr
 
-    refused = _vanthu(home, "pki", "revoke", "--user", "phogiamdoc", "--as", "chuyenvien")
+    refused = vanthu_cli(home, "pki", "revoke", "--user", "phogiamdoc", "--as", "chuyenvien")
     # a clerk's (or the owner's) action: forbidden to the specialist
     assert refused.returncode == 4 and refused.stderr.startswith("Lỗi: chuyenvien"), refused.stderr
-    done = _vanthu(
+    done = _vanthu(  # the installed command, a process of its own
         home, "pki", "revoke", "--user", "phogiamdoc", "--reason", "superseded", "--as", "vanthu"
     )
     assert done.returncode == 0, done.stderr
     assert "Đã thu hồi" in done.stdout and "đã được thay thế" in done.stdout
-    again = _vanthu(home, "pki", "revoke", "--user", "phogiamdoc", "--as", "vanthu")
+    again = vanthu_cli(home, "pki", "revoke", "--user", "phogiamdoc", "--as", "vanthu")
     assert again.returncode == 5 and "đã bị thu hồi" in again.stderr  # already: a conflict
 
-    listed = json.loads(_vanthu(home, "pki", "list", "--json").stdout)
+    listed = json.loads(vanthu_cli(home, "pki", "list", "--json").stdout)
     states = {row["name"]: row["revoked"] for row in listed if row["kind"] == "person"}
     assert states.pop("phogiamdoc") is True
     assert states["giamdoc"] is False and not any(states.values())  # leaders, heads untouched
-    text = _vanthu(home, "pki", "list").stdout
+    text = vanthu_cli(home, "pki", "list").stdout
     assert "ĐÃ THU HỒI" in text and "phogiamdoc" in text
 
     ws = open_workspace(load_settings(home))

@@ -7,12 +7,12 @@ import json
 import shutil
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
-from test_cli import vanthu
 
 from engine.archive import case_files as files
 from engine.archive import transfer
@@ -24,7 +24,7 @@ from engine.core.errors import Conflict, NotAllowed, NotFound
 from engine.core.models import ArchiveFile, ArchiveRecord, AuditEvent
 from engine.core.workspace import Workspace
 from storage import PackageRejected, content_key, read_record
-from tests_support import issue_document
+from tests_support import Ran, issue_document
 
 FILE_CODE = "2026.TCBC.01"
 
@@ -166,34 +166,36 @@ def test_a_tampered_package_is_refused_with_the_reason(source: Source, make_agen
     assert forbidden.value.code == "transfer.archivist_only"
 
 
-def test_transfer_through_the_command_line(source: Source, tmp_path: Path) -> None:
+def test_transfer_through_the_command_line(
+    source: Source, tmp_path: Path, vanthu_cli: Callable[..., Ran]
+) -> None:
     home = tmp_path / f"agency-{uuid.uuid4().hex[:6]}"
-    assert vanthu(home, "init").returncode == 0
-    assert vanthu(home, "setup-demo").returncode == 0
+    assert vanthu_cli(home, "init").returncode == 0
+    assert vanthu_cli(home, "setup-demo").returncode == 0  # keys of its own: another agency
     package = tmp_path / "goi.zip"
     shutil.copy(source.package, package)
 
-    verified = vanthu(home, "archive", "verify-package", str(package))
+    verified = vanthu_cli(home, "archive", "verify-package", str(package))
     assert verified.returncode == 0 and "hợp lệ" in verified.stdout
-    imported = vanthu(home, "archive", "import", str(package), "--as", "luutru")
+    imported = vanthu_cli(home, "archive", "import", str(package), "--as", "luutru")
     assert imported.returncode == 0, imported.stderr
     assert f"Đã nhập hồ sơ {FILE_CODE}: 1 bản lưu mới" in imported.stdout
-    again = vanthu(home, "archive", "import", str(package), "--as", "luutru")
+    again = vanthu_cli(home, "archive", "import", str(package), "--as", "luutru")
     assert "0 bản lưu mới; 1 bản lưu đã có từ trước" in again.stdout
 
     out = tmp_path / "xuat-lai.zip"
-    exported = vanthu(home, "archive", "export", FILE_CODE, "--out", str(out), "--as", "luutru")
+    exported = vanthu_cli(home, "archive", "export", FILE_CODE, "--out", str(out), "--as", "luutru")
     assert exported.returncode == 0, exported.stderr
     assert transfer.verify(out) == []
 
     bad = tmp_path / "bi-sua.zip"
     changed = _tampered(package, bad, ".pdf")
-    checked = vanthu(home, "archive", "verify-package", str(bad))
+    checked = vanthu_cli(home, "archive", "verify-package", str(bad))
     assert checked.returncode == 1 and Path(changed).name in checked.stdout
-    refused = vanthu(home, "archive", "import", str(bad), "--as", "luutru")
+    refused = vanthu_cli(home, "archive", "import", str(bad), "--as", "luutru")
     assert refused.returncode == 2  # the package is invalid input
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Lỗi: "), refused.stderr
     assert "Traceback" not in refused.stderr and Path(changed).name in refused.stderr
-    clerk = vanthu(home, "archive", "export", FILE_CODE, "--out", str(out), "--as", "vanthu")
+    clerk = vanthu_cli(home, "archive", "export", FILE_CODE, "--out", str(out), "--as", "vanthu")
     assert clerk.returncode == 4  # forbidden: an archivist's command

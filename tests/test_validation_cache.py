@@ -2,7 +2,9 @@
 changes a verdict: a revoked certificate is found revoked, another trust-root set or another
 validation time judges as it would without the cache. Each comparison validates the same file
 once with the kept answers and once with none (the cache emptied first), as a process that has
-just started would. This module has its own DEMO PKI: it revokes certificates."""
+just started would. What is kept because it depends on bytes alone (name comparisons, signature
+checks, signing._speed) must give asn1crypto's and pyHanko's answer for those bytes, and
+nothing more. This module has its own DEMO PKI: it revokes certificates."""
 
 from __future__ import annotations
 
@@ -11,9 +13,20 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from asn1crypto.algos import SignedDigestAlgorithm
+from asn1crypto.core import OctetString, Sequence
+from asn1crypto.keys import PublicKeyInfo
+from asn1crypto.x509 import GeneralName, Name
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pki_support import Keys, certified, make_keys
+from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
+from trust_support import lookalike_chain
 
 from signing import DocumentReport, SigningKey, open_personal_key, verify_document
 from signing._cache import clear
@@ -154,3 +167,85 @@ def test_a_time_before_the_certificate_is_valid_judges_as_without_the_cache(
     report = verify_document(pdf, roots)
     assert report.verdict != "valid", report.reasons
     assert _facts(report) == _facts(_uncached(pdf, roots))
+
+
+def test_names_compare_by_rfc_5280_whatever_was_compared_before() -> None:
+    """Name comparisons are kept per pair of encodings: each answer is still RFC 5280's, in
+    both orders, asked again, and for a name inside an explicitly tagged GeneralName (the
+    signing-certificate attribute's issuer)."""
+    spaced = Name.build({"common_name": "DEMO  Nguyễn Văn An", "country_name": "VN"})
+    cased = Name.build({"common_name": "demo nguyễn văn an", "country_name": "vn"})
+    other = Name.build({"common_name": "DEMO Nguyễn Văn Ân", "country_name": "VN"})
+    for _ in range(2):
+        assert spaced == cased and cased == spaced
+        assert spaced != other and other != cased
+        assert spaced.hashable == cased.hashable != other.hashable
+    tagged = GeneralName(name="directory_name", value=Name.load(spaced.dump())).chosen
+    assert tagged.dump() != spaced.dump()  # the explicit [4] tag
+    assert tagged == cased and cased == tagged and tagged != other
+
+
+class _Pair(Sequence):
+    _fields: ClassVar[list[tuple[str, type[OctetString]]]] = [("value", OctetString)]
+
+
+def test_a_value_whose_length_ends_in_0x80_keeps_its_bytes_and_ber_is_still_made_der(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """asn1crypto took a definite length ending in the byte 0x80 (1152 bytes here, the DEMO
+    personal CA's certificate) for an indefinite one and encoded it again on every dump."""
+    content = bytes(range(256)) * 4 + bytes(124)  # 1148 bytes: 04 82 04 7c, 1152 in all
+    der = b"\x30\x82\x04\x80\x04\x82\x04\x7c" + content
+    ber = b"\x30\x80\x04\x01A\x00\x00"  # a real indefinite length
+    assert _Pair.load(ber).dump() == b"\x30\x03\x04\x01A"
+
+    def encoded_again(self: _Pair, force: bool = False) -> None:
+        raise AssertionError("encoded again")
+
+    monkeypatch.setattr(_Pair, "_set_contents", encoded_again)
+    parsed = _Pair.load(der)
+    assert parsed["value"].native == content
+    assert parsed.dump() == der and parsed.dump() == der
+    with pytest.raises(AssertionError, match="encoded again"):
+        _Pair.load(ber).dump()
+
+
+def test_a_root_with_the_same_names_but_another_key_is_not_taken_for_the_kept_one(
+    keys: Keys,
+) -> None:
+    """Names, their comparisons and the roots' parsed forms are kept between validations; a
+    root that copies the trusted root's names (not its key) must still vouch for nothing."""
+    pdf = certified(keys)
+    roots = list(keys.roots)
+    assert verify_document(pdf, roots).verdict == "valid"  # names and answers kept now
+    forged = [lookalike_chain(keys.pki).chain[-1].public_bytes(Encoding.PEM)]
+    report = verify_document(pdf, forged)
+    assert report.verdict != "valid" and not report.signatures[0].trusted, report.reasons
+    assert _facts(report) == _facts(_uncached(pdf, forged))
+    assert verify_document(pdf, roots).verdict == "valid"
+
+
+def test_a_signature_check_is_kept_only_for_the_bytes_that_verified() -> None:
+    """Signature checks are kept between validations: the same signature on the same bytes
+    with the same key passes again; another signature, other bytes or another key is checked
+    and fails, every time it is asked."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    data = b"Quyet dinh so 12/QD-SNV"
+    signature = key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    algorithm = SignedDigestAlgorithm({"algorithm": "sha256_rsa"})
+
+    def check(sig: bytes, signed: bytes, signer: rsa.RSAPrivateKey) -> None:
+        spki = signer.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        DefaultSignatureValidator().validate_signature(
+            sig, signed, PublicKeyInfo.load(spki), algorithm
+        )
+
+    for _ in range(2):
+        check(signature, data, key)
+        with pytest.raises(InvalidSignature):
+            check(signature, data + b".", key)
+        with pytest.raises(InvalidSignature):
+            check(signature, data, other)
+        with pytest.raises(InvalidSignature):
+            check(signature[:-1] + bytes([signature[-1] ^ 1]), data, key)

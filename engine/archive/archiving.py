@@ -9,6 +9,7 @@ the manifest's hash in the audit log (engine.archive.revisions).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, select
@@ -28,7 +29,13 @@ from engine.core.models import (
 from engine.core.text import vietnam_time
 from engine.core.workspace import Finisher, Workspace
 from engine.signatures import keys
-from engine.workflow.files import DOCX_TYPE, PDF_TYPE, load_document, require_step_file, step_file
+from engine.workflow.files import (
+    DOCX_TYPE,
+    PDF_TYPE,
+    find_document,
+    newest_file,
+    require_step_file,
+)
 from signing import verify_document
 from storage import (
     NewObject,
@@ -56,23 +63,25 @@ def archive_document(ws: Workspace, item: OutboxItem) -> Finisher:
     stay for ever), and reuses the archival PDF and OCR copy of the first attempt when only
     some objects made it.
     """
-    document = load_document(ws, item.document_id)
+    with Session(ws.db) as session:
+        document = find_document(session, item.document_id)
+        related = _related(session, document)
     main_kind = "issued" if document.direction == "outgoing" else "received"
     main = require_step_file(ws, item.document_id, main_kind, item.step_id)
-    with Session(ws.db) as session:
-        record_id = str(_metadata(session, document, verdict="")["identifier"])
+    record_id = str(_metadata(document, related, verdict="")["identifier"])
     try:
         manifest = read_record(ws.store, record_id)
         text = records.stored_text(ws.store, manifest)
     except ObjectNotFound:
         pending = pending_record(ws.store, record_id)
-        if pending is not None and not _ours(ws, pending, document, main):
+        if pending is not None and not _ours(ws, pending, document, related, main):
             pending = None  # not what this step writes: its objects are left as orphans
         if pending is not None and pending.complete:
             manifest = finish_pending(ws.store, pending)
             text = records.stored_text(ws.store, manifest)
         else:
-            manifest, text = _write(ws, item, document, main, record_id, _reusable(ws, pending))
+            reused = _reusable(ws, pending)
+            manifest, text = _write(ws, item, document, related, main, record_id, reused)
 
     def finish(session: Session) -> dict[str, Any]:
         record = session.exec(
@@ -119,13 +128,18 @@ _IDENTITY = (
 """Metadata a pending note must share with the document for its objects to be taken up."""
 
 
-def _ours(ws: Workspace, pending: PendingRecord, document: Document, main: DocumentFile) -> bool:
+def _ours(
+    ws: Workspace,
+    pending: PendingRecord,
+    document: Document,
+    related: _Related,
+    main: DocumentFile,
+) -> bool:
     """Whether an interrupted write's note is this document's record as this step makes it:
     the same identity, and a PDF that is the document's own (for an outgoing one, the issued PDF
     with the archival timestamp appended as an incremental update). The note is in the store,
     unlocked: anyone who can write there could have put it, so it is checked, never trusted."""
-    with Session(ws.db) as session:
-        expected = _metadata(session, document, verdict="", schedule=retention.schedule_for(ws))
+    expected = _metadata(document, related, verdict="", schedule=retention.schedule_for(ws))
     meta = pending.manifest.metadata
     if any(meta.get(key) != expected.get(key) for key in _IDENTITY):
         return False
@@ -153,6 +167,7 @@ def _write(
     ws: Workspace,
     item: OutboxItem,
     document: Document,
+    related: _Related,
     main: DocumentFile,
     record_id: str,
     reused: dict[str, bytes],
@@ -171,11 +186,11 @@ def _write(
         pages = extract_text(pdf, ocr=False).pages
         extracted = ExtractedText(extract_text(ocr, ocr=False).text, pages, ocr)
     schedule = retention.schedule_for(ws)
-    source = step_file(ws, item.document_id, "draft")
+    metadata = _metadata(
+        document, related, verdict=report.verdict, pages=extracted.pages, schedule=schedule
+    )
     with Session(ws.db) as session:
-        metadata = _metadata(
-            session, document, verdict=report.verdict, pages=extracted.pages, schedule=schedule
-        )
+        source = newest_file(session, item.document_id, "draft")
         signer = report.signatures[0].signer if report.signatures else None
         if document.direction == "incoming" and signer:
             metadata["signer"] = signer
@@ -202,9 +217,27 @@ def _write(
     return manifest, extracted.text
 
 
+@dataclass(frozen=True)
+class _Related:
+    """The rows the record's metadata names beside the document, read once per step (outside
+    any transaction held across the signing and validation)."""
+
+    agency: Agency
+    signer: User | None
+    register: Register | None
+
+
+def _related(session: Session, document: Document) -> _Related:
+    agency = session.get(Agency, document.agency_id)
+    signer = session.get(User, document.signer_id) if document.signer_id else None
+    register = session.get(Register, document.register_id) if document.register_id else None
+    assert agency is not None
+    return _Related(agency, signer, register)
+
+
 def _metadata(
-    session: Session,
     document: Document,
+    related: _Related,
     *,
     verdict: str,
     pages: int | None = None,
@@ -212,10 +245,7 @@ def _metadata(
 ) -> dict[str, Any]:
     """The record's metadata, from the database only, so a retry writes the same record. Keys
     are the ArchiveRecord columns (``records.record_fields`` reads them back) and more."""
-    agency = session.get(Agency, document.agency_id)
-    signer = session.get(User, document.signer_id) if document.signer_id else None
-    register = session.get(Register, document.register_id) if document.register_id else None
-    assert agency is not None
+    agency, signer, register = related.agency, related.signer, related.register
     direction = "DI" if document.direction == "outgoing" else "DEN"
     year = document.year or vietnam_time(document.created_at).year
     outgoing = document.direction == "outgoing"

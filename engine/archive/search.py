@@ -32,8 +32,10 @@ counted exactly up to ``COUNT_CAP`` and reported as "more than" beyond. A tier i
 "every token of its facts", without "and not the facts of a better tier": the records of better
 tiers are already ranked and are dropped from its page, the same answer at the cost of an AND.
 On PostgreSQL each of those reads takes a window of the newest matches from the index alone
-(``archive_text_recent``: recency spans, migration 0018) and checks the filters on that window
-only (``_window``), falling back to the join when a filter lets too few through.
+(``archive_text_recent``: recency spans, migrations 0018 and 0019) and checks the filters on
+that window in the same statement (``_window``), falling back to the join when a filter lets too
+few through. On both, a filter that lets few records through (a case file) ranks those records
+against every tier at once (``_narrow``).
 
 Snippets and highlights are cut in Python from the stored text, so both engines show the same.
 Restricted records (the record's or its file's access is "restricted") are only found by the
@@ -79,12 +81,17 @@ WINDOW_SLACK = 40
 on those only (engine.archive.search._window), falling back to a join when too few pass."""
 SNIPPET_CHARS = 220
 NARROW_CAP = 5000
-"""PostgreSQL tests the full text of at most this many records a narrow filter lets through
-(engine.archive.search._narrow); beyond, it asks the join."""
+"""The search tests the index entries of at most this many records a narrow filter lets
+through (engine.archive.search._narrow); beyond, it asks the join."""
 RECENCY_SPAN = 2000
 """Records per recency token: each entry carries ``zr<record key // RECENCY_SPAN>``, so
 PostgreSQL reads the newest matches span by span from the GIN index (``archive_text_recent``,
 migration 0018) instead of every match of a common word."""
+SPANS = 8
+"""Spans ``archive_text_recent`` reads at most before one bitmap scan of the rest (migration
+0019)."""
+WIDE_WINDOW = 4000
+"""The widest window of newest matches PostgreSQL checks the filters on before the join."""
 
 _WORD = re.compile(r"[^\W_]+")
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+")
@@ -165,14 +172,25 @@ def index_entry(
     """The ``archive_text`` row for ``record`` (for bulk loads with executemany)."""
     if record.id is None:
         raise ValueError("index_entry needs a record that has been flushed (record.id)")
+    return keyed_entry(unkeyed_entry(record, text, file_code=file_code), record.id)
+
+
+def unkeyed_entry(
+    record: ArchiveRecord, text: str, *, file_code: str | None = None
+) -> dict[str, Any]:
+    """The row's tokens and text before the record has a key (bulk ingest prepares them in
+    worker processes); :func:`keyed_entry` completes it once the record is inserted."""
     text = unicodedata.normalize("NFC", text)
     metadata = _metadata_text(record, file_code).split(" | ")
-    facts = " ".join([*fact_tokens(record), f"zr{record.id // RECENCY_SPAN}"])
-    return {
-        "record_pk": record.id,
-        "tokens": f"{index_tokens(record.subject, metadata, text)} {facts}",
-        "body": text,
-    }
+    facts = " ".join(fact_tokens(record))
+    return {"tokens": f"{index_tokens(record.subject, metadata, text)} {facts}", "body": text}
+
+
+def keyed_entry(entry: dict[str, Any], record_pk: int) -> dict[str, Any]:
+    """``entry`` as the row of record ``record_pk``, with that key's recency token
+    (``RECENCY_SPAN``): a wrong one hides the record from the span reads on PostgreSQL."""
+    tokens = f"{entry['tokens']} zr{record_pk // RECENCY_SPAN}"
+    return {**entry, "record_pk": record_pk, "tokens": tokens}
 
 
 def _joined(value: str) -> str:
@@ -435,19 +453,38 @@ class _Sql:
             expression += " NOT (" + " AND ".join(f'"{t}"' for t in group) + ")"
         return f"archive_fts MATCH {self.param(expression)}"
 
+    def tsqueries(
+        self,
+        required: Sequence[str],
+        absent: Sequence[Sequence[str]] = (),
+        any_of: Sequence[Sequence[str]] = (),
+    ) -> list[str]:
+        """PostgreSQL's tsqueries that, all together, ask the same as ``full_text``: one a
+        token, one a group. GIN walks a long AND of common words in one tsquery several times
+        slower than as many conditions of one word each (``archive_text_recent``)."""
+        return [
+            f"to_tsquery('simple', {self.param(part)})" for part in _parts(required, absent, any_of)
+        ]
+
     def tsquery(
         self,
         required: Sequence[str],
         absent: Sequence[Sequence[str]] = (),
         any_of: Sequence[Sequence[str]] = (),
     ) -> str:
-        """PostgreSQL's tsquery for the same question as ``full_text``."""
-        expression = " & ".join(required)
-        for group in any_of:
-            expression += " & (" + " | ".join(group) + ")"
-        for group in absent:
-            expression += " & !(" + " & ".join(group) + ")"
-        return f"to_tsquery('simple', {self.param(expression)})"
+        """PostgreSQL's one tsquery for the same question as ``full_text``, for a test row by
+        row (each condition on ``tsv`` would fetch and decompress it again)."""
+        return f"to_tsquery('simple', {self.param(' & '.join(_parts(required, absent, any_of)))})"
+
+
+def _parts(
+    required: Sequence[str], absent: Sequence[Sequence[str]], any_of: Sequence[Sequence[str]]
+) -> list[str]:
+    """The tsquery texts that, ANDed, ask for ``required``, ``any_of`` and not ``absent``."""
+    parts = list(required)
+    parts += ["(" + " | ".join(group) + ")" for group in any_of]
+    parts += ["!(" + " & ".join(group) + ")" for group in absent]
+    return parts
 
 
 def _filter_tokens(query: SearchQuery) -> tuple[list[str], list[list[str]]]:
@@ -494,8 +531,6 @@ def _filters(q: _Sql, query: SearchQuery, *, restricted: bool) -> None:
         query.symbol
         or query.file_code
         or query.unit_code
-        or query.retention_years is not None
-        or query.permanent
         or (query.agency_code and not _joined(query.agency_code))
     )
     if query.symbol:
@@ -599,7 +634,18 @@ def run_search(engine: Engine, query: SearchQuery, *, restricted: bool) -> Searc
     needed = query.offset + query.limit
     ranked: list[tuple[int, int]] = []
     with engine.connect() as connection:
-        if not base:
+        narrowed = None
+        if filters.narrow and base:
+            tiers = [(0, base)]
+            if terms.folded:
+                tiers = [
+                    (score, list(dict.fromkeys([*base, *(t for group in held for t in group)])))
+                    for score, held, _ in _tiers(terms)
+                ]
+            narrowed = _narrow(connection, filters, tiers, any_of, needed)
+        if narrowed is not None:
+            ranked, total, exact = narrowed
+        elif not base:
             ranked = [(pk, 0) for pk in _page(connection, filters, None, needed)]
         elif not terms.folded:
             ranked = [(pk, 0) for pk in _page(connection, filters, (base, [], any_of), needed)]
@@ -616,9 +662,10 @@ def run_search(engine: Engine, query: SearchQuery, *, restricted: bool) -> Searc
                 ranked.extend([(pk, score) for pk in page if pk not in seen][:wanted])
                 if len(ranked) >= needed:
                     break
-        total, exact = _count(
-            connection, filters, (base, [], any_of) if base else None, len(ranked), needed
-        )
+        if narrowed is None:
+            total, exact = _count(
+                connection, filters, (base, [], any_of) if base else None, len(ranked), needed
+            )
         hits = _hits(connection, ranked[query.offset : needed], terms)
     return SearchResults(query=query, total=total, total_exact=exact, hits=tuple(hits))
 
@@ -639,11 +686,8 @@ def _source(q: _Sql, match: _Match | None) -> str:
 
 def _page(connection: Connection, filters: _Sql, match: _Match | None, limit: int) -> list[int]:
     """Up to ``limit`` record keys matching, newest archived first."""
-    if filters.postgres and match is not None:
-        if filters.narrow:
-            window = _narrow(connection, filters, match, limit)
-        else:
-            window = _window(connection, filters, match, limit)
+    if filters.postgres and match is not None and not filters.narrow:
+        window = _window(connection, filters, match, limit)
         if window is not None:
             return window
     q = _copy(filters)
@@ -661,10 +705,8 @@ def _count(
         return found, True  # every tier was read to the end
     cap = max(COUNT_CAP, needed)
     window = None
-    if filters.postgres and match is not None and filters.narrow:
-        window = _narrow(connection, filters, match, cap + 1)
-    elif filters.postgres and match is not None:
-        window = _window(connection, filters, match, cap + 1, probe=False)
+    if filters.postgres and match is not None and not filters.narrow:
+        window = _window(connection, filters, match, cap + 1)
     if window is not None:
         counted = len(window)
     else:
@@ -675,26 +717,82 @@ def _count(
     return min(counted, cap), counted <= cap
 
 
-def _narrow(connection: Connection, filters: _Sql, match: _Match, wanted: int) -> list[int] | None:
-    """PostgreSQL, when a filter only SQL answers lets few records through (a case file, a
-    symbol): those records first, newest first, then the full-text test on them alone; None
-    when they are more than ``NARROW_CAP`` (the caller then asks the join). Left to itself the
-    planner starts from every full-text match (thousands, each joined to its record) because
-    it prices ``tsv @@ query`` far too cheap."""
+def _narrow(
+    connection: Connection,
+    filters: _Sql,
+    tiers: list[tuple[int, list[str]]],
+    any_of: list[list[str]],
+    needed: int,
+) -> tuple[list[tuple[int, int]], int, bool] | None:
+    """When a filter only SQL answers lets few records through (a case file, a symbol): the
+    ranked page, the total and whether it is exact, from those records alone; None when they
+    are more than ``NARROW_CAP`` (the caller then asks the join). Asked tier by tier, either
+    engine starts from every full-text match of the tier (thousands for common words, each
+    joined to its record) and does so again for each tier and for the count.
+
+    ``tiers`` are (score, tokens required), best first, the last one every match's. Each
+    record is tested against every tier once (``_held``): its score is its first tier's, as
+    the tier by tier reading gives."""
     q = _copy(filters)
     records = f"SELECT r.id FROM archive_record r WHERE {' AND '.join(q.where)}"
-    statement = f"{records} ORDER BY r.id DESC LIMIT {NARROW_CAP + 1}"
+    # SQLite, without statistics, walks every record by key for the order (the LIMIT is rarely
+    # reached); "+" leaves it the index of the filter (a case file's records) and a sort.
+    order = "r.id" if q.postgres else "+r.id"
+    statement = f"{records} ORDER BY {order} DESC LIMIT {NARROW_CAP + 1}"
     keys = [int(pk) for pk in connection.execute(sql(statement), q.params).scalars()]
     if len(keys) > NARROW_CAP:
         return None
+    found = sorted((first, -pk) for pk, first in _held(connection, q, tiers, any_of, keys))
+    ranked = [(-negative, tiers[first][0]) for first, negative in found[:needed]]
+    cap = max(COUNT_CAP, needed)
+    return ranked, min(len(found), cap), len(found) <= cap
+
+
+def _held(
+    connection: Connection,
+    q: _Sql,
+    tiers: list[tuple[int, list[str]]],
+    any_of: list[list[str]],
+    keys: list[int],
+) -> Iterable[tuple[int, int]]:
+    """(key, index of the first tier it holds) for each of ``keys`` that holds one.
+
+    PostgreSQL: each record's tsvector is fetched from TOAST and decompressed once (``tsv ||
+    ''``, in a subquery the planner keeps) and tested against every tier in the same statement.
+    SQLite: FTS5 answers a MATCH for a given rowid one lookup per token and segment (about
+    80 µs a record), so the stored token strings are read instead and tested here: they hold
+    the index's tokens, ASCII words between single spaces (``index_entry``), which is exactly
+    what FTS5's ``ascii`` tokenizer makes of them; streamed, a record at a time."""
     if not keys:
-        return []
-    test = (
-        f"SELECT record_pk FROM archive_text WHERE record_pk = ANY(:narrow)"
-        f" AND tsv @@ {q.tsquery(*match)} ORDER BY record_pk DESC LIMIT {int(wanted)}"
+        return
+    if q.postgres:
+        tests = ", ".join(f"v @@ {q.tsquery(required, [], any_of)}" for _, required in tiers)
+        test = (
+            f"SELECT record_pk, ARRAY[{tests}] FROM (SELECT record_pk, tsv || ''::tsvector AS v"
+            " FROM archive_text WHERE record_pk = ANY(:narrow) OFFSET 0) AS held"
+        )
+        for pk, held in connection.execute(sql(test), {**q.params, "narrow": keys}):
+            first = next((i for i, holds in enumerate(held) if holds), None)
+            if first is not None:
+                yield int(pk), first
+        return
+    wanted = [[f" {t} " for t in required] for _, required in tiers]
+    groups = [[f" {t} " for t in group] for group in any_of]
+    listed = ", ".join(str(pk) for pk in keys)  # integers from the database
+    rows = connection.execute(
+        sql(f"SELECT record_pk, tokens FROM archive_text WHERE record_pk IN ({listed})")
     )
-    found = connection.execute(sql(test), {**q.params, "narrow": keys})
-    return [int(pk) for pk in found.scalars()]
+    for pk, tokens in rows:
+        padded = f" {tokens} "
+        if not all(t in padded for t in wanted[-1]) or not all(
+            any(t in padded for t in group) for group in groups
+        ):
+            continue
+        first = next(
+            (i for i, required in enumerate(wanted) if all(t in padded for t in required)), None
+        )
+        if first is not None:
+            yield int(pk), first
 
 
 def _copy(filters: _Sql) -> _Sql:
@@ -703,39 +801,40 @@ def _copy(filters: _Sql) -> _Sql:
     return q
 
 
-def _window(
-    connection: Connection, filters: _Sql, match: _Match, wanted: int, *, probe: bool = True
-) -> list[int] | None:
+def _window(connection: Connection, filters: _Sql, match: _Match, wanted: int) -> list[int] | None:
     """PostgreSQL: the first ``wanted`` keys that pass the filters among a window of the
-    newest full-text matches; None when the window is full and too few of it pass (the caller
-    then asks the join over every match).
+    newest full-text matches; None when the windows are full and too few of them pass (the
+    caller then asks the join over every match).
 
-    Two plain statements instead of one join, because the planner gets the join wrong both
-    ways: it probes ``archive_record`` for every match before the LIMIT (thousands of probes
-    for a common word), and it prices ``tsv @@ query`` as a cheap operator although each row's
-    tsvector sits in TOAST and costs 5-6 µs to fetch and decompress, so for a common word it
-    walks the whole table or key filtering row by row. The window comes from
-    ``archive_text_recent()`` (migration 0018): the ``probe`` newest records tested one by one
-    when that finds enough (a common word), else the GIN index asked span of record keys by
-    span, newest first (``RECENCY_SPAN``), so a word a tenth of a million records hold costs
-    a few spans instead of a hundred thousand matches. Only the window's records are then
-    checked against the filters, by key. Counting (``probe`` false) skips the probe: a few
-    hundred matches come cheaper from the newest span than from as many tsvectors."""
-    size = 2 * wanted + WINDOW_SLACK
+    A window of keys, then the filters checked on it by key, instead of one join, because the
+    planner gets the join wrong both ways: it probes ``archive_record`` for every match before
+    the LIMIT (thousands of probes for a common word), and it prices ``tsv @@ query`` as a cheap
+    operator although each row's tsvector sits in TOAST and costs 5-6 µs to fetch and
+    decompress, so for a common word it walks the whole table or key filtering row by row. The
+    window comes from ``archive_text_recent()`` (migrations 0018, 0019): the GIN index asked
+    span of record keys by span, newest first (``RECENCY_SPAN``), so a word a tenth of a million
+    records hold costs a few spans instead of a hundred thousand matches; a rare word, one
+    bitmap scan. Only the window's records are then checked against the filters, by key, in the
+    same statement (one round trip, the keys never leave the server). When a filter lets too few
+    of a full window through (a retention class), one wider window sized by the share that
+    passed is tried before the join."""
     q = _copy(filters)
-    tested, span = (2 * size if probe else 0), RECENCY_SPAN
-    candidates = f"SELECT archive_text_recent({q.tsquery(*match)}, {size}, {tested}, {span})"
-    found = [int(pk) for pk in connection.execute(sql(candidates), q.params).scalars()]
-    if not found:
-        return []
-    where = " AND ".join(["r.id = ANY(:window)", *q.where])
-    checked = connection.execute(
-        sql(f"SELECT r.id FROM archive_record r WHERE {where}"), {**q.params, "window": found}
-    )
-    passing = {int(pk) for pk in checked.scalars()}
-    passed = [pk for pk in found if pk in passing]
-    if len(passed) >= wanted or len(found) < size:
-        return passed[:wanted]
+    size = 2 * wanted + WINDOW_SLACK
+    for _ in range(2):
+        parts = ", ".join(q.tsqueries(*match))
+        recent = f"archive_text_recent(ARRAY[{parts}], {int(size)}, {SPANS}, {RECENCY_SPAN})"
+        where = " AND ".join(["r.id = ANY(found.keys)", *q.where])
+        statement = (
+            f"SELECT cardinality(found.keys), ARRAY(SELECT r.id FROM archive_record r"
+            f" WHERE {where} ORDER BY r.id DESC)"
+            f" FROM (SELECT ARRAY(SELECT {recent}) AS keys OFFSET 0) AS found"  # read once
+        )
+        found, passed = connection.execute(sql(statement), q.params).one()
+        if len(passed) >= wanted or found < size:
+            return [int(pk) for pk in passed[:wanted]]
+        size = min(WIDE_WINDOW, 2 * wanted * found // max(1, len(passed)) + WINDOW_SLACK)
+        if size <= found:
+            return None
     return None
 
 

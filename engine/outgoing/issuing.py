@@ -25,7 +25,9 @@ from engine.outgoing.conversion import prepare_pdf
 from engine.signatures import keys
 from engine.workflow.files import (
     PDF_TYPE,
+    find_document,
     load_document,
+    newest_file,
     record_file,
     require_step_file,
     step_file,
@@ -98,9 +100,10 @@ def check_seal_ready(ws: Workspace, item: OutboxItem) -> None:
 def apply_seal(ws: Workspace, item: OutboxItem) -> Finisher:
     """Fill number and date into the leader-signed PDF and add the agency's seal signature;
     sign the attachments kept in files of their own with the attachment stamp."""
-    document = load_document(ws, item.document_id)
+    with Session(ws.db) as session:  # one read for the document and its issued copy
+        document = find_document(session, item.document_id)
+        done = newest_file(session, item.document_id, "issued")
     signed = require_step_file(ws, item.document_id, "signed", item.step_id)
-    done = step_file(ws, item.document_id, "issued")
     if done is not None and done.version == signed.version:
         return record_file(
             item.document_id, "issued", done.version, done.sha256, done.size, done.filename
