@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -244,6 +245,21 @@ def _stored_objects_match_their_hash(store: ObjectStore) -> int:
     return len(keys)
 
 
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux's /proc)."""
+    listed = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in listed.split()]
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting to be reaped has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def test_run_killed_mid_batch_resumes_with_every_record_once(
     make_agency: WorkspaceFactory, folder: Path
 ) -> None:
@@ -261,9 +277,15 @@ def test_run_killed_mid_batch_resumes_with_every_record_once(
     for line in child.stdout:  # two batches of five committed, later ones in flight
         if int(line) >= 10:
             break
+    pool = _children(child.pid)
+    assert pool, "the run's worker processes are listed"
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=60)
     child.stdout.close()
+    deadline = time.monotonic() + 15  # its workers end too, none left waiting for work
+    while any(_alive(pid) for pid in pool):
+        assert time.monotonic() < deadline, f"worker processes left running: {pool}"
+        time.sleep(0.2)
     first = _count(ws)
     assert 10 <= first < COUNT
     report = ingest_folder(ws, folder, actor="luutru", workers=2, batch=5, resume=True)

@@ -31,6 +31,7 @@ import io
 import json
 import os
 import re
+import threading
 import time
 import unicodedata
 from collections import deque
@@ -699,6 +700,19 @@ def _chunks(items: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
         yield items[start : start + size]
 
 
+def _end_with_parent(parent: int) -> None:
+    """In each worker process: end when the run that started it is gone (SIGKILL, the OOM
+    killer). Forked workers hold each other's ends of the task pipe, so they would never see
+    it close and would wait for work for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ingest-parent-watch", daemon=True).start()
+
+
 def ingest_folder(
     ws: Workspace,
     folder: Path,
@@ -726,7 +740,12 @@ def ingest_folder(
     importlib.import_module("pypdfium2")  # loaded once here, not by every forked worker
     # the processes are forked first, before any thread of this run exists
     with (
-        ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool,
+        ProcessPoolExecutor(
+            workers,
+            mp_context=get_context("fork"),
+            initializer=_end_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool,
         ThreadPoolExecutor(IN_FLIGHT) as writer,
     ):
         chunks = _chunks(rows, batch)
