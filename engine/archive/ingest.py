@@ -49,7 +49,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from engine.archive import records, retention, revisions
-from engine.archive.extraction import MIN_PAGE_CHARS
+from engine.archive.extraction import is_blank
 from engine.archive.search import keyed_entry, resolve_doc_type, unkeyed_entry
 from engine.core import audit
 from engine.core.agency import own_agency
@@ -472,21 +472,9 @@ def _pdfium_text(data: bytes) -> tuple[str, int, bool]:
             page.close()
     finally:
         document.close()
-    blank = any(_blank(p) for p in pages)
+    blank = any(is_blank(p) for p in pages)
     text = unicodedata.normalize("NFC", "\f".join(p.strip() for p in pages))
     return text, len(pages), blank
-
-
-def _blank(page: str) -> bool:
-    """Fewer than ``MIN_PAGE_CHARS`` letters or digits: a scan. Stops at the last one needed
-    (counting every character of every page cost a tenth of a worker's time)."""
-    found = 0
-    for char in page:
-        if char.isalnum():
-            found += 1
-            if found >= MIN_PAGE_CHARS:
-                return False
-    return True
 
 
 # --- writing -------------------------------------------------------------------------------------
