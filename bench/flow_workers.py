@@ -4,6 +4,8 @@ claiming from one PostgreSQL database and reporting to a Prefect server on Postg
 production mode), and a second figure with the conversion replaced by an already-converted PDF:
 the engine's own ceiling. Baseline, measured in the same run: the same documents run by one
 process without Prefect (``outbox.run_pending``), which also gives the CPU time of each step.
+With the workers, the CPU time per document of the worker processes and of the Prefect server
+(what reporting each step as a task run costs it) over the same spans.
 
 The time of a run is read from the outbox: from the first claim to the last step finished, for
 the automated steps only (the people's steps between them are not counted). Needs PostgreSQL on
@@ -56,6 +58,8 @@ class Run:
     seconds: float = 0.0
     cpu_ms_by_step: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     worker_cpu_ms: float | None = None
+    server_cpu_ms: float | None = None
+    """The Prefect server's CPU time over the same spans as the workers'."""
 
     @property
     def per_second(self) -> float:
@@ -161,11 +165,31 @@ def _in_process(
 
 def _cpu_ms(pids: list[int]) -> float:
     """User and system CPU time of these processes so far (Linux /proc)."""
+    return sum(_cpu_ticks(_stat(pid)) for pid in pids) * 1000 / TICKS
+
+
+def _group_cpu_ms(group: int) -> float:
+    """User and system CPU time so far of the live processes of one process group."""
     total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = _stat(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError):  # ended meanwhile
+            continue
+        if int(fields[2]) == group:
+            total += _cpu_ticks(fields)
     return total * 1000 / TICKS
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command's name (the state is field 0)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu_ticks(fields: list[str]) -> int:
+    return int(fields[11]) + int(fields[12])  # utime, stime
 
 
 class _Workers:
@@ -206,24 +230,38 @@ class _Workers:
 def _with_workers(
     ws: Workspace,
     workers: _Workers,
+    server: _Server,
     request: DraftRequest,
     count: int,
     pdf: tuple[str, int] | None,
 ) -> Run:
     run = Run(count)
     docs = _approved(ws, request, count, pdf)
-    cpu = workers.cpu_ms()
+    cpu, server_cpu = workers.cpu_ms(), server.cpu_ms()
     run.seconds = _wait_done(ws, docs, ("convert",), 600)
-    cpu_after_convert = workers.cpu_ms()
+    cpu_after_convert, server_after_convert = workers.cpu_ms(), server.cpu_ms()
     _issue(ws, docs)  # the workers wait meanwhile: their CPU is counted from here again
-    cpu_issued = workers.cpu_ms()
+    cpu_issued, server_issued = workers.cpu_ms(), server.cpu_ms()
     run.seconds += _wait_done(ws, docs, STEPS[1:], 600)
     run.worker_cpu_ms = (cpu_after_convert - cpu) + (workers.cpu_ms() - cpu_issued)
+    run.server_cpu_ms = (server_after_convert - server_cpu) + (server.cpu_ms() - server_issued)
     return run
 
 
+@dataclass(frozen=True)
+class _Server:
+    """The Prefect server the workers report to: its API, and its process group (it was
+    started in a session of its own) for its CPU time."""
+
+    api_url: str
+    group: int
+
+    def cpu_ms(self) -> float:
+        return _group_cpu_ms(self.group)
+
+
 @contextmanager
-def _prefect_server(ws: Workspace, database_url: str, logs: Path) -> Iterator[str]:
+def _prefect_server(ws: Workspace, database_url: str, logs: Path) -> Iterator[_Server]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
@@ -244,7 +282,7 @@ def _prefect_server(ws: Workspace, database_url: str, logs: Path) -> Iterator[st
             if server.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the Prefect server did not start: see {logs}/prefect-server.log")
             time.sleep(0.5)
-        yield api_url
+        yield _Server(api_url, server.pid)
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -270,13 +308,13 @@ def measure(work: Path, request: DraftRequest, most: int, documents: int) -> dic
         figures["ceiling_cpu_ms_per_doc_by_step"] = {
             step: statistics.median(ceiling.cpu_ms_by_step[step]) for step in STEPS
         }
-        with _prefect_server(ws, prefect_db, logs) as api_url:
+        with _prefect_server(ws, prefect_db, logs) as server:
             for count in worker_counts(most):
-                workers = _Workers(ws, count, api_url, logs)
+                workers = _Workers(ws, count, server.api_url, logs)
                 try:
-                    _with_workers(ws, workers, request, count, None)  # warm-up: each worker
-                    full = _with_workers(ws, workers, request, documents, None)
-                    ceiling = _with_workers(ws, workers, request, documents, pdf)
+                    _with_workers(ws, workers, server, request, count, None)  # warm-up
+                    full = _with_workers(ws, workers, server, request, documents, None)
+                    ceiling = _with_workers(ws, workers, server, request, documents, pdf)
                 finally:
                     workers.stop()
                 figures[f"docs_per_s_workers_{count}"] = full.per_second
@@ -285,6 +323,11 @@ def measure(work: Path, request: DraftRequest, most: int, documents: int) -> dic
                 figures[f"worker_cpu_ms_per_doc_workers_{count}"] = full.worker_cpu_ms / documents
                 figures[f"ceiling_worker_cpu_ms_per_doc_workers_{count}"] = (
                     ceiling.worker_cpu_ms / documents
+                )
+                assert full.server_cpu_ms is not None and ceiling.server_cpu_ms is not None
+                figures[f"server_cpu_ms_per_doc_workers_{count}"] = full.server_cpu_ms / documents
+                figures[f"ceiling_server_cpu_ms_per_doc_workers_{count}"] = (
+                    ceiling.server_cpu_ms / documents
                 )
     return figures
 
@@ -316,5 +359,7 @@ def report(figures: dict[str, object], most: int, documents: int) -> None:
         print(
             f"worker processes' CPU ms per document, {n} worker(s) (Prefect included, LibreOffice "
             f"not): {figures[f'worker_cpu_ms_per_doc_workers_{n}']:.0f}, ceiling "
-            f"{figures[f'ceiling_worker_cpu_ms_per_doc_workers_{n}']:.0f}"
+            f"{figures[f'ceiling_worker_cpu_ms_per_doc_workers_{n}']:.0f}; the Prefect "
+            f"server's: {figures[f'server_cpu_ms_per_doc_workers_{n}']:.0f}, ceiling "
+            f"{figures[f'ceiling_server_cpu_ms_per_doc_workers_{n}']:.0f}"
         )

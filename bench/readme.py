@@ -72,6 +72,9 @@ ROWS: tuple[Row, ...] = (
             "the same steps in one process, no Prefect")
         for n, s in ((1, ""), (2, "s"), (4, "s"))
     ),
+    Row("CPU per document in the Prefect server, 2 workers (the same runs)", "flow-workers",
+        "ceiling_server_cpu_ms_per_doc_workers_2", "ms", "—",
+        "ceiling_worker_cpu_ms_per_doc_workers_2", "the worker processes' own"),
     Row("archive ingest, folder store", "archive", "ingest_records_per_s_folder", "records/s",
         "≥ 1 000 records/s", "baseline_one_at_a_time_records_per_s_folder",
         "one record at a time"),

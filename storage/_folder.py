@@ -9,6 +9,7 @@ or overwrite an object, or to shorten its retention, before that date.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import secrets
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from storage._errors import ObjectExists, StorageError, already_exists, not_found
 from storage._keys import check_key
@@ -32,8 +33,9 @@ _SIDE_SUFFIX = ".json"
 _READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 _WRITABLE = stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH
 _SYNCERS = 16
-"""Threads syncing a batch: the file system joins concurrent fsyncs into one journal commit,
-where one after another each waits for its own (about 4 ms on a virtual disk)."""
+"""Threads syncing a batch where syncfs is missing: the file system joins concurrent fsyncs into
+one journal commit, where one after another each waits for its own (about 4 ms on a virtual
+disk)."""
 _T = TypeVar("_T")
 
 
@@ -290,6 +292,8 @@ class _Batch:
         """Folders created for the batch: their parents are synced with the batch."""
         self.present: set[Path] = set()
         """Folders known to exist: a batch of manifests asks for the same one 200 times."""
+        self.devices: dict[int, Path] = {}
+        """A folder of the batch on each file system it writes to (syncfs takes one)."""
         self.syncers: ThreadPoolExecutor | None = None
         """One set of threads for all the batch's syncs (started at the first)."""
         self.tag = secrets.token_hex(6)
@@ -327,16 +331,38 @@ class _Batch:
             made.mkdir(exist_ok=True)
             self.made.add(made)
         self.present.add(wanted)
+        self.devices.setdefault(wanted.stat().st_dev, wanted)
 
     def sync_staged(self) -> None:
+        if _SYNCFS is not None:
+            self._close()
+            self._sync_file_systems()
+            return
         self._in_parallel(os.fsync, self.staged)
         self._close()
 
     def sync_folders(self, paths: Iterable[Path]) -> None:
+        if _SYNCFS is not None:
+            self.made.clear()
+            self._sync_file_systems()
+            return
         folders = {path.parent for path in paths}
         folders |= {made.parent for made in self.made}
         self.made.clear()
         self._in_parallel(_sync_folder, sorted(folders))
+
+    def _sync_file_systems(self) -> None:
+        """Every file system the batch wrote to made durable, its files, folders and renames
+        alike: one syncfs each instead of an fsync per file and per folder."""
+        assert _SYNCFS is not None
+        for folder in self.devices.values():
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                if _SYNCFS(fd) != 0:
+                    code = ctypes.get_errno()
+                    raise OSError(code, os.strerror(code), str(folder))
+            finally:
+                os.close(fd)
 
     def _in_parallel(self, action: Callable[[_T], object], items: Sequence[_T]) -> None:
         """``action`` on every item, the items shared among ``_SYNCERS`` threads (a task per
@@ -372,6 +398,21 @@ class _Batch:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
         self.temps.clear()
+
+
+def _find_syncfs() -> Callable[[int], int] | None:
+    """Linux's syncfs(2), or None elsewhere. Since Linux 5.8 it reports a failed write-back of the
+    file system as fsync does (Debian 12 runs 6.1)."""
+    try:
+        syncfs = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    syncfs.argtypes = [ctypes.c_int]
+    syncfs.restype = ctypes.c_int
+    return cast(Callable[[int], int], syncfs)
+
+
+_SYNCFS = _find_syncfs()
 
 
 def _sync_folder(folder: Path) -> None:

@@ -1,6 +1,7 @@
 """Shared fixtures live in tests/fixtures_*.py, one module per real part."""
 
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -12,6 +13,11 @@ from vanthu.clock import ManualClock
 
 pytest_plugins = ["fixtures_db", "fixtures_s3", "fixtures_pki", "fixtures_pkcs11", "fixtures_web"]
 pytest_plugins += ["fixtures_exchange"]
+
+# Prefect reads its settings once, when first imported by some test of a process: the worker's
+# longer wait for its ephemeral server (engine.automation.worker.configure_prefect) is set here
+# too, before that import, or a busy machine fails a test that would pass.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 @pytest.fixture

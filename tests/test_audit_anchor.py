@@ -55,7 +55,7 @@ def _rewrite_from(ws: Workspace, seq: int) -> None:
             if event.seq == seq:
                 event.actor = "ke_gian"
             event.prev_hash = previous
-            event.hash = audit._digest(event)
+            event.hash = audit._digest(audit._values(event))
             previous = event.hash
             session.add(event)
         head = session.get(AuditHead, 1)

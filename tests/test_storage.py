@@ -164,6 +164,39 @@ def test_a_batch_is_created_whole_and_refuses_keys_already_taken(
     assert any_store.create_many([]) == []
 
 
+def test_a_folder_batch_whose_disk_fails_to_sync_puts_nothing_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch is made durable with one syncfs per file system: when the disk reports a failed
+    write-back there (EIO; a failing disk cannot run here, so syncfs is replaced), the batch
+    stops with a clear error before any object is under its key, and leaves no temporary file.
+    Where syncfs is missing, files and folders are synced one by one, with the same outcome."""
+    from storage import _folder
+
+    if _folder._SYNCFS is None:
+        pytest.skip("this system has no syncfs(2): the one-by-one path is the only one")
+    store = open_store((tmp_path / "kho").as_uri())
+    writes = [ObjectWrite(f"lo/{n:02d}.pdf", b"%%PDF %d" % n, PDF) for n in range(3)]
+
+    def failing(fd: int) -> int:
+        import ctypes
+
+        ctypes.set_errno(5)  # EIO
+        return -1
+
+    monkeypatch.setattr(_folder, "_SYNCFS", failing)
+    with pytest.raises(StorageError) as failed:
+        store.create_many(writes)
+    assert failed.value.code == "storage.write_failed"
+    assert "Input/output error" in str(failed.value)
+    assert list(store.list_keys()) == []
+    assert not list((tmp_path / "kho").rglob(".tmp-*"))
+
+    monkeypatch.setattr(_folder, "_SYNCFS", None)  # the path of a system without syncfs
+    assert store.create_many(writes) == [None, None, None]
+    assert [store.get(w.key) for w in writes] == [w.data for w in writes]
+
+
 def test_contents_of_a_batch_are_stored_once_with_the_longest_retention(
     any_store: ObjectStore,
 ) -> None:

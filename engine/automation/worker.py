@@ -81,6 +81,9 @@ def configure_prefect(settings: Settings, api_url: str | None = None) -> None:
     os.environ.setdefault("PREFECT_HOME", str(settings.home / "prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Prefect gives its ephemeral server 20 s to start (migrations on SQLite, uvicorn): a busy
+    # two-core machine has been seen to need more, and a worker that gives up does no work.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     url = api_url or settings.prefect_api_url
     if url:
         os.environ["PREFECT_API_URL"] = url.rstrip("/")

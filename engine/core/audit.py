@@ -33,24 +33,35 @@ from vanthu.channel import current as current_channel
 GENESIS = "0" * 64
 
 
-def _digest(event: AuditEvent) -> str:
+def _digest(event: Mapping[str, Any]) -> str:
+    """The hash of an event's values (``_values`` of a stored one)."""
     payload: dict[str, Any] = {
-        "seq": event.seq,
-        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor": event.actor,
-        "event": event.event,
-        "document_id": event.document_id,
-        "step": event.step,
-        "detail": event.detail,
-        "prev_hash": event.prev_hash,
+        "seq": event["seq"],
+        "at": event["at"].astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor": event["actor"],
+        "event": event["event"],
+        "document_id": event["document_id"],
+        "step": event["step"],
+        "detail": event["detail"],
+        "prev_hash": event["prev_hash"],
     }
     # Events from before migration 0007 have neither: their hashes never covered them. Every
     # later event has a channel, so clearing it (or adding one to an old event) breaks its hash.
-    if event.channel is not None or event.os_user is not None:
-        payload["channel"] = event.channel
-        payload["os_user"] = event.os_user
+    if event["channel"] is not None or event["os_user"] is not None:
+        payload["channel"] = event["channel"]
+        payload["os_user"] = event["os_user"]
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+_HASHED = (
+    "seq", "at", "actor", "event", "document_id", "step", "detail", "prev_hash", "channel",
+    "os_user",
+)  # fmt: skip
+
+
+def _values(event: AuditEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in _HASHED}
 
 
 def append(
@@ -78,7 +89,7 @@ def append(
         channel=face.name,
         os_user=face.os_user,
     )
-    record.hash = _digest(record)
+    record.hash = _digest(_values(record))
     head.seq, head.hash = record.seq, record.hash
     session.add(record)
     session.add(head)
@@ -97,19 +108,20 @@ def append_many(
     rows = []
     for event, detail in events:
         seq += 1
-        record = AuditEvent(
-            seq=seq,
-            at=clock.now(),
-            actor=actor,
-            event=event,
-            detail=json.dumps(dict(detail), sort_keys=True, ensure_ascii=False, default=str),
-            prev_hash=previous,
-            hash="",
-            channel=face.name,
-            os_user=face.os_user,
-        )
-        record.hash = previous = _digest(record)
-        rows.append(record.model_dump())
+        row: dict[str, Any] = {
+            "seq": seq,
+            "at": clock.now(),
+            "actor": actor,
+            "event": event,
+            "document_id": None,
+            "step": None,
+            "detail": json.dumps(dict(detail), sort_keys=True, ensure_ascii=False, default=str),
+            "prev_hash": previous,
+            "channel": face.name,
+            "os_user": face.os_user,
+        }
+        row["hash"] = previous = _digest(row)
+        rows.append(row)  # plain rows: building a model object per event cost more than the hash
     session.execute(insert(AuditEvent), rows)
     head.seq, head.hash = seq, previous
     session.add(head)
@@ -143,7 +155,7 @@ def verify_chain(engine: Engine) -> ChainReport:
                 )
             if event.prev_hash != expected_prev:
                 problems.append(f"sự kiện #{event.seq}: không nối với sự kiện trước nó")
-            if _digest(event) != event.hash:
+            if _digest(_values(event)) != event.hash:
                 problems.append(f"sự kiện #{event.seq} ({event.event}): nội dung đã bị sửa")
             expected_prev, expected_seq = event.hash, event.seq + 1
     if head is None:
