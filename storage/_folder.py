@@ -292,8 +292,10 @@ class _Batch:
         """Folders created for the batch: their parents are synced with the batch."""
         self.present: set[Path] = set()
         """Folders known to exist: a batch of manifests asks for the same one 200 times."""
-        self.devices: dict[int, Path] = {}
-        """A folder of the batch on each file system it writes to (syncfs takes one)."""
+        self.watched: dict[int, int] = {}
+        """For syncfs: a descriptor open on each file system the batch writes to, by device,
+        opened before the batch's first change there (syncfs reports the write-back errors of
+        the file system since its descriptor was opened, not those before)."""
         self.syncers: ThreadPoolExecutor | None = None
         """One set of threads for all the batch's syncs (started at the first)."""
         self.tag = secrets.token_hex(6)
@@ -327,11 +329,18 @@ class _Batch:
         while not folder.is_dir():
             missing.append(folder)
             folder = folder.parent
+        self._watch(folder)  # the folders made below it are on its file system
         for made in reversed(missing):
             made.mkdir(exist_ok=True)
             self.made.add(made)
         self.present.add(wanted)
-        self.devices.setdefault(wanted.stat().st_dev, wanted)
+
+    def _watch(self, folder: Path) -> None:
+        if _SYNCFS is None:
+            return
+        device = folder.stat().st_dev
+        if device not in self.watched:
+            self.watched[device] = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
 
     def sync_staged(self) -> None:
         if _SYNCFS is not None:
@@ -355,14 +364,10 @@ class _Batch:
         """Every file system the batch wrote to made durable, its files, folders and renames
         alike: one syncfs each instead of an fsync per file and per folder."""
         assert _SYNCFS is not None
-        for folder in self.devices.values():
-            fd = os.open(folder, os.O_RDONLY)
-            try:
-                if _SYNCFS(fd) != 0:
-                    code = ctypes.get_errno()
-                    raise OSError(code, os.strerror(code), str(folder))
-            finally:
-                os.close(fd)
+        for fd in self.watched.values():
+            if _SYNCFS(fd) != 0:
+                code = ctypes.get_errno()
+                raise OSError(code, os.strerror(code))
 
     def _in_parallel(self, action: Callable[[_T], object], items: Sequence[_T]) -> None:
         """``action`` on every item, the items shared among ``_SYNCERS`` threads (a task per
@@ -391,6 +396,10 @@ class _Batch:
     def discard(self) -> None:
         """Close and remove the temporary files (those linked in place stay under their key)."""
         self._close()
+        for fd in self.watched.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.watched.clear()
         if self.syncers is not None:
             self.syncers.shutdown()
             self.syncers = None
