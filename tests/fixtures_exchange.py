@@ -5,6 +5,7 @@ peer that is down at first can be tried."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from fixtures_s3 import S3Server
-from fixtures_web import _postgres_database, serving
+from fixtures_web import _postgres_database, bound_port, serving
 
 from engine.automation import open_workspace
 from engine.core.agency import (
@@ -27,7 +28,7 @@ from engine.core.models import Agency
 from engine.core.workspace import Workspace
 from engine.exchange import add_peer, identity, set_organ_id
 from engine.signatures import create_demo_keys
-from signing._pki import free_port, load_demo_pki
+from signing._pki import load_demo_pki
 
 ADMIN = "quantri"
 
@@ -40,8 +41,13 @@ class Office:
     organ_id: str
     name: str
     url: str
-    port: int
+    listener: socket.socket
+    """Bound to the office's port from the start, so its peers' address for it stays its own."""
     up: bool = False
+
+    @property
+    def port(self) -> int:
+        return int(self.listener.getsockname()[1])
 
 
 @dataclass
@@ -58,7 +64,7 @@ class Network:
         """Serve ``code`` (once), on the port its peers already know."""
         office = self.offices[code]
         if not office.up:
-            self.stack.enter_context(serving(office.ws, office.port))
+            self.stack.enter_context(serving(office.ws, office.port, office.listener))
             office.up = True
         return office
 
@@ -115,8 +121,9 @@ def make_office(
     ws = open_workspace(settings)
     create_agency(ws, agency, DEMO_UNITS, DEMO_PEOPLE, DEMO_REGISTERS)
     set_organ_id(ws, ADMIN, organ_id)
-    port = free_port()
-    return Office(ws, organ_id, agency.name, f"http://127.0.0.1:{port}", port)
+    listener = bound_port()
+    port = listener.getsockname()[1]
+    return Office(ws, organ_id, agency.name, f"http://127.0.0.1:{port}", listener)
 
 
 def introduce(office: Office, peer: Office, folder: Path) -> None:
@@ -160,3 +167,4 @@ def network(
             yield net
         for office in offices.values():
             office.ws.db.dispose()
+            office.listener.close()  # one never served is still open

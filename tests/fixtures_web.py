@@ -12,6 +12,7 @@ Playwright, ``login(page, username)`` and ``screenshot(page, name)``.
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,7 +30,6 @@ from engine.core.agency import DEMO_PEOPLE, create_demo_agency
 from engine.core.config import load_settings
 from engine.core.workspace import Workspace
 from engine.http.serving import serving_in_thread
-from signing._pki import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENS = ROOT / "test-output" / "screens"
@@ -63,11 +63,25 @@ class WebOffice:
 
 
 @contextmanager
-def serving(ws: Workspace, port: int | None = None) -> Iterator[str]:
-    """``vanthu serve`` (web, API, exchange) in a thread on ``port`` (default: a free one); its
-    address."""
-    with serving_in_thread(ws, port or free_port()) as url:
+def serving(
+    ws: Workspace, port: int | None = None, listener: socket.socket | None = None
+) -> Iterator[str]:
+    """``vanthu serve`` (web, API, exchange) in a thread on ``port``, or on ``listener`` (a
+    socket bound when its port was given out), else on a port of its own; its address."""
+    if port is None:
+        listener = bound_port()
+        port = int(listener.getsockname()[1])
+    with serving_in_thread(ws, port, listener=listener) as url:
         yield url
+
+
+def bound_port() -> socket.socket:
+    """A socket bound to a free port of 127.0.0.1, not yet listening: the port stays this
+    test's until the server takes the socket (a port only named as free may be bound by another
+    process of the suite first)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    return listener
 
 
 def open_office(

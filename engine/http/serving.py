@@ -23,13 +23,22 @@ from engine.http.app import create_app
 
 
 @contextmanager
-def serving_in_thread(ws: Workspace, port: int, *, start_timeout_s: float = 30) -> Iterator[str]:
+def serving_in_thread(
+    ws: Workspace,
+    port: int,
+    *,
+    listener: socket.socket | None = None,
+    start_timeout_s: float = 30,
+) -> Iterator[str]:
     """The app on 127.0.0.1:``port`` in a thread of this process while the block runs (tests and
-    benchmarks that drive two agencies from one process); its address."""
+    benchmarks that drive two agencies from one process); its address. ``listener``: a socket
+    bound to ``port`` when the port was chosen, served as it is — a port only picked as free
+    can be taken by another process before the server binds it."""
     server = uvicorn.Server(
         uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    sockets = None if listener is None else [listener]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
     thread.start()
     deadline = time.monotonic() + start_timeout_s
     while not server.started:  # waiting for the server to listen, not for a date
